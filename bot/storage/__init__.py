@@ -1,0 +1,1 @@
+"""The store boundary: every SQL statement of FinAssist lives in this package."""

@@ -1,0 +1,140 @@
+"""Opens the SQLite store (WAL) through sqlite-utils and applies named, recorded migrations.
+
+Tables use portable types (TEXT, INTEGER, REAL, BLOB) and ISO-8601 text for dates so the same schema can be
+created on PostgreSQL by a bank that outgrows one machine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+from bot.storage.migrations import MIGRATIONS
+
+
+class StoreError(RuntimeError):
+    """The database could not be opened or migrated."""
+
+
+class Store:
+    """One sqlite-utils Database shared across threads, guarded by a lock.
+
+    sqlite-utils is synchronous; async callers use `asyncio.to_thread` and every access goes through
+    `locked()` so the single connection (opened with check_same_thread=False) is never used concurrently.
+    Transactions are the caller's decision (`with store.atomic():`), never hidden inside a repository.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        except sqlite3.Error as exc:  # pragma: no cover - depends on the filesystem
+            raise StoreError(f"cannot open database {self.path}: {exc}") from exc
+        self.db = sqlite_utils.Database(conn)
+        self._lock = threading.RLock()
+        if self.path != ":memory:":
+            self.db.enable_wal()
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA temp_store=MEMORY")
+        conn.execute("PRAGMA cache_size=-65536")
+        migrate(self.db)
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self.db.conn
+
+    @contextmanager
+    def locked(self) -> Iterator[sqlite_utils.Database]:
+        with self._lock:
+            yield self.db
+
+    @contextmanager
+    def atomic(self) -> Iterator[sqlite_utils.Database]:
+        """One transaction: commit on success, roll back on error (re-entrant via SAVEPOINT)."""
+        with self._lock:
+            conn = self.db.conn
+            if conn.in_transaction:
+                name = f"sp_{threading.get_ident()}_{id(object())}"
+                conn.execute(f"SAVEPOINT {name}")
+                try:
+                    yield self.db
+                except BaseException:
+                    conn.execute(f"ROLLBACK TO {name}")
+                    conn.execute(f"RELEASE {name}")
+                    raise
+                conn.execute(f"RELEASE {name}")
+                return
+            conn.execute("BEGIN")
+            try:
+                yield self.db
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.conn.close()
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply every migration not yet recorded in `_migrations`; return the names applied."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+    )
+    done = {row[0] for row in db.execute("SELECT name FROM _migrations").fetchall()}
+    applied = []
+    for name, step in MIGRATIONS:
+        if name in done:
+            continue
+        _apply(db, name, step)
+        applied.append(name)
+    return applied
+
+
+def _apply(db: sqlite_utils.Database, name: str, step: str | Callable[[sqlite_utils.Database], None]) -> None:
+    conn = db.conn
+    conn.execute("BEGIN")
+    try:
+        if callable(step):
+            step(db)
+        else:
+            for statement in split_sql(step):
+                conn.execute(statement)
+        conn.execute(
+            "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
+            (name, dt.datetime.now(dt.UTC).isoformat(timespec="seconds")),
+        )
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def split_sql(script: str) -> list[str]:
+    """Split a migration script into statements (comments dropped) without executescript's implicit COMMIT."""
+    statements, buffer = [], ""
+    for line in script.splitlines():
+        line = line.split("--", 1)[0].rstrip()
+        if not line:
+            continue
+        buffer += line + "\n"
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements
+
+
+def open_store(path: str | Path) -> Store:
+    return Store(path)

@@ -1,0 +1,1 @@
+"""Loopback fakes of outside systems that speak their real wire protocols."""
