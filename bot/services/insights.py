@@ -23,3 +23,14 @@ Raises bot.services.errors.CustomerNotFound for an unknown ID, InvalidMonth for 
 """
 
 from __future__ import annotations
+
+from bot.config import Config
+from bot.storage.database import Store
+
+
+class InsightsService:
+    """Placeholder while the facade is being written (see module docstring for the interface)."""
+
+    def __init__(self, store: Store, config: Config) -> None:
+        self.store = store
+        self.config = config
