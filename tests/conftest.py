@@ -34,3 +34,48 @@ def real_sample_csv() -> Path:
     if not path.exists():
         pytest.skip("public data sample not present")
     return path
+
+
+# ---- a small synthetic bank, ingested and trained once per session -------------------------------------
+SYNTH_CUSTOMERS, SYNTH_MONTHS, SYNTH_SEED = 150, 6, 11
+
+
+@pytest.fixture(scope="session")
+def synth_bank_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A seeded synthetic bank written in the raw contract format (transactions.csv + labels/)."""
+    from analytics.synth import generate_bank, write_bank
+
+    out = tmp_path_factory.mktemp("synth_bank")
+    write_bank(generate_bank(customers=SYNTH_CUSTOMERS, months=SYNTH_MONTHS, seed=SYNTH_SEED), out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def trained_db(synth_bank_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store holding the synthetic bank, ingested and trained (built once; tests get copies)."""
+    from bot.services.ingestion import ingest_files
+    from bot.services.training import train
+
+    path = tmp_path_factory.mktemp("trained") / "trained.db"
+    store = Store(path)
+    try:
+        ingest_files(store, [synth_bank_dir / "transactions.csv"], rejects_path=path.parent / "rejects.csv")
+        train(store, Config().with_db(path))
+        store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        store.close()
+    return path
+
+
+@pytest.fixture
+def trained_services(trained_db: Path, tmp_path: Path):
+    """Services (store, insights facade, ...) over a private copy of the trained store."""
+    import shutil
+
+    from bot.container import build_services
+
+    path = tmp_path / "trained.db"
+    shutil.copyfile(trained_db, path)
+    services = build_services(Config().with_db(path))
+    yield services
+    services.close()

@@ -1,8 +1,6 @@
 """THE facade: everything about customer X. Every channel (CLI, Telegram, LLM tools, notifications, REST)
 reads figures only through `InsightsService`, so every channel shows the same numbers.
 
-Interface (implementation is being filled in; signatures are stable):
-
     svc = InsightsService(store, config)
     svc.as_of() -> date                                   # contract §2 analytics clock
     svc.customer_exists(cid) -> bool
@@ -24,13 +22,306 @@ Raises bot.services.errors.CustomerNotFound for an unknown ID, InvalidMonth for 
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import logging
+import threading
+from pathlib import Path
+
+import pandas as pd
+
+from analytics import periods, recommend, report, spending
+from analytics.categorize import MerchantCategorizer, assign_categories, train_default_categorizer
+from analytics.charts import render_spending_chart
+from analytics.ages import age_band_for, age_on
+from analytics.results import (
+    AnomalyFlag,
+    BalanceInfo,
+    BudgetPlan,
+    ChurnRisk,
+    CustomerInsights,
+    CustomerProfile,
+    MonthlyReport,
+    Recommendation,
+    SegmentInfo,
+    SpendingSummary,
+    TransactionBrief,
+)
+from analytics.schema import CREDIT, DEBIT, normalize_category
 from bot.config import Config
+from bot.services.errors import CustomerNotFound, InvalidMonth, NoData
 from bot.storage.database import Store
+from bot.storage.insight_reads import InsightReads
+
+log = logging.getLogger(__name__)
+
+PRODUCTS_PATH = Path(__file__).resolve().parents[2] / "data" / "products.toml"
+TREND_TOLERANCE = 0.02  # a balance within ±2% of its value 30 days earlier is "flat"
+
+
+def churn_level(risk: float) -> str:
+    """One rule for every channel: < 0.3 low, < 0.6 medium, else high."""
+    return "low" if risk < 0.3 else ("medium" if risk < 0.6 else "high")
 
 
 class InsightsService:
-    """Placeholder while the facade is being written (see module docstring for the interface)."""
+    """Reads one customer's transactions and stored scores, and asks the pure analytics for every figure."""
 
-    def __init__(self, store: Store, config: Config) -> None:
+    def __init__(self, store: Store, config: Config, products_path: Path = PRODUCTS_PATH) -> None:
         self.store = store
         self.config = config
+        self.reads = InsightReads(store)
+        self._catalog = recommend.load_catalog(products_path)
+        self._categorizer: MerchantCategorizer | None = None
+        self._categorizer_lock = threading.Lock()
+
+    # ---- clock and lookup -------------------------------------------------------------------------------
+    def as_of(self) -> dt.date:
+        pinned = self.config.analytics.pinned_as_of()
+        if pinned is not None:
+            return pinned
+        latest = self.reads.latest_date()
+        if latest is None:
+            raise NoData("the store holds no transactions yet: run `finassist ingest FILE` first")
+        return latest
+
+    def customer_exists(self, customer_id: str) -> bool:
+        return self.reads.customer_exists(customer_id)
+
+    def _frame(self, customer_id: str) -> pd.DataFrame:
+        """The customer's transactions up to as_of with one resolved `category` column."""
+        frame = self.reads.transactions_with_scores(customer_id, self.as_of())
+        if frame.empty:
+            if self.customer_exists(customer_id):
+                return self._with_categories(frame)
+            raise CustomerNotFound(customer_id)
+        return self._with_categories(frame)
+
+    def _with_categories(self, frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.copy()
+        given = frame["given_category"].map(normalize_category) if len(frame) else frame["given_category"]
+        frame["category"] = given
+        unscored = frame["scored_category"].isna()
+        if unscored.any():
+            # Rows stored after the last `train` (e.g. via the API) are categorised live, the same way.
+            frame.loc[unscored, "category"] = assign_categories(frame.loc[unscored], self._live_categorizer())
+        frame.loc[~unscored, "category"] = frame.loc[~unscored, "scored_category"]
+        return frame
+
+    def _live_categorizer(self) -> MerchantCategorizer:
+        with self._categorizer_lock:
+            if self._categorizer is None:
+                self._categorizer = train_default_categorizer()
+            return self._categorizer
+
+    def _month(self, month: str | None, default: str) -> str:
+        if month is None:
+            return default
+        try:
+            return periods.parse_month(month)
+        except ValueError as exc:
+            raise InvalidMonth(str(exc)) from exc
+
+    # ---- figures ---------------------------------------------------------------------------------------
+    def profile(self, customer_id: str) -> CustomerProfile:
+        return self._profile(customer_id, self._frame(customer_id))
+
+    def _profile(self, customer_id: str, frame: pd.DataFrame) -> CustomerProfile:
+        as_of = self.as_of()
+        latest = frame.iloc[-1]
+        debits = frame[frame["txn_type"] == DEBIT]
+        credits = frame[frame["txn_type"] == CREDIT]
+        first, last = frame["ts"].min().date(), frame["ts"].max().date()
+        months_span = max(1.0, ((last - first).days + 1) / 30.4375)
+        dob = latest["dob"]
+        age = None if pd.isna(dob) else age_on(dob.date(), as_of)
+        score = self.reads.customer_score(customer_id) or {}
+        return CustomerProfile(
+            customer_id=customer_id,
+            age=age,
+            age_band=age_band_for(age),
+            gender=latest["gender"] if isinstance(latest["gender"], str) else None,
+            location=latest["location"] if isinstance(latest["location"], str) else None,
+            first_seen=first,
+            last_seen=last,
+            n_transactions=len(frame),
+            n_debits=len(debits),
+            n_credits=len(credits),
+            total_spend=round(float(debits["amount"].sum()), 2),
+            total_income=round(float(credits["amount"].sum()), 2),
+            avg_debit=round(float(debits["amount"].mean()), 2) if len(debits) else 0.0,
+            monthly_spend=round(float(debits["amount"].sum()) / months_span, 2),
+            frequency_per_month=round(len(frame) / months_span, 2),
+            recency_days=(as_of - last).days,
+            rfm_recency=int(score.get("rfm_recency", 0)),
+            rfm_frequency=int(score.get("rfm_frequency", 0)),
+            rfm_monetary=int(score.get("rfm_monetary", 0)),
+        )
+
+    def balance(self, customer_id: str, low_balance_threshold: float | None = None) -> BalanceInfo:
+        return self._balance(customer_id, self._frame(customer_id), low_balance_threshold)
+
+    def _balance(self, customer_id: str, frame: pd.DataFrame, threshold: float | None) -> BalanceInfo:
+        threshold = self.config.analytics.low_balance_threshold if threshold is None else float(threshold)
+        known = frame[frame["balance"].notna()]
+        if known.empty:
+            return BalanceInfo(customer_id, None, None, None, "unknown", threshold, False)
+        latest = known.iloc[-1]
+        amount = round(float(latest["balance"]), 2)
+        cutoff = pd.Timestamp(latest["ts"]) - pd.Timedelta(days=30)
+        earlier = known[known["ts"] <= cutoff]
+        change = None if earlier.empty else round(amount - float(earlier.iloc[-1]["balance"]), 2)
+        if change is None:
+            trend = "unknown"
+        elif abs(change) <= TREND_TOLERANCE * max(abs(amount - change), 1.0):
+            trend = "flat"
+        else:
+            trend = "rising" if change > 0 else "falling"
+        return BalanceInfo(
+            customer_id=customer_id,
+            amount=amount,
+            as_of=latest["ts"].to_pydatetime(),
+            change_30d=change,
+            trend=trend,
+            low_balance_threshold=threshold,
+            is_low=amount < threshold,
+        )
+
+    def spending(self, customer_id: str, month: str | None = None) -> SpendingSummary:
+        as_of = self.as_of()
+        chosen = self._month(month, periods.last_complete_month(as_of))
+        return spending.monthly_summary(self._frame(customer_id), customer_id, chosen, as_of)
+
+    def this_month(self, customer_id: str) -> SpendingSummary:
+        as_of = self.as_of()
+        return spending.monthly_summary(self._frame(customer_id), customer_id, periods.this_month(as_of), as_of)
+
+    def budget(self, customer_id: str) -> BudgetPlan:
+        return spending.suggest_budget(self._frame(customer_id), customer_id, self.as_of())
+
+    def anomalies(self, customer_id: str, limit: int = 5, include_answered: bool = False) -> tuple[AnomalyFlag, ...]:
+        return self._anomalies(customer_id, self._frame(customer_id), limit, include_answered)
+
+    def _anomalies(self, customer_id: str, frame: pd.DataFrame, limit: int,
+                   include_answered: bool) -> tuple[AnomalyFlag, ...]:
+        flagged = frame[frame["flagged"]].sort_values(["ts", "anomaly_score"], ascending=[False, False])
+        status = self.reads.fraud_check_status(customer_id)
+        flags = []
+        for row in flagged.itertuples(index=False):
+            state = status.get(row.transaction_id, "open")
+            if state == "pending":
+                state = "open"
+            if not include_answered and state == "confirmed":
+                continue
+            flags.append(AnomalyFlag(
+                transaction_id=row.transaction_id,
+                ts=row.ts.to_pydatetime(),
+                amount=round(float(row.amount), 2),
+                merchant=row.merchant if isinstance(row.merchant, str) else None,
+                location=row.location if isinstance(row.location, str) else None,
+                score=round(float(row.anomaly_score), 3),
+                reasons=tuple(row.reasons),
+                status=state,
+            ))
+            if len(flags) >= limit:
+                break
+        return tuple(flags)
+
+    def segment(self, customer_id: str) -> SegmentInfo | None:
+        if not self.customer_exists(customer_id):
+            raise CustomerNotFound(customer_id)
+        score = self.reads.customer_score(customer_id)
+        if score is None:
+            return None
+        return SegmentInfo(int(score["segment"]), score["persona"], score.get("description") or "")
+
+    def churn(self, customer_id: str) -> ChurnRisk | None:
+        if not self.customer_exists(customer_id):
+            raise CustomerNotFound(customer_id)
+        score = self.reads.customer_score(customer_id)
+        if score is None:
+            return None
+        risk = round(float(score["churn_risk"]), 3)
+        return ChurnRisk(risk, churn_level(risk), tuple(json.loads(score["churn_reasons"] or "[]")))
+
+    def recommendations(self, customer_id: str, kind: str | None = None, limit: int = 3) -> tuple[Recommendation, ...]:
+        frame = self._frame(customer_id)
+        return self._recommendations(customer_id, frame, kind, limit)
+
+    def _recommendations(self, customer_id: str, frame: pd.DataFrame, kind: str | None,
+                         limit: int) -> tuple[Recommendation, ...]:
+        as_of = self.as_of()
+        profile = self._profile(customer_id, frame)
+        balance = self._balance(customer_id, frame, None)
+        score = self.reads.customer_score(customer_id)
+        last_month = spending.monthly_summary(frame, customer_id, periods.last_complete_month(as_of), as_of)
+        months_span = max(1.0, ((profile.last_seen - profile.first_seen).days + 1) / 30.4375)
+        ctx = recommend.RecommendationContext(
+            age=profile.age,
+            balance=balance.amount,
+            monthly_income=round(profile.total_income / months_span, 2),
+            monthly_spend=profile.monthly_spend,
+            persona=score["persona"] if score else None,
+            churn_risk=float(score["churn_risk"]) if score else None,
+            has_anomalies_open=bool(self._anomalies(customer_id, frame, 1, False)),
+            spend_by_category={c.category: c.amount for c in last_month.by_category},
+        )
+        return recommend.recommend(ctx, self._catalog, kind=kind, limit=limit)
+
+    def report(self, customer_id: str, month: str | None = None, chart_path: str | Path | None = None) -> MonthlyReport:
+        as_of = self.as_of()
+        chosen = self._month(month, periods.last_complete_month(as_of))
+        result = report.monthly_report(self._frame(customer_id), customer_id, chosen, as_of)
+        if chart_path is not None:
+            path = render_spending_chart(result, Path(chart_path))
+            from dataclasses import replace
+
+            result = replace(result, chart_path=str(path))
+        return result
+
+    def transactions(self, customer_id: str, month: str | None = None, limit: int | None = None) -> tuple[TransactionBrief, ...]:
+        frame = self._frame(customer_id)
+        if month is not None:
+            start, end = periods.month_bounds(self._month(month, month))
+            frame = frame[(frame["ts"].dt.date >= start) & (frame["ts"].dt.date <= end)]
+        frame = frame.sort_values("ts", ascending=False)
+        if limit is not None:
+            frame = frame.head(limit)
+        return tuple(
+            TransactionBrief(
+                transaction_id=r.transaction_id, ts=r.ts.to_pydatetime(), amount=round(float(r.amount), 2),
+                txn_type=r.txn_type, category=r.category,
+                merchant=r.merchant if isinstance(r.merchant, str) else None,
+                location=r.location if isinstance(r.location, str) else None,
+            )
+            for r in frame.itertuples(index=False)
+        )
+
+    def months_available(self, customer_id: str) -> tuple[str, ...]:
+        frame = self._frame(customer_id)
+        return tuple(sorted(frame["ts"].dt.strftime("%Y-%m").unique()))
+
+    def insights(self, customer_id: str) -> CustomerInsights:
+        """All of it in one read of the customer's transactions."""
+        frame = self._frame(customer_id)
+        as_of = self.as_of()
+        profile = self._profile(customer_id, frame)
+        notes = []
+        if profile.n_transactions == 1:
+            notes.append("Only one transaction is on record, so trends and budgets are not meaningful yet.")
+        notes.append("Age, gender and location come from the latest transaction (an ID can be shared).")
+        return CustomerInsights(
+            customer_id=customer_id,
+            as_of=as_of,
+            profile=profile,
+            balance=self._balance(customer_id, frame, None),
+            this_month=spending.monthly_summary(frame, customer_id, periods.this_month(as_of), as_of),
+            last_month=spending.monthly_summary(frame, customer_id, periods.last_complete_month(as_of), as_of),
+            budget=spending.suggest_budget(frame, customer_id, as_of),
+            anomalies=self._anomalies(customer_id, frame, 5, False),
+            segment=self.segment(customer_id),
+            churn=self.churn(customer_id),
+            recommendations=self._recommendations(customer_id, frame, None, 3),
+            notes=tuple(notes),
+        )
+

@@ -1,0 +1,102 @@
+"""Read-only queries the insights facade needs that join transactions with their stored scores."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import pandas as pd
+
+from bot.storage.database import Store
+
+_TXN_SELECT = """
+SELECT t.transaction_id, t.customer_id, t.ts, t.amount, t.balance, t.txn_type, t.merchant,
+       t.category AS given_category, t.channel, t.location, t.dob, t.gender,
+       s.category AS scored_category, s.anomaly_score, s.flagged, s.reasons
+FROM transactions t LEFT JOIN transaction_scores s ON s.transaction_id = t.transaction_id
+WHERE t.customer_id = ? AND t.ts <= ?
+ORDER BY t.ts, t.transaction_id
+"""
+
+
+class InsightReads:
+    """Queries for one customer at a time; every one uses the (customer_id, ts) index."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def latest_date(self) -> dt.date | None:
+        with self.store.locked() as db:
+            row = db.execute("SELECT MAX(txn_date) FROM transactions").fetchone()
+        return dt.date.fromisoformat(row[0]) if row and row[0] else None
+
+    def customer_exists(self, customer_id: str) -> bool:
+        with self.store.locked() as db:
+            row = db.execute(
+                "SELECT 1 FROM transactions WHERE customer_id = ? LIMIT 1", (customer_id,)
+            ).fetchone()
+        return row is not None
+
+    def transactions_with_scores(self, customer_id: str, until: dt.date) -> pd.DataFrame:
+        """The customer's transactions up to the end of `until`, with stored category and anomaly scores."""
+        end = f"{until.isoformat()} 23:59:59"
+        with self.store.locked() as db:
+            cursor = db.execute(_TXN_SELECT, (customer_id, end))
+            columns = [c[0] for c in cursor.description]
+            rows = cursor.fetchall()
+        frame = pd.DataFrame.from_records(rows, columns=columns)
+        frame["ts"] = pd.to_datetime(frame["ts"], format="%Y-%m-%d %H:%M:%S")
+        frame["dob"] = pd.to_datetime(frame["dob"], format="%Y-%m-%d", errors="coerce")
+        for column in ("amount", "balance", "anomaly_score"):
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+        frame["flagged"] = frame["flagged"].fillna(0).astype(bool)
+        frame["reasons"] = [json.loads(r) if isinstance(r, str) else [] for r in frame["reasons"]]
+        return frame
+
+    def customer_score(self, customer_id: str) -> dict[str, Any] | None:
+        with self.store.locked() as db:
+            cursor = db.execute(
+                """SELECT c.*, g.description FROM customer_scores c
+                   LEFT JOIN segments g ON g.segment = c.segment WHERE c.customer_id = ?""",
+                (customer_id,),
+            )
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            return dict(zip([c[0] for c in cursor.description], row, strict=True))
+
+    def fraud_check_status(self, customer_id: str) -> dict[str, str]:
+        """transaction_id -> status of the customer's "Was this you?" answers (empty until that table exists)."""
+        with self.store.locked() as db:
+            if "fraud_checks" not in db.table_names():
+                return {}
+            rows = db.execute(
+                "SELECT transaction_id, status FROM fraud_checks WHERE customer_id = ?", (customer_id,)
+            ).fetchall()
+        return {tid: status for tid, status in rows}
+
+    def contrasting_customers(self) -> list[tuple[str, str]]:
+        """Three customers worth showing side by side: (customer_id, why) — a saver, one with an unusual
+        transaction, one at risk of leaving. Needs `train` to have run; empty list otherwise."""
+        picks: list[tuple[str, str]] = []
+        queries = [
+            ("the highest balance among active customers",
+             """SELECT t.customer_id FROM transactions t JOIN customer_scores c USING (customer_id)
+                WHERE t.balance IS NOT NULL GROUP BY t.customer_id HAVING COUNT(*) >= 20
+                ORDER BY MAX(t.ts) DESC, MAX(t.balance) DESC LIMIT 200"""),
+            ("an unusual transaction was flagged",
+             """SELECT customer_id FROM transaction_scores WHERE flagged = 1
+                GROUP BY customer_id ORDER BY MAX(anomaly_score) DESC LIMIT 50"""),
+            ("the highest churn risk",
+             "SELECT customer_id FROM customer_scores ORDER BY churn_risk DESC LIMIT 50"),
+        ]
+        with self.store.locked() as db:
+            if not db["customer_scores"].exists() or db["customer_scores"].count == 0:
+                return []
+            for why, sql in queries:
+                for (customer_id,) in db.execute(sql).fetchall():
+                    if customer_id not in {p[0] for p in picks}:
+                        picks.append((customer_id, why))
+                        break
+        return picks

@@ -1,0 +1,69 @@
+"""Configuration: contract keys, search order, typed values and clear errors."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from bot.config import Config, ConfigError, config_from_mapping, find_config_path, load_config
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_example_config_has_every_contract_key_and_loads() -> None:
+    data = tomllib.loads((REPO / "config.example.toml").read_text())
+    contract = (REPO.parent / "shared" / "CONTRACT.md")
+    config = load_config(str(REPO / "config.example.toml"), env={})
+    assert config.analytics.low_balance_threshold == 2000.0
+    assert config.scheduler.timezone == "Asia/Kolkata"
+    assert set(data) == {"storage", "analytics", "telegram", "llm", "scheduler", "api"}
+    if contract.exists():
+        text = contract.read_text()
+        block = text[text.index("```toml") + 7: text.index("```", text.index("```toml") + 7)]
+        expected = tomllib.loads(block)
+        for section, keys in expected.items():
+            assert set(keys) <= set(data[section]), section
+
+
+def test_search_order_prefers_flag_then_env_then_local(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert find_config_path(None, env={}) is None
+    (tmp_path / "config.toml").write_text("")
+    assert find_config_path(None, env={}) == Path("config.toml")
+    assert find_config_path(None, env={"FINASSIST_CONFIG": "/x.toml"}) == Path("/x.toml")
+    assert find_config_path("/flag.toml", env={"FINASSIST_CONFIG": "/x.toml"}) == Path("/flag.toml")
+
+
+def test_secrets_come_from_environment() -> None:
+    config = config_from_mapping({}, env={"TELEGRAM_BOT_TOKEN": "123:abc", "OPENAI_API_KEY": "sk-1"})
+    assert config.telegram.token == "123:abc"
+    assert config.llm.api_key == "sk-1"
+    assert "sk-1" not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"analytics": {"low_balance_threshold": "low"}}, "must be a number"),
+        ({"telegram": {"admin_ids": ["bob"]}}, "list of integers"),
+        ({"llm": {"provider": "magic"}}, "provider"),
+        ({"analytics": {"as_of": "yesterday"}}, "as_of"),
+        ({"storage": {"db": "x"}}, "unknown key"),
+    ],
+)
+def test_bad_values_fail_with_a_specific_message(data: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config_from_mapping(data, env={})
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(str(tmp_path / "nope.toml"), env={})
+
+
+def test_with_db_changes_only_the_path() -> None:
+    config = Config().with_db("/tmp/a.db")
+    assert config.storage.db_path == "/tmp/a.db"
+    assert config.analytics == Config().analytics
