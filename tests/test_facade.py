@@ -1,0 +1,150 @@
+"""The insights facade's numbers equal SQL computed directly on the store."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+import pytest
+
+from bot.services.errors import CustomerNotFound, InvalidMonth
+from bot.services.insights import InsightsService
+
+
+def _busy_customer(services) -> str:
+    row = services.store.db.execute(
+        "SELECT customer_id FROM transactions GROUP BY customer_id ORDER BY COUNT(*) DESC LIMIT 1"
+    ).fetchone()
+    return row[0]
+
+
+def _flagged_customer(services) -> str:
+    row = services.store.db.execute(
+        "SELECT customer_id FROM transaction_scores WHERE flagged = 1 GROUP BY customer_id "
+        "ORDER BY COUNT(*) DESC LIMIT 1"
+    ).fetchone()
+    assert row, "the synthetic bank has injected fraud, so something must be flagged"
+    return row[0]
+
+
+def _last_complete_month(as_of: dt.date) -> tuple[str, str, str]:
+    first_this = as_of.replace(day=1)
+    last_prev = first_this - dt.timedelta(days=1)
+    return last_prev.strftime("%Y-%m"), last_prev.replace(day=1).isoformat(), last_prev.isoformat()
+
+
+def test_as_of_is_the_latest_transaction_date(trained_services) -> None:
+    latest = trained_services.store.db.execute("SELECT MAX(txn_date) FROM transactions").fetchone()[0]
+    assert trained_services.insights.as_of() == dt.date.fromisoformat(latest)
+
+
+def test_balance_is_the_latest_recorded_balance(trained_services) -> None:
+    cid = _busy_customer(trained_services)
+    expected = trained_services.store.db.execute(
+        "SELECT balance FROM transactions WHERE customer_id = ? AND balance IS NOT NULL "
+        "ORDER BY ts DESC, transaction_id DESC LIMIT 1", (cid,)).fetchone()[0]
+    info = trained_services.insights.balance(cid)
+    assert info.amount == pytest.approx(expected, abs=0.005)
+    assert info.is_low == (expected < 2000)
+    assert trained_services.insights.balance(cid, low_balance_threshold=expected + 1).is_low
+
+
+def test_last_month_spending_equals_sql_by_category(trained_services) -> None:
+    svc = trained_services.insights
+    cid = _busy_customer(trained_services)
+    month, start, end = _last_complete_month(svc.as_of())
+    rows = trained_services.store.db.execute(
+        """SELECT s.category, SUM(t.amount), COUNT(*) FROM transactions t
+           JOIN transaction_scores s USING (transaction_id)
+           WHERE t.customer_id = ? AND t.txn_type = 'DEBIT' AND t.txn_date BETWEEN ? AND ?
+           GROUP BY s.category""", (cid, start, end)).fetchall()
+    credit = trained_services.store.db.execute(
+        "SELECT COALESCE(SUM(amount), 0) FROM transactions WHERE customer_id = ? AND txn_type = 'CREDIT' "
+        "AND txn_date BETWEEN ? AND ?", (cid, start, end)).fetchone()[0]
+    summary = svc.spending(cid)
+    assert summary.month == month
+    assert summary.total_out == pytest.approx(sum(r[1] for r in rows), abs=0.01)
+    assert summary.total_in == pytest.approx(credit, abs=0.01)
+    assert {c.category: round(c.amount, 2) for c in summary.by_category} == pytest.approx(
+        {r[0]: round(r[1], 2) for r in rows}, abs=0.01)
+    assert [c.amount for c in summary.by_category] == sorted((c.amount for c in summary.by_category), reverse=True)
+
+
+def test_anomalies_are_the_flagged_rows_in_the_store(trained_services) -> None:
+    cid = _flagged_customer(trained_services)
+    flagged = {r[0]: r[1] for r in trained_services.store.db.execute(
+        "SELECT transaction_id, anomaly_score FROM transaction_scores WHERE customer_id = ? AND flagged = 1",
+        (cid,)).fetchall()}
+    flags = trained_services.insights.anomalies(cid, limit=100)
+    assert {f.transaction_id for f in flags} == set(flagged)
+    for flag in flags:
+        assert flag.score == pytest.approx(flagged[flag.transaction_id], abs=0.001)
+        assert flag.reasons, "every flag explains itself"
+
+
+def test_segment_and_churn_come_from_the_stored_scores(trained_services) -> None:
+    cid = _busy_customer(trained_services)
+    segment, persona, risk = trained_services.store.db.execute(
+        "SELECT segment, persona, churn_risk FROM customer_scores WHERE customer_id = ?", (cid,)).fetchone()
+    assert trained_services.insights.segment(cid).persona == persona
+    assert trained_services.insights.segment(cid).segment == segment
+    assert trained_services.insights.churn(cid).risk == pytest.approx(risk, abs=0.001)
+
+
+def test_profile_counts_equal_sql(trained_services) -> None:
+    cid = _busy_customer(trained_services)
+    n, spend, income = trained_services.store.db.execute(
+        "SELECT COUNT(*), SUM(CASE WHEN txn_type='DEBIT' THEN amount ELSE 0 END), "
+        "SUM(CASE WHEN txn_type='CREDIT' THEN amount ELSE 0 END) FROM transactions WHERE customer_id = ?",
+        (cid,)).fetchone()
+    profile = trained_services.insights.profile(cid)
+    assert profile.n_transactions == n
+    assert profile.total_spend == pytest.approx(spend, abs=0.01)
+    assert profile.total_income == pytest.approx(income, abs=0.01)
+
+
+def test_report_totals_equal_sql_and_chart_is_a_png(trained_services, tmp_path) -> None:
+    svc = trained_services.insights
+    cid = _busy_customer(trained_services)
+    month, start, end = _last_complete_month(svc.as_of())
+    out_sum, in_sum = trained_services.store.db.execute(
+        "SELECT SUM(CASE WHEN txn_type='DEBIT' THEN amount ELSE 0 END), "
+        "SUM(CASE WHEN txn_type='CREDIT' THEN amount ELSE 0 END) FROM transactions "
+        "WHERE customer_id = ? AND txn_date BETWEEN ? AND ?", (cid, start, end)).fetchone()
+    report = svc.report(cid, chart_path=tmp_path / "r.png")
+    assert report.month == month
+    assert report.total_out == pytest.approx(out_sum or 0, abs=0.01)
+    assert report.total_in == pytest.approx(in_sum or 0, abs=0.01)
+    assert report.net_savings == pytest.approx((in_sum or 0) - (out_sum or 0), abs=0.01)
+    assert (tmp_path / "r.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_pinned_as_of_hides_later_transactions(trained_services) -> None:
+    cid = _busy_customer(trained_services)
+    svc = trained_services.insights
+    pinned_day = svc.as_of() - dt.timedelta(days=45)
+    pinned = InsightsService(trained_services.store, replace(
+        trained_services.config, analytics=replace(trained_services.config.analytics, as_of=pinned_day.isoformat())))
+    n = trained_services.store.db.execute(
+        "SELECT COUNT(*) FROM transactions WHERE customer_id = ? AND txn_date <= ?",
+        (cid, pinned_day.isoformat())).fetchone()[0]
+    assert pinned.profile(cid).n_transactions == n
+    assert pinned.profile(cid).last_seen <= pinned_day
+
+
+def test_unknown_customer_and_bad_month_raise_domain_errors(trained_services) -> None:
+    with pytest.raises(CustomerNotFound):
+        trained_services.insights.balance("C0000000-NOT-THERE")
+    cid = _busy_customer(trained_services)
+    with pytest.raises(InvalidMonth):
+        trained_services.insights.spending(cid, month="2016-13")
+
+
+def test_insights_bundle_agrees_with_the_single_calls(trained_services) -> None:
+    cid = _busy_customer(trained_services)
+    svc = trained_services.insights
+    bundle = svc.insights(cid)
+    assert bundle.balance == svc.balance(cid)
+    assert bundle.last_month == svc.spending(cid)
+    assert bundle.budget == svc.budget(cid)
+    assert bundle.recommendations == svc.recommendations(cid)
