@@ -1,0 +1,106 @@
+"""The monthly report for one customer: totals, top categories, biggest payments, balance change and a goal."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from analytics.money import format_inr
+from analytics.periods import month_bounds, month_label, next_month
+from analytics.results import BudgetPlan, MonthlyReport, TransactionBrief
+from analytics.schema import CREDIT, DEBIT, UNCATEGORIZED
+from analytics.spending import monthly_summary, suggest_budget
+
+TOP_CATEGORIES = 6
+BIGGEST = 5
+MIN_GOAL_SAVING = 100.0   # a smaller saving is not worth a goal; suggest saving the surplus instead
+
+
+def _str_or_none(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    text = str(value)
+    return text or None
+
+
+def _month_rows(txns: pd.DataFrame, customer_id: str, month: str, as_of: dt.date) -> pd.DataFrame:
+    own = txns[txns["customer_id"].astype(str) == str(customer_id)] if "customer_id" in txns.columns else txns
+    start, last = month_bounds(month)
+    end = min(last, as_of)
+    ts = pd.to_datetime(own["ts"])
+    rows = own[(ts >= pd.Timestamp(start)) & (ts < pd.Timestamp(end) + pd.Timedelta(days=1))]
+    sort_keys = ["ts", "transaction_id"] if "transaction_id" in rows.columns else ["ts"]
+    return rows.sort_values(sort_keys, kind="stable")
+
+
+def biggest_debits(rows: pd.DataFrame, n: int = BIGGEST) -> tuple[TransactionBrief, ...]:
+    """The n largest payments out (ties: earliest first)."""
+    kinds = rows["txn_type"].astype("string").str.upper() if "txn_type" in rows.columns else None
+    debits = rows if kinds is None else rows[(kinds != CREDIT).fillna(True).astype(bool)]
+    top = debits.sort_values("amount", ascending=False, kind="stable").head(n)
+    return tuple(
+        TransactionBrief(
+            transaction_id=str(row.get("transaction_id")),
+            ts=pd.Timestamp(row["ts"]).to_pydatetime(),
+            amount=round(float(row["amount"]), 2),
+            txn_type=str(_str_or_none(row.get("txn_type")) or DEBIT),
+            category=str(_str_or_none(row.get("category")) or UNCATEGORIZED),
+            merchant=_str_or_none(row.get("merchant")),
+            location=_str_or_none(row.get("location")),
+        )
+        for _, row in top.iterrows()
+    )
+
+
+def balance_span(rows: pd.DataFrame) -> tuple[float | None, float | None]:
+    """Balances carried by the first and the last transaction of the period that have one."""
+    if "balance" not in rows.columns:
+        return None, None
+    known = rows["balance"].dropna()
+    if known.empty:
+        return None, None
+    return round(float(known.iloc[0]), 2), round(float(known.iloc[-1]), 2)
+
+
+def goal_for_next_month(plan: BudgetPlan, month: str, total_in: float, total_out: float) -> str:
+    """One concrete, numeric goal: the budget line with the biggest saving, else a savings target."""
+    following = month_label(next_month(month))
+    best = max(plan.lines, key=lambda line: (line.saving, line.category), default=None)
+    if best is not None and best.saving >= MIN_GOAL_SAVING:
+        return (f"In {following}, keep {best.category} to {format_inr(best.suggested, paise=False)} "
+                f"(you average {format_inr(best.average_monthly, paise=False)}): that saves "
+                f"{format_inr(best.saving, paise=False)}.")
+    net = total_in - total_out
+    if net > 0:
+        return (f"In {following}, move {format_inr(round(net / 2, -2) or net, paise=False)} — half of this "
+                "month's surplus — into savings on payday.")
+    if total_out > 0:
+        return (f"In {following}, aim to spend under {format_inr(total_out * 0.9, paise=False)}, "
+                f"10% less than {month_label(month)}.")
+    return f"In {following}, keep tracking: a full month of transactions lets FinAssist suggest a budget."
+
+
+def monthly_report(txns: pd.DataFrame, customer_id: str, month: str, as_of: dt.date) -> MonthlyReport:
+    """Everything the monthly report says about `month` (counted up to `as_of` if it has not ended)."""
+    summary = monthly_summary(txns, customer_id, month, as_of)
+    rows = _month_rows(txns, customer_id, month, as_of)
+    start_balance, end_balance = balance_span(rows)
+    change = round(end_balance - start_balance, 2) if start_balance is not None and end_balance is not None else None
+    # The goal looks at the months up to and including this one.
+    budget_as_of = min(as_of, month_bounds(month)[1] + dt.timedelta(days=1))
+    plan = suggest_budget(txns, customer_id, budget_as_of)
+    return MonthlyReport(
+        customer_id=str(customer_id),
+        month=month,
+        total_in=summary.total_in,
+        total_out=summary.total_out,
+        net_savings=round(summary.total_in - summary.total_out, 2),
+        top_categories=summary.by_category[:TOP_CATEGORIES],
+        biggest=biggest_debits(rows),
+        balance_start=start_balance,
+        balance_end=end_balance,
+        balance_change=change,
+        suggestion=goal_for_next_month(plan, month, summary.total_in, summary.total_out),
+    )
