@@ -14,6 +14,7 @@ reads figures only through `InsightsService`, so every channel shows the same nu
     svc.churn(cid) -> ChurnRisk | None
     svc.recommendations(cid, kind=None, limit=3) -> tuple[Recommendation, ...]
     svc.report(cid, month=None, chart_path=None) -> MonthlyReport   # writes the PNG when chart_path is given
+    svc.affordability(cid, price) -> Affordability
     svc.transactions(cid, month=None, limit=None) -> tuple[TransactionBrief, ...]
     svc.months_available(cid) -> tuple[str, ...]
     svc.insights(cid) -> CustomerInsights
@@ -255,11 +256,10 @@ class InsightsService:
         balance = self._balance(customer_id, frame, None)
         score = self.reads.customer_score(customer_id)
         last_month = spending.monthly_summary(frame, customer_id, periods.last_complete_month(as_of), as_of)
-        months_span = max(1.0, ((profile.last_seen - profile.first_seen).days + 1) / 30.4375)
         ctx = recommend.RecommendationContext(
             age=profile.age,
             balance=balance.amount,
-            monthly_income=round(profile.total_income / months_span, 2),
+            monthly_income=_monthly_income(profile),
             monthly_spend=profile.monthly_spend,
             persona=score["persona"] if score else None,
             churn_risk=float(score["churn_risk"]) if score else None,
@@ -267,6 +267,13 @@ class InsightsService:
             spend_by_category={c.category: c.amount for c in last_month.by_category},
         )
         return recommend.recommend(ctx, self._catalog, kind=kind, limit=limit)
+
+    def affordability(self, customer_id: str, price: float) -> spending.Affordability:
+        """Can the customer pay `price` now, keeping a month of spending aside; else how long saving takes."""
+        frame = self._frame(customer_id)
+        profile = self._profile(customer_id, frame)
+        balance = self._balance(customer_id, frame, None)
+        return spending.affordability(balance.amount, _monthly_income(profile), profile.monthly_spend, price)
 
     def report(self, customer_id: str, month: str | None = None, chart_path: str | Path | None = None) -> MonthlyReport:
         as_of = self.as_of()
@@ -325,3 +332,8 @@ class InsightsService:
             notes=tuple(notes),
         )
 
+
+def _monthly_income(profile: CustomerProfile) -> float:
+    """Credits per month over the same span `monthly_spend` uses, so the two compare like with like."""
+    months_span = max(1.0, ((profile.last_seen - profile.first_seen).days + 1) / 30.4375)
+    return round(profile.total_income / months_span, 2)

@@ -1,0 +1,49 @@
+"""Short per-conversation memory (last intent, month, categories, recent turns) so follow-ups make sense."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ConversationState:
+    """What the last turns were about. Mutable, owned by one conversation, guarded by the memory's lock."""
+
+    customer_id: str
+    last_intent: str | None = None
+    month: str | None = None                # the month the last answer was about, "YYYY-MM"
+    categories: tuple[str, ...] = ()
+    kind: str | None = None
+    pending_intent: str | None = None       # asked a question back (e.g. "how much does it cost?")
+    turns: deque[tuple[str, str]] = field(default_factory=lambda: deque(maxlen=4))   # (user, assistant)
+    touched: float = field(default_factory=time.monotonic)
+
+
+class ConversationMemory:
+    """Bounded, expiring map of conversation id -> state; a new customer on the same id starts afresh."""
+
+    def __init__(self, max_conversations: int = 10_000, ttl_s: float = 30 * 60) -> None:
+        self.max_conversations = max_conversations
+        self.ttl_s = ttl_s
+        self._states: OrderedDict[str, ConversationState] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, conversation_id: str, customer_id: str) -> ConversationState:
+        now = time.monotonic()
+        with self._lock:
+            state = self._states.get(conversation_id)
+            if state is None or state.customer_id != customer_id or now - state.touched > self.ttl_s:
+                state = ConversationState(customer_id)
+                self._states[conversation_id] = state
+            state.touched = now
+            self._states.move_to_end(conversation_id)
+            while len(self._states) > self.max_conversations:
+                self._states.popitem(last=False)
+            return state
+
+    def forget(self, conversation_id: str) -> None:
+        with self._lock:
+            self._states.pop(conversation_id, None)

@@ -1,0 +1,198 @@
+"""The facade's read functions as LLM tools, bound to one customer: no tool takes a customer ID."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+import re
+from typing import Any
+
+from analytics.money import format_inr
+from bot.llm import answers
+from bot.llm.answers import Facade
+from bot.services.errors import InvalidMonth, NoData, NotTrained
+
+log = logging.getLogger(__name__)
+
+PERSONAL_KEYS = frozenset({"customer_id", "location", "age", "gender", "dob", "name"})
+REDACTED = "[redacted]"
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_KINDS = ["savings", "fd", "sip", "credit_card", "personal_loan", "overdraft"]
+_MONTH_PARAM = {"type": "string", "description": "calendar month as YYYY-MM; omit for the last complete month"}
+
+
+class ToolCallError(ValueError):
+    """The model asked for a tool that does not exist or passed arguments the tool does not take."""
+
+
+def _spec(name: str, description: str, properties: dict[str, Any] | None = None,
+          required: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {"type": "function", "function": {
+        "name": name, "description": description,
+        "parameters": {"type": "object", "properties": properties or {}, "required": list(required),
+                       "additionalProperties": False}}}
+
+
+TOOL_SPECS: tuple[dict[str, Any], ...] = (
+    _spec("get_balance", "The customer's latest known account balance, its 30-day change and the low-balance level."),
+    _spec("get_spending", "Money out and in for one month, by category, with the change from the month before.",
+          {"month": _MONTH_PARAM}),
+    _spec("get_budget", "A suggested monthly budget per category from recent complete months."),
+    _spec("get_unusual_transactions", "Recent transactions flagged as unusual for this customer, with reasons."),
+    _spec("get_recommendations", "Bank products that suit this customer, best first.",
+          {"kind": {"type": "string", "enum": _KINDS, "description": "only this kind of product"}}),
+    _spec("get_monthly_report", "The monthly report: money in/out, net savings, top categories, balance change.",
+          {"month": _MONTH_PARAM}),
+    _spec("get_profile", "How the customer banks: history length, transaction counts, typical spending, segment."),
+    _spec("check_affordability", "Whether a purchase of `price` rupees is affordable now, or how long saving takes.",
+          {"price": {"type": "number", "description": "price in rupees"}}, ("price",)),
+    _spec("get_transactions", "The customer's transactions, newest first.",
+          {"month": _MONTH_PARAM, "limit": {"type": "integer", "description": "at most this many (<= 20)"}}),
+    _spec("list_months", "The months for which the customer has transactions."),
+)
+_ALLOWED = {s["function"]["name"]: set(s["function"]["parameters"]["properties"]) for s in TOOL_SPECS}
+_REQUIRED = {s["function"]["name"]: set(s["function"]["parameters"]["required"]) for s in TOOL_SPECS}
+
+
+def to_plain(value: Any) -> Any:
+    """Result dataclasses as JSON-ready values: dates ISO, tuples lists, floats as given."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_plain(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+class Redactor:
+    """Removes personal fields and scrubs the customer's ID and any location it has seen out of all text."""
+
+    def __init__(self, secrets: tuple[str, ...]) -> None:
+        self._secrets: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        self._learn(secrets)
+
+    def _learn(self, secrets: tuple[str, ...] | list[str]) -> None:
+        new = {s.strip() for s in secrets if isinstance(s, str) and len(s.strip()) >= 3} - self._secrets
+        if new:
+            self._secrets |= new
+            words = sorted(self._secrets, key=len, reverse=True)
+            self._pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+
+    def text(self, value: str) -> str:
+        return self._pattern.sub(REDACTED, value) if self._pattern else value
+
+    def value(self, value: Any) -> Any:
+        """A copy without personal keys; values seen under them (e.g. a transaction's city) are scrubbed too."""
+        self._learn(list(_personal_strings(value)))
+        return self._scrub(value)
+
+    def _scrub(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: self._scrub(v) for k, v in value.items() if k not in PERSONAL_KEYS}
+        if isinstance(value, list):
+            return [self._scrub(v) for v in value]
+        if isinstance(value, str):
+            return self.text(value)
+        return value
+
+
+def _personal_strings(value: Any) -> list[str]:
+    found: list[str] = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k in PERSONAL_KEYS and isinstance(v, str):
+                found.append(v)
+            else:
+                found += _personal_strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            found += _personal_strings(v)
+    return found
+
+
+class BoundTools:
+    """Tool executor closed over one customer ID: whatever the model sends, it reads only this customer."""
+
+    def __init__(self, insights: Facade, customer_id: str, redactor: Redactor | None = None) -> None:
+        self._insights = insights
+        self._customer_id = customer_id
+        self._redactor = redactor           # None = share personal data
+        self.results: list[Any] = []        # everything returned this turn, for the grounding check
+
+    @staticmethod
+    def specs() -> list[dict[str, Any]]:
+        return [dict(s) for s in TOOL_SPECS]
+
+    def parse(self, name: str, arguments: str | None) -> dict[str, Any]:
+        """Validated arguments, or ToolCallError (unknown tool, bad JSON, unknown or wrong-typed arguments)."""
+        if name not in _ALLOWED:
+            raise ToolCallError(f"unknown tool {name!r}")
+        try:
+            args = json.loads(arguments or "{}")
+        except json.JSONDecodeError as exc:
+            raise ToolCallError(f"arguments of {name} are not JSON: {exc}") from exc
+        if not isinstance(args, dict):
+            raise ToolCallError(f"arguments of {name} must be an object")
+        extra = set(args) - _ALLOWED[name]
+        if extra:
+            raise ToolCallError(f"{name} takes no argument(s) {sorted(extra)}")
+        missing = _REQUIRED[name] - set(args)
+        if missing:
+            raise ToolCallError(f"{name} needs {sorted(missing)}")
+        month = args.get("month")
+        if month is not None and (not isinstance(month, str) or not _MONTH.match(month)):
+            raise ToolCallError(f"month must be YYYY-MM, got {month!r}")
+        if "kind" in args and args["kind"] not in _KINDS:
+            raise ToolCallError(f"unknown product kind {args['kind']!r}")
+        price = args.get("price")
+        if "price" in args and (isinstance(price, bool) or not isinstance(price, int | float) or price < 0):
+            raise ToolCallError(f"price must be a non-negative number, got {price!r}")
+        limit = args.get("limit")
+        if "limit" in args and (isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 20):
+            raise ToolCallError(f"limit must be an integer from 1 to 20, got {limit!r}")
+        return args
+
+    def call(self, name: str, arguments: str | None) -> str:
+        """Run a tool for the bound customer; the JSON text that goes back to the model (sync: reads the store)."""
+        args = self.parse(name, arguments)
+        try:
+            result = to_plain(self._run(name, args))
+        except (InvalidMonth, NoData, NotTrained) as exc:
+            result = {"error": str(exc)}
+        if self._redactor is not None:
+            result = self._redactor.value(result)
+        self.results.append(result)
+        return json.dumps(result, ensure_ascii=False)
+
+    def _run(self, name: str, args: dict[str, Any]) -> Any:
+        f, cid = self._insights, self._customer_id
+        if name == "get_balance":
+            return f.balance(cid)
+        if name == "get_spending":
+            return f.spending(cid, args.get("month"))
+        if name == "get_budget":
+            return f.budget(cid)
+        if name == "get_unusual_transactions":
+            return {"flagged": f.anomalies(cid, limit=5)}
+        if name == "get_recommendations":
+            return {"products": f.recommendations(cid, kind=args.get("kind"), limit=3)}
+        if name == "get_monthly_report":
+            return f.report(cid, args.get("month"))
+        if name == "get_profile":
+            return {"profile": f.profile(cid), "segment": f.segment(cid)}
+        if name == "check_affordability":
+            result = answers.affordability_for(f, cid, float(args["price"]))
+            return {**to_plain(result), "price_text": format_inr(result.price)}
+        if name == "get_transactions":
+            return {"transactions": f.transactions(cid, args.get("month"), limit=args.get("limit", 10))}
+        if name == "list_months":
+            return {"months": f.months_available(cid), "as_of": f.as_of()}
+        raise ToolCallError(f"unknown tool {name!r}")   # pragma: no cover - parse() already refused it
