@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--months", type=int, default=12, help="months of history (default 12)")
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--activity", type=float, default=1.0, help="everyday-spending scale (default 1.0, ~9 rows a customer-month)")
+    p.add_argument("--gzip", action="store_true", help="write .csv.gz files (no timestamp: reproducible bytes)")
 
     p = verb("ingest", "load transaction CSV files into the store and report rejected rows")
     p.add_argument("files", nargs="+", metavar="FILE", help="CSV files (.csv or .csv.gz) in the contract's format")
