@@ -91,6 +91,132 @@ CREATE TABLE model_artifacts (
 )
 """
 
+BOT_0002 = """
+CREATE TABLE chat_links (
+    chat_id      INTEGER PRIMARY KEY,     -- one chat is linked to one customer
+    customer_id  TEXT NOT NULL,           -- one customer may have several chats
+    user_id      INTEGER,
+    linked_at    TEXT NOT NULL            -- ISO-8601 UTC
+);
+CREATE INDEX idx_chat_links_customer ON chat_links (customer_id);
+
+CREATE TABLE link_codes (
+    code_hash    TEXT PRIMARY KEY,        -- HMAC-SHA256 of the code; the code itself is never stored
+    customer_id  TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    expires_at   TEXT NOT NULL,
+    used_at      TEXT,
+    used_by_chat INTEGER
+);
+
+CREATE TABLE link_failures (
+    chat_id      INTEGER PRIMARY KEY,
+    failures     INTEGER NOT NULL,
+    last_failure TEXT NOT NULL,
+    locked_until TEXT
+);
+
+CREATE TABLE bot_secrets (
+    name         TEXT PRIMARY KEY,
+    value        BLOB NOT NULL
+);
+
+CREATE TABLE alert_preferences (
+    chat_id               INTEGER PRIMARY KEY,
+    low_balance           INTEGER NOT NULL,
+    unusual               INTEGER NOT NULL,
+    monthly               INTEGER NOT NULL,
+    offers                INTEGER NOT NULL,
+    low_balance_threshold REAL NOT NULL,
+    quiet_hours           TEXT NOT NULL,
+    updated_at            TEXT NOT NULL
+);
+
+CREATE TABLE admin_audit (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts            TEXT NOT NULL,
+    admin_user_id INTEGER NOT NULL,
+    chat_id       INTEGER,
+    action        TEXT NOT NULL,          -- 'stats', 'segments', 'broadcast_send', 'denied', ...
+    details       TEXT NOT NULL           -- JSON
+);
+
+CREATE TABLE broadcasts (
+    broadcast_id  INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at    TEXT NOT NULL,
+    admin_user_id INTEGER NOT NULL,
+    target_kind   TEXT NOT NULL,          -- 'segment', 'churn', 'all'
+    target_value  TEXT,
+    message       TEXT NOT NULL,
+    audience_size INTEGER NOT NULL,
+    control_share REAL NOT NULL,
+    control_size  INTEGER NOT NULL,
+    seed          INTEGER NOT NULL,
+    status        TEXT NOT NULL,          -- 'sending', 'done'
+    sent          INTEGER NOT NULL DEFAULT 0,
+    failed        INTEGER NOT NULL DEFAULT 0,
+    finished_at   TEXT
+);
+
+CREATE TABLE broadcast_recipients (
+    broadcast_id  INTEGER NOT NULL,
+    chat_id       INTEGER NOT NULL,
+    customer_id   TEXT NOT NULL,
+    grp           TEXT NOT NULL,          -- 'treatment' or 'control' (held out: receives nothing)
+    status        TEXT NOT NULL,          -- 'pending', 'sent', 'failed', 'held_out'
+    sent_at       TEXT,
+    error         TEXT,
+    PRIMARY KEY (broadcast_id, chat_id)
+);
+CREATE INDEX idx_broadcast_recipients_customer ON broadcast_recipients (customer_id)
+"""
+
+NOTIFY_0003 = """
+CREATE TABLE outbox (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    chat_id     INTEGER NOT NULL,
+    kind        TEXT NOT NULL,            -- low_balance | unusual | monthly_summary | retention_offer
+    dedupe_key  TEXT NOT NULL UNIQUE,     -- a re-run of a check never queues the same message twice
+    payload     TEXT NOT NULL,            -- JSON: text, photo path, buttons, ids
+    created_at  TEXT NOT NULL,            -- ISO-8601 UTC
+    due_at      TEXT NOT NULL,            -- ISO-8601 UTC, after the chat's quiet hours
+    status      TEXT NOT NULL DEFAULT 'pending',   -- pending | sent | failed | dropped
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    last_error  TEXT,
+    sent_at     TEXT,
+    message_id  INTEGER
+);
+CREATE INDEX idx_outbox_status_due ON outbox (status, due_at);
+
+CREATE TABLE fraud_checks (
+    transaction_id TEXT PRIMARY KEY,
+    customer_id    TEXT NOT NULL,
+    chat_id        INTEGER NOT NULL,      -- the chat the question was first sent to
+    message_id     INTEGER,
+    status         TEXT NOT NULL DEFAULT 'pending',  -- pending | confirmed | disputed
+    created_at     TEXT NOT NULL,
+    answered_at    TEXT,
+    answered_chat  INTEGER
+);
+CREATE INDEX idx_fraud_checks_customer ON fraud_checks (customer_id, status)
+"""
+
+MODELS_0004 = """
+-- Figures `train` stores beside each customer's scores so exports and admin views need no recomputation.
+ALTER TABLE customer_scores ADD COLUMN churn_level TEXT;            -- 'low', 'medium', 'high'
+ALTER TABLE customer_scores ADD COLUMN balance_now REAL;
+ALTER TABLE customer_scores ADD COLUMN monthly_spend REAL;
+ALTER TABLE customer_scores ADD COLUMN frequency_per_month REAL;
+ALTER TABLE customer_scores ADD COLUMN recency_days INTEGER;
+ALTER TABLE customer_scores ADD COLUMN n_txn INTEGER;
+ALTER TABLE customer_scores ADD COLUMN age_band TEXT;
+ALTER TABLE customer_scores ADD COLUMN as_of TEXT;
+CREATE INDEX idx_transaction_scores_flagged ON transaction_scores (flagged, anomaly_score)
+"""
+
 MIGRATIONS: list[Migration] = [
     ("0001_core", CORE_0001),
+    ("0002_bot", BOT_0002),
+    ("0003_notify", NOTIFY_0003),
+    ("0004_models_scores", MODELS_0004),
 ]

@@ -1,0 +1,49 @@
+"""`finassist link-code CUSTOMER_ID`: prints a one-time link code and the deep link that redeems it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from bot.cli import CommandFailed
+from bot.config import Config
+from bot.container import build_services
+from bot.services.errors import CustomerNotFound
+from bot.services.linking import LinkingService
+
+PLACEHOLDER = "<bot_username>"
+
+
+async def _bot_username(config: Config) -> tuple[str | None, str]:
+    """(username, why not) by asking getMe at the configured base_url."""
+    if not config.telegram.token:
+        return None, "no Telegram token is configured"
+    from telegram import Bot
+    from telegram.error import TelegramError
+    from telegram.request import HTTPXRequest
+
+    bot = Bot(config.telegram.token, base_url=config.telegram.base_url,
+              request=HTTPXRequest(connect_timeout=5, read_timeout=5))
+    try:
+        async with bot:
+            return bot.username, ""
+    except (TelegramError, OSError) as exc:
+        return None, f"getMe at {config.telegram.base_url} failed ({exc})"
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    services = build_services(config)
+    try:
+        linking = LinkingService(services.store, customer_exists=services.insights.customer_exists)
+        issued = linking.issue_code(args.customer_id)
+    except CustomerNotFound as exc:
+        raise CommandFailed(str(exc)) from exc
+    finally:
+        services.close()
+    username, why = asyncio.run(_bot_username(config))
+    print(f"code: {issued.code}")
+    print(f"expires: {issued.expires_at.isoformat(timespec='minutes')}")
+    print(f"link: https://t.me/{username or PLACEHOLDER}?start={issued.code}")
+    if username is None:
+        print(f"note: replace {PLACEHOLDER} with the bot's username; {why}")
+    return 0

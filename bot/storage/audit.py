@@ -1,0 +1,58 @@
+"""SQL for the admin audit trail and the operational counts admins see in /stats."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from bot.storage.database import Store
+
+
+class AuditStore:
+    """Append-only admin_audit rows, plus read-only counts across the bot's tables."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def record(self, admin_user_id: int, chat_id: int | None, action: str, details: dict[str, Any],
+               when: dt.datetime) -> None:
+        with self.store.locked() as db:
+            db.execute(
+                "INSERT INTO admin_audit (ts, admin_user_id, chat_id, action, details) VALUES (?, ?, ?, ?, ?)",
+                (when.astimezone(dt.UTC).isoformat(timespec="seconds"), admin_user_id, chat_id, action,
+                 json.dumps(details, sort_keys=True, default=str)),
+            )
+
+    def entries(self, limit: int = 100) -> list[dict[str, Any]]:
+        with self.store.locked() as db:
+            rows = db.execute(
+                "SELECT id, ts, admin_user_id, chat_id, action, details FROM admin_audit ORDER BY id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [{"id": r[0], "ts": r[1], "admin_user_id": r[2], "chat_id": r[3], "action": r[4],
+                 "details": json.loads(r[5])} for r in rows]
+
+    def _count(self, sql: str, table: str) -> int:
+        with self.store.locked() as db:
+            if not db[table].exists():  # tables of other areas may be absent in a partial install
+                return 0
+            return int(db.execute(sql).fetchone()[0] or 0)
+
+    def counts(self) -> dict[str, int]:
+        """The figures behind /stats, each one SQL count."""
+        return {
+            "customers": self._count("SELECT COUNT(*) FROM customers", "customers"),
+            "linked_chats": self._count("SELECT COUNT(*) FROM chat_links", "chat_links"),
+            "linked_customers": self._count("SELECT COUNT(DISTINCT customer_id) FROM chat_links", "chat_links"),
+            "outbox_sent": self._count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'", "outbox"),
+            "broadcast_sent": self._count(
+                "SELECT COUNT(*) FROM broadcast_recipients WHERE status = 'sent'", "broadcast_recipients"),
+            "alerts_flagged": self._count(
+                "SELECT COUNT(*) FROM transaction_scores WHERE flagged = 1", "transaction_scores"),
+            "alerts_open": self._count(
+                "SELECT COUNT(*) FROM fraud_checks WHERE status = 'pending'", "fraud_checks"),
+            "disputes": self._count("SELECT COUNT(*) FROM fraud_checks WHERE status = 'disputed'", "fraud_checks"),
+            "confirmed": self._count(
+                "SELECT COUNT(*) FROM fraud_checks WHERE status = 'confirmed'", "fraud_checks"),
+        }

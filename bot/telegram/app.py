@@ -1,0 +1,135 @@
+"""Builds the Telegram Application: one composition point for handlers, services, rate limiting and errors.
+
+Handler order (group 0, first match wins):
+  1. the /broadcast conversation (so an admin's typed offer is not taken for a question)
+  2. every other command from the registry (commands.py)
+  3. "Was this you?" answers (fraud:…), follow-up buttons (go:…), alert settings (al:…)
+  4. unknown commands, then free text to the assistant
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from typing import Any
+
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.config import Config
+from bot.container import Services, build_services
+from bot.telegram import commands, keyboards
+from bot.telegram.context import BotContext, BotData, bot_data_of
+from bot.telegram.errors import on_error
+from bot.telegram.handlers import alerts, customer, text
+
+log = logging.getLogger(__name__)
+
+
+def _optional(module: str) -> Any | None:
+    """Import a module another area is writing; None while it does not exist yet (other errors propagate)."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            return None
+        raise
+
+
+def file_url_for(base_url: str) -> str:
+    """PTB's base_file_url for a base_url: https://api.telegram.org/bot -> https://api.telegram.org/file/bot."""
+    root = base_url[: -len("/bot")] if base_url.endswith("/bot") else base_url.rstrip("/")
+    return f"{root}/file/bot"
+
+
+def build_application(config: Config, services: Services | None = None, *, control_share: float = 0.10,
+                      overall_max_rate: float = 30, group_max_rate: float = 20, max_retries: int = 3,
+                      connection_pool_size: int = 64, insights_cache_ttl: float = 30.0) -> Application:
+    """The bot, not started. With `services=None` they are built in post_init and closed in post_shutdown.
+
+    `overall_max_rate=0` turns off pacing (benchmarks against a local fake); retries on 429 stay on.
+    """
+    if not config.telegram.token:
+        raise ValueError("no Telegram bot token: set [telegram] token or TELEGRAM_BOT_TOKEN")
+    limiter = AIORateLimiter(overall_max_rate=overall_max_rate, overall_time_period=1,
+                             group_max_rate=group_max_rate, group_time_period=60, max_retries=max_retries)
+    application = (
+        ApplicationBuilder()
+        .token(config.telegram.token)
+        .base_url(config.telegram.base_url)
+        .base_file_url(file_url_for(config.telegram.base_url))
+        .context_types(ContextTypes(context=BotContext, bot_data=BotData))
+        .rate_limiter(limiter)
+        .connection_pool_size(connection_pool_size)
+        .pool_timeout(10.0)
+        .post_init(start_services)
+        .post_shutdown(stop_services)
+        .build()
+    )
+    data = bot_data_of(application)
+    data.extras["config"] = config
+    data.extras["control_share"] = control_share
+    data.extras["insights_cache_ttl"] = insights_cache_ttl
+    if services is not None:
+        data.extras["prebuilt_services"] = services
+    add_handlers(application)
+    return application
+
+
+def add_handlers(application: Application) -> None:
+    commands.add_command_handlers(application)
+    fraud = _optional("bot.telegram.handlers.fraud")
+    if fraud is not None:
+        application.add_handler(CallbackQueryHandler(fraud.on_fraud_answer, pattern=r"^fraud:"))
+    else:
+        log.warning("bot.telegram.handlers.fraud is missing: 'Was this you?' buttons are not handled")
+    application.add_handler(CallbackQueryHandler(customer.follow_up, pattern=rf"^{keyboards.FOLLOW_UP}:",
+                                                 block=False))
+    application.add_handler(CallbackQueryHandler(alerts.on_alerts_button, pattern=rf"^{keyboards.ALERTS}:",
+                                                 block=False))
+    application.add_handler(MessageHandler(filters.COMMAND, text.unknown_command, block=False))
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, text.free_text, block=False))
+    application.add_error_handler(on_error)
+
+
+async def start_services(application: Application) -> None:
+    """post_init: build or adopt the services, the assistant, the command menu and the notify jobs.
+
+    Tests that run the app with `async with application` call this themselves (post_init does not run there).
+    """
+    data = bot_data_of(application)
+    config: Config = data.extras["config"]
+    prebuilt = data.extras.pop("prebuilt_services", None)
+    services = prebuilt or await asyncio.to_thread(build_services, config)
+    data.attach(services, control_share=data.extras["control_share"], owns_services=prebuilt is None,
+                insights_cache_ttl=data.extras["insights_cache_ttl"])
+    assistant_module = _optional("bot.llm.assistant")
+    if assistant_module is not None:
+        data.assistant = await asyncio.to_thread(assistant_module.build_assistant, config, data.insights)
+    else:
+        log.warning("bot.llm.assistant is missing: free text gets a pointer to the commands")
+    await commands.register_menu(application, config.telegram.admin_ids)
+    scheduler = _optional("bot.notify.scheduler")
+    if scheduler is not None:
+        scheduler.install_jobs(application)
+    log.info("bot services started")
+
+
+async def stop_services(application: Application) -> None:
+    """post_shutdown: close the assistant and the services this application built."""
+    data = bot_data_of(application)
+    closer = getattr(data.assistant, "aclose", None)
+    if closer is not None:
+        await closer()
+    if data.services is not None and data.owns_services:
+        data.services.close()
+    data.services = None
+    log.info("bot services stopped")

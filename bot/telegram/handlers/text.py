@@ -1,0 +1,37 @@
+"""Free text goes to the assistant (bot.llm.assistant); unknown commands get a pointer to /help."""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+
+from telegram import Update
+
+from bot.telegram.context import BotContext
+from bot.telegram.handlers.linking import linked_only, reply
+
+log = logging.getLogger(__name__)
+
+NO_ASSISTANT = ("I can't answer free questions yet. Try /balance, /spending, /budget, /report or /help.")
+MAX_QUESTION = 1000
+
+
+@linked_only
+async def free_text(update: Update, context: BotContext, customer_id: str) -> None:
+    message = update.effective_message
+    assert message is not None and update.effective_chat is not None
+    question = (message.text or "")[:MAX_QUESTION]
+    assistant = context.assistant
+    if assistant is None:
+        await reply(update, NO_ASSISTANT)
+        return
+    answer = await assistant.answer(customer_id, question, f"tg:{update.effective_chat.id}")
+    text = escape(answer.text or "")
+    commands = [s for s in (getattr(answer, "suggestions", ()) or ()) if isinstance(s, str) and s.startswith("/")]
+    if commands:
+        text += "\n\nTry: " + ", ".join(escape(c) for c in commands[:4])
+    await reply(update, text[:4000] or escape(NO_ASSISTANT))
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    await reply(update, "I don't know that command. /help lists what I can do.")

@@ -1,0 +1,68 @@
+"""The bot survives errors: a raising handler gets an apology, 429s are retried, services start and stop."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.config import Config, TelegramConfig
+from bot.telegram.app import build_application, file_url_for
+from bot.telegram.errors import APOLOGY
+from tests.fakes.telegram_app import data_of, running_bot
+from tests.fakes.telegram_server import FakeTelegramServer
+
+CHAT = 4001
+
+
+def busiest_customer(services) -> str:
+    return services.store.db.execute(
+        "SELECT customer_id FROM transactions GROUP BY customer_id ORDER BY COUNT(*) DESC LIMIT 1").fetchone()[0]
+
+
+async def test_a_handler_that_raises_gets_an_apology_and_the_bot_keeps_serving(trained_services, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    async with FakeTelegramServer() as fake, running_bot(trained_services, fake) as app:
+        await fake.ask(CHAT, CHAT, f"/start {data_of(app).linking.issue_code(busiest_customer(trained_services)).code}")
+        monkeypatch.setattr(data_of(app).services.insights, "budget", broken)
+        apology = await fake.ask(CHAT, CHAT, "/budget")
+        still_alive = await fake.ask(CHAT, CHAT, "/help")
+    assert apology.text == APOLOGY and "disk on fire" not in apology.text
+    assert "What I can do" in still_alive.text
+    assert any(r.exc_info and "disk on fire" in str(r.exc_info[1]) for r in caplog.records)
+
+
+async def test_a_429_from_send_message_is_retried(trained_services):
+    async with FakeTelegramServer() as fake, running_bot(trained_services, fake):
+        fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+        reply = await fake.ask(CHAT, CHAT, "/help", timeout=8)
+        attempts = fake.calls_of("sendMessage")
+    assert "What I can do" in reply.text
+    assert [c.failed for c in attempts] == [True, False]
+    assert attempts[1].time - attempts[0].time >= 1.0
+
+
+async def test_a_500_on_one_reply_does_not_stop_the_next(trained_services):
+    async with FakeTelegramServer() as fake, running_bot(trained_services, fake, max_retries=0):
+        fake.fail_next("sendMessage", 500, "Internal Server Error")
+        first_since = fake.mark()
+        fake.push_command(CHAT, CHAT, "/help")
+        await fake.wait_for("sendMessage", lambda c: True, since=first_since, count=1, timeout=5)
+        later = await fake.ask(CHAT, CHAT, "/help")
+    assert "What I can do" in later.text
+
+
+async def test_services_stop_with_the_application(trained_services):
+    async with FakeTelegramServer() as fake, running_bot(trained_services, fake) as app:
+        assert data_of(app).services is not None
+    assert data_of(app).services is None
+
+
+def test_a_missing_token_is_a_clear_error():
+    with pytest.raises(ValueError, match="token"):
+        build_application(Config(telegram=TelegramConfig(token="")))
+
+
+def test_the_file_url_follows_the_base_url():
+    assert file_url_for("https://api.telegram.org/bot") == "https://api.telegram.org/file/bot"
+    assert file_url_for("http://127.0.0.1:8081/bot") == "http://127.0.0.1:8081/file/bot"
