@@ -1,0 +1,151 @@
+"""The REST API (contract §6) on FastAPI: every route needs the X-API-Key header; figures come from the facade."""
+
+from __future__ import annotations
+
+import dataclasses
+import hmac
+import json
+import logging
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Annotated, Any
+
+import pandas as pd
+from fastapi import Body, Depends, FastAPI, HTTPException, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from fastapi.security import APIKeyHeader
+
+from bot.api.schemas import MAX_BATCH, validate_rows
+from bot.notify.checks import ProactiveChecks
+from bot.notify.intake import Scorer, ScoreWriter, TransactionIntake
+from bot.notify.outbox import Outbox
+from bot.notify.runner import linking_and_preferences
+from bot.services.errors import CustomerNotFound, FinAssistError, InvalidMonth, NoData, NotTrained
+from bot.services.scoring import TransactionScorer
+from bot.storage.fraud_checks import FraudCheckRepository
+from bot.storage.scores import ScoreRepository
+
+log = logging.getLogger(__name__)
+
+API_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="the key from [api] api_key_env")
+
+
+class ApiKeyMissing(RuntimeError):
+    """No API key configured: the API refuses to start rather than serve customer data to anyone."""
+
+
+def _plain(value: Any) -> Any:
+    """Dataclasses to JSON-safe values; NaN/inf become null (JSON has no NaN)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    encoded = jsonable_encoder(value)
+
+    def clean(item: Any) -> Any:
+        if isinstance(item, float) and not math.isfinite(item):
+            return None
+        if isinstance(item, dict):
+            return {k: clean(v) for k, v in item.items()}
+        if isinstance(item, list):
+            return [clean(v) for v in item]
+        return item
+
+    return clean(encoded)
+
+
+def _default_scorer_factory(store: Any) -> Callable[[], Scorer]:
+    return lambda: TransactionScorer.from_store(store)
+
+
+def _default_score_writer(store: Any) -> ScoreWriter:
+    """Upserts API scores into transaction_scores (never `replace_all`: that is a retrain's job)."""
+    repo = ScoreRepository(store)
+
+    def write(rows: Sequence[Mapping[str, Any]]) -> None:
+        frame = pd.DataFrame(list(rows))
+        repo.write_transaction_scores(frame, replace_all=False, scored_at=str(rows[0]["scored_at"]))
+
+    return write
+
+
+def create_app(services: Any, *, scorer_factory: Callable[[], Scorer] | None = None,
+               score_writer: ScoreWriter | None = None) -> FastAPI:
+    """Build the API over the composition root's Services. Raises ApiKeyMissing without a configured key."""
+    config = services.config
+    api_key = config.api.api_key
+    if not api_key:
+        raise ApiKeyMissing(f"no API key: set the environment variable {config.api.api_key_env} "
+                            "(named by [api] api_key_env) before serving the API")
+    store = services.store
+    linking, preferences = linking_and_preferences(services, services.extras.get("linking"),
+                                                   services.extras.get("preferences"))
+    checks = ProactiveChecks(services.insights, linking, preferences, Outbox(store, config), config)
+    intake = TransactionIntake(
+        store, checks,
+        scorer_factory if scorer_factory is not None else _default_scorer_factory(store),
+        score_writer if score_writer is not None else _default_score_writer(store),
+    )
+    fraud_checks = FraudCheckRepository(store)
+
+    def require_key(provided: str | None = Depends(API_KEY_HEADER)) -> None:
+        if provided is None or not hmac.compare_digest(provided.encode(), api_key.encode()):
+            raise HTTPException(status_code=401, detail="missing or wrong X-API-Key",
+                                headers={"WWW-Authenticate": "APIKey"})
+
+    app = FastAPI(title="FinAssist API", version="1", dependencies=[Depends(require_key)])
+
+    @app.exception_handler(FinAssistError)
+    async def domain_error(request: Request, exc: FinAssistError) -> JSONResponse:
+        status = 404 if isinstance(exc, CustomerNotFound | NoData) else 422 if isinstance(exc, InvalidMonth) \
+            else 503 if isinstance(exc, NotTrained) else 400
+        return JSONResponse(status_code=status, content={"detail": str(exc)})
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        with store.locked() as db:
+            db.execute("SELECT 1").fetchone()
+        return {"status": "ok"}
+
+    @app.get("/customer/{customer_id}/insights")
+    def customer_insights(customer_id: str) -> JSONResponse:
+        return JSONResponse(_plain(services.insights.insights(customer_id)))
+
+    @app.get("/customer/{customer_id}/recommendations")
+    def customer_recommendations(customer_id: str, kind: str | None = None, limit: int = 3) -> JSONResponse:
+        items = services.insights.recommendations(customer_id, kind=kind, limit=max(1, min(limit, 20)))
+        return JSONResponse({"customer_id": customer_id, "recommendations": _plain(list(items))})
+
+    @app.get("/transaction/{transaction_id}/anomaly-check")
+    def anomaly_check(transaction_id: str) -> JSONResponse:
+        row = fraud_checks.anomaly_check(transaction_id)
+        if row is None:
+            raise HTTPException(status_code=404, detail=f"no transaction with ID {transaction_id!r}")
+        scored = row["anomaly_score"] is not None
+        return JSONResponse(_plain({
+            "transaction_id": row["transaction_id"],
+            "customer_id": row["customer_id"],
+            "ts": row["ts"],
+            "amount": row["amount"],
+            "scored": scored,
+            "anomaly_score": row["anomaly_score"],
+            "flagged": bool(row["flagged"]) if scored else None,
+            "reasons": json.loads(row["reasons"]) if scored else [],
+            "scored_at": row["scored_at"],
+            "fraud_check": row["fraud_check"],        # null, "pending", "confirmed" or "disputed"
+            "answered_at": row["answered_at"],
+        }))
+
+    @app.post("/transactions")
+    def post_transactions(rows: Annotated[list[Any], Body(description="new transactions, canonical names")]
+                          ) -> JSONResponse:
+        if len(rows) > MAX_BATCH:
+            raise HTTPException(status_code=413, detail=f"at most {MAX_BATCH} transactions per request")
+        good, problems = validate_rows(rows, config.scheduler.timezone)
+        if problems:  # all or nothing: a client fixes its batch and re-sends (ids make re-sending safe)
+            return JSONResponse(status_code=422, content={"detail": problems})
+        result = intake.submit([txn.canonical() for txn in good])
+        log.info("api: %d transactions received, %d new, %d flagged", result.received, result.inserted,
+                 result.flagged)
+        return JSONResponse(status_code=200, content=_plain(result))
+
+    return app

@@ -1,0 +1,56 @@
+"""Queues proactive messages once each, due after the chat's quiet hours (the API every producer calls)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.config import Config
+from bot.notify.quiet_hours import QuietHours
+from bot.storage.database import Store
+from bot.storage.outbox import OutboxRepository
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class QueueResult:
+    queued: bool            # False: the dedupe key was queued before, nothing changed
+    deferred: bool          # due later than now because of quiet hours
+    due_at: dt.datetime | None
+
+
+class Outbox:
+    """`enqueue` is safe to call again and again: a dedupe key is queued at most once, ever."""
+
+    def __init__(self, store: Store, config: Config) -> None:
+        self.repo = OutboxRepository(store)
+        self.config = config
+
+    def quiet_hours(self, text: str | None = None) -> QuietHours:
+        """A chat's own quiet hours (from its preferences) or the bank's default, in the bank's time zone."""
+        chosen = self.config.scheduler.quiet_hours if text is None else text
+        return QuietHours.parse(chosen, self.config.scheduler.timezone)
+
+    def enqueue(self, *, chat_id: int, kind: str, dedupe_key: str, text: str,
+                photo_path: str | None = None, buttons: Sequence[Sequence[tuple[str, str]]] | None = None,
+                meta: Mapping[str, Any] | None = None, quiet_hours: str | None = None,
+                now: dt.datetime | None = None) -> QueueResult:
+        """Queue `text` (a photo caption when `photo_path` is given) for `chat_id`.
+
+        `buttons` are rows of (label, callback_data); `meta` is kept for the sender (e.g. transaction_id and
+        customer_id of an unusual-transaction question). `quiet_hours` is the chat's setting ("22:00-08:00").
+        """
+        now = now or dt.datetime.now(dt.UTC)
+        due_at = self.quiet_hours(quiet_hours).next_allowed(now)
+        payload: dict[str, Any] = {"text": text, "photo": photo_path,
+                                   "buttons": [list(map(list, row)) for row in buttons] if buttons else None,
+                                   "meta": dict(meta or {})}
+        queued = self.repo.enqueue(chat_id=chat_id, kind=kind, dedupe_key=dedupe_key, payload=payload,
+                                   created_at=now, due_at=due_at)
+        if queued:
+            log.debug("queued %s for a chat, due %s", kind, due_at.isoformat())
+        return QueueResult(queued=queued, deferred=queued and due_at > now, due_at=due_at if queued else None)

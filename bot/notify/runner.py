@@ -1,0 +1,70 @@
+"""One notification pass: run the checks (in a worker thread), then send what is due."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import Bot
+
+from bot.notify.checks import CheckCounts, ProactiveChecks
+from bot.notify.outbox import Outbox
+from bot.notify.sender import DrainCounts, OutboxSender, SendPolicy
+from bot.services.linking import LinkingService
+from bot.services.preferences import PreferencesService
+
+
+@dataclass(frozen=True)
+class PassReport:
+    queued: int
+    deferred: int             # queued now, due after quiet hours
+    sent: int
+    failed: int
+    dropped: int
+    retried: int
+    left_pending: int         # due, not attempted (outage / flood wait): the next pass sends them
+    errors: int               # customers the checks skipped (unknown, no data)
+
+    @classmethod
+    def of(cls, checks: CheckCounts, drain: DrainCounts) -> PassReport:
+        return cls(checks.queued, checks.deferred, drain.sent, drain.failed, drain.dropped, drain.retried,
+                   drain.left_pending, checks.errors)
+
+
+def linking_and_preferences(services: Any, linking: Any = None, preferences: Any = None) -> tuple[Any, Any]:
+    """The Telegram side's LinkingService and PreferencesService (built here when the caller has none)."""
+    if linking is None:
+        linking = LinkingService(services.store)
+    if preferences is None:
+        preferences = PreferencesService(services.store, services.config)
+    return linking, preferences
+
+
+class Notifier:
+    """Checks plus sender; `run_once` is what the scheduler job and `finassist notify --once` call."""
+
+    def __init__(self, checks: ProactiveChecks, sender: OutboxSender) -> None:
+        self.checks = checks
+        self.sender = sender
+
+    @classmethod
+    def from_services(cls, services: Any, bot: Bot, policy: SendPolicy | None = None, *,
+                      linking: Any = None, preferences: Any = None) -> Notifier:
+        linking, preferences = linking_and_preferences(services, linking, preferences)
+        outbox = Outbox(services.store, services.config)
+        checks = ProactiveChecks(services.insights, linking, preferences, outbox, services.config)
+        return cls(checks, OutboxSender(bot, services.store, policy))
+
+    async def run_once(self, now: dt.datetime | None = None, *, monthly_now: bool = False) -> PassReport:
+        """All checks, then a drain. `monthly_now` sends the monthly summary whatever the day (daily job)."""
+        now = now or dt.datetime.now(dt.UTC)
+
+        def check() -> CheckCounts:
+            counts = self.checks.low_balance(now) + self.checks.unusual(now)
+            return counts + self.checks.monthly_summary(now, force=monthly_now)
+
+        counts = await asyncio.to_thread(check)
+        drained = await self.sender.drain(now)
+        return PassReport.of(counts, drained)

@@ -1,0 +1,35 @@
+"""POST /transactions against the trained synthetic bank: the real TransactionScorer flags a huge outlier."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+import httpx
+import pytest
+
+from bot.api.app import create_app
+
+KEY = "trained-key"
+
+
+@pytest.mark.slow
+async def test_real_scorer_flags_a_huge_purchase_and_stores_its_score(trained_services):
+    services = trained_services
+    services.config = replace(services.config, api=replace(services.config.api, api_key=KEY))
+    store = services.store
+    customer_id, biggest, last_ts, n = store.db.execute(
+        "SELECT customer_id, MAX(amount), MAX(ts), COUNT(*) FROM transactions WHERE txn_type = 'DEBIT'"
+        " GROUP BY customer_id HAVING COUNT(*) >= 30 ORDER BY customer_id LIMIT 1").fetchone()
+    when = dt.datetime.fromisoformat(last_ts) + dt.timedelta(hours=3)
+    rows = [{"transaction_id": "API-HUGE", "customer_id": customer_id, "ts": when.isoformat(),
+             "amount": round(biggest * 40, 2), "merchant": "UNKNOWN ELECTRONICS", "location": "FAR CITY"}]
+    app = create_app(services)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        body = (await client.post("/transactions", json=rows, headers={"X-API-Key": KEY})).json()
+        check = (await client.get("/transaction/API-HUGE/anomaly-check", headers={"X-API-Key": KEY})).json()
+    [scored] = body["transactions"]
+    assert body["inserted"] == 1 and scored["flagged"] is True and scored["reasons"]
+    stored = store.db.execute("SELECT amount, source FROM transactions WHERE transaction_id = 'API-HUGE'").fetchone()
+    assert stored == (round(biggest * 40, 2), "api")
+    assert check["flagged"] is True and check["anomaly_score"] == pytest.approx(scored["anomaly_score"], abs=1e-6)

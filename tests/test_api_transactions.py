@@ -1,0 +1,137 @@
+"""POST /transactions: validated, stored, scored, "Was this you?" queued for linked chats; anomaly-check reads it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import statistics
+from dataclasses import replace
+
+import httpx
+import pytest
+
+from bot.api.app import create_app
+from bot.container import Services
+from bot.services.insights import InsightsService
+from bot.storage.links import LinkStore
+
+KEY = "k-123"
+HEADERS = {"X-API-Key": KEY}
+
+
+class MedianScorer:
+    """Test double for TransactionScorer: flags an amount over 10x the customer's stored median."""
+
+    def __init__(self, store):
+        self.store = store
+
+    def score(self, txn):
+        amounts = [r[0] for r in self.store.db.execute(
+            "SELECT amount FROM transactions WHERE customer_id = ?", [txn["customer_id"]]).fetchall()]
+        if not amounts:
+            return 0.0, False, []
+        ratio = txn["amount"] / statistics.median(amounts)
+        flagged = ratio > 10
+        return min(1.0, ratio / 20), flagged, ([f"{ratio:.0f}x your usual amount"] if flagged else [])
+
+
+def _write_scores(store):
+    def write(rows):
+        for r in rows:
+            store.db.execute(
+                "INSERT OR REPLACE INTO transaction_scores VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [r["transaction_id"], r["customer_id"], r["category"], r["anomaly_score"], int(r["flagged"]),
+                 json.dumps(r["reasons"]), r["scored_at"]])
+    return write
+
+
+def _txn(tid, amount, day=1, cid="C1", **extra):
+    return {"transaction_id": tid, "customer_id": cid, "ts": f"2016-09-{day:02d}T12:00:00", "amount": amount,
+            "merchant": "BIG BAZAAR", "location": "PUNE", **extra}
+
+
+@pytest.fixture
+def client_and_store(fresh_store, test_config):
+    config = replace(test_config, api=replace(test_config.api, api_key=KEY),
+                     scheduler=replace(test_config.scheduler, quiet_hours="00:00-00:00"))
+    services = Services(config=config, store=fresh_store, insights=InsightsService(fresh_store, config))
+    LinkStore(fresh_store).link(4242, "C1", 4242, dt.datetime.now(dt.UTC))
+    app = create_app(services, scorer_factory=lambda: MedianScorer(fresh_store),
+                     score_writer=_write_scores(fresh_store))
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api.test"), fresh_store
+
+
+async def _post(client, rows):
+    return await client.post("/transactions", json=rows, headers=HEADERS)
+
+
+async def test_posted_transactions_are_stored(client_and_store):
+    client, store = client_and_store
+    async with client:
+        response = await _post(client, [_txn("T1", 500.0), _txn("T2", 620.5, day=2, txn_type="credit")])
+    rows = store.db.execute(
+        "SELECT transaction_id, amount, txn_type, ts, source FROM transactions ORDER BY transaction_id").fetchall()
+    assert response.status_code == 200
+    assert rows == [("T1", 500.0, "DEBIT", "2016-09-01 12:00:00", "api"),
+                    ("T2", 620.5, "CREDIT", "2016-09-02 12:00:00", "api")]
+    assert response.json()["inserted"] == 2
+
+
+async def test_reposting_the_same_ids_changes_nothing(client_and_store):
+    client, store = client_and_store
+    async with client:
+        await _post(client, [_txn("T1", 500.0)])
+        second = (await _post(client, [_txn("T1", 999.0)])).json()
+    assert (second["inserted"], second["duplicates"]) == (0, 1)
+    assert store.db.execute("SELECT amount FROM transactions WHERE transaction_id='T1'").fetchone() == (500.0,)
+
+
+async def test_outlier_is_flagged_and_queues_was_this_you_for_the_linked_chat(client_and_store):
+    client, store = client_and_store
+    async with client:
+        await _post(client, [_txn(f"T{d}", 400.0 + d, day=d) for d in range(1, 9)])
+        body = (await _post(client, [_txn("BIG1", 50_000.0, day=20), _txn("OK1", 420.0, day=21)])).json()
+    by_id = {t["transaction_id"]: t for t in body["transactions"]}
+    assert by_id["BIG1"]["flagged"] is True and by_id["OK1"]["flagged"] is False
+    assert (body["flagged"], body["alerts_queued"]) == (1, 1)
+    outbox = store.db.execute("SELECT chat_id, kind, dedupe_key, payload FROM outbox").fetchall()
+    assert [(c, k, d) for c, k, d, _ in outbox] == [(4242, "unusual", "unusual:BIG1:4242")]
+    assert "₹50,000.00" in json.loads(outbox[0][3])["text"]
+
+
+async def test_anomaly_check_returns_the_stored_score_and_reasons(client_and_store):
+    client, store = client_and_store
+    async with client:
+        await _post(client, [_txn(f"T{d}", 400.0, day=d) for d in range(1, 9)])
+        await _post(client, [_txn("BIG1", 12_000.0, day=20)])
+        check = (await client.get("/transaction/BIG1/anomaly-check", headers=HEADERS)).json()
+    assert check["flagged"] is True and check["anomaly_score"] == pytest.approx(1.0)   # 30x median, capped
+    assert check["reasons"] == ["30x your usual amount"] and check["fraud_check"] is None
+
+
+async def test_anomaly_check_of_unknown_transaction_is_404(client_and_store):
+    client, _ = client_and_store
+    async with client:
+        response = await client.get("/transaction/NOPE/anomaly-check", headers=HEADERS)
+    assert response.status_code == 404
+
+
+async def test_malformed_rows_are_422_with_row_index_and_nothing_is_stored(client_and_store):
+    client, store = client_and_store
+    rows = [_txn("T1", 100.0), _txn("T2", -5.0), {"transaction_id": "T3", "customer_id": "C1", "amount": 5},
+            _txn("T4", 100.0, ts="yesterday"), _txn("T1", 7.0)]
+    async with client:
+        response = await _post(client, rows)
+    detail = response.json()["detail"]
+    assert response.status_code == 422
+    assert [d["row"] for d in detail] == [1, 2, 3, 4]
+    assert "amount" in detail[0]["errors"][0] and "ts" in detail[1]["errors"][0]
+    assert "repeated" in detail[3]["errors"][0]
+    assert store.db.execute("SELECT COUNT(*) FROM transactions").fetchone()[0] == 0
+
+
+async def test_body_that_is_not_a_list_is_422(client_and_store):
+    client, _ = client_and_store
+    async with client:
+        response = await client.post("/transactions", json={"transaction_id": "T1"}, headers=HEADERS)
+    assert response.status_code == 422

@@ -1,0 +1,78 @@
+"""Quiet hours and the outbox's once-per-key guarantee."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.notify.outbox import Outbox
+from bot.notify.quiet_hours import QuietHours, QuietHoursError
+from bot.storage.outbox import OutboxRepository
+
+IST = ZoneInfo("Asia/Kolkata")
+
+
+def test_message_created_at_23_in_kolkata_is_due_at_8_next_morning():
+    quiet = QuietHours.parse("22:00-08:00", "Asia/Kolkata")
+    created = dt.datetime(2026, 3, 10, 23, 0, tzinfo=IST)
+    assert quiet.next_allowed(created) == dt.datetime(2026, 3, 11, 8, 0, tzinfo=IST)
+
+
+def test_message_created_after_midnight_is_due_at_8_same_morning():
+    quiet = QuietHours.parse("22:00-08:00", "Asia/Kolkata")
+    created = dt.datetime(2026, 3, 11, 2, 30, tzinfo=IST)
+    assert quiet.next_allowed(created) == dt.datetime(2026, 3, 11, 8, 0, tzinfo=IST)
+
+
+def test_message_outside_quiet_hours_is_due_at_once():
+    quiet = QuietHours.parse("22:00-08:00", "Asia/Kolkata")
+    created = dt.datetime(2026, 3, 10, 14, 5, tzinfo=IST)
+    assert quiet.next_allowed(created) == created
+
+
+def test_quiet_hours_apply_in_the_bank_zone_not_utc():
+    quiet = QuietHours.parse("22:00-08:00", "Asia/Kolkata")
+    created_utc = dt.datetime(2026, 3, 10, 17, 30, tzinfo=dt.UTC)  # 23:00 in Kolkata (UTC+5:30)
+    assert quiet.next_allowed(created_utc) == dt.datetime(2026, 3, 11, 2, 30, tzinfo=dt.UTC)
+
+
+def test_window_within_one_day_is_respected():
+    quiet = QuietHours.parse("13:00-14:00", "Asia/Kolkata")
+    assert quiet.is_quiet(dt.datetime(2026, 3, 10, 13, 30, tzinfo=IST))
+    assert not quiet.is_quiet(dt.datetime(2026, 3, 10, 14, 0, tzinfo=IST))
+
+
+def test_malformed_quiet_hours_are_refused():
+    with pytest.raises(QuietHoursError):
+        QuietHours.parse("10pm-8am", "Asia/Kolkata")
+
+
+def test_enqueue_twice_with_same_key_queues_once(fresh_store, test_config):
+    outbox = Outbox(fresh_store, test_config)
+    now = dt.datetime(2026, 3, 10, 12, 0, tzinfo=IST)
+    first = outbox.enqueue(chat_id=5, kind="low_balance", dedupe_key="low_balance:C1:2026-03-10:5",
+                           text="low", now=now)
+    second = outbox.enqueue(chat_id=5, kind="low_balance", dedupe_key="low_balance:C1:2026-03-10:5",
+                            text="low again", now=now + dt.timedelta(minutes=15))
+    assert (first.queued, second.queued) == (True, False)
+    rows = fresh_store.db.execute("SELECT payload FROM outbox").fetchall()
+    assert len(rows) == 1 and '"low"' in rows[0][0]
+
+
+def test_enqueue_at_night_is_deferred_to_morning(fresh_store, test_config):
+    outbox = Outbox(fresh_store, test_config)
+    night = dt.datetime(2026, 3, 10, 23, 0, tzinfo=IST)
+    result = outbox.enqueue(chat_id=5, kind="unusual", dedupe_key="unusual:T1:5", text="?", now=night)
+    assert result.deferred
+    repo = OutboxRepository(fresh_store)
+    assert repo.due(night) == []
+    [row] = repo.due(dt.datetime(2026, 3, 11, 8, 0, tzinfo=IST))
+    assert row.due_at == dt.datetime(2026, 3, 11, 2, 30, tzinfo=dt.UTC)
+
+
+def test_unknown_kind_is_refused(fresh_store, test_config):
+    with pytest.raises(ValueError):
+        Outbox(fresh_store, test_config).enqueue(chat_id=1, kind="spam", dedupe_key="x", text="x",
+                                                 now=dt.datetime(2026, 1, 1, 12, tzinfo=IST))
