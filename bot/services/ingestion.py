@@ -1,0 +1,96 @@
+"""Ingests CSV files into the store: parse, insert in one transaction, write the rejects report, record the run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from analytics.ingest import Reject, read_transactions, write_rejects
+from bot.storage.database import Store
+from bot.storage.transactions import TransactionRepository
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What one ingest run did. `duplicates` are valid rows whose TransactionID was already stored."""
+
+    run_id: str
+    files: tuple[str, ...]
+    rows_read: int
+    accepted: int
+    inserted: int
+    duplicates: int
+    rejected: int
+    rejects_path: Path | None
+    rejects: tuple[Reject, ...] = ()
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    """A sortable, unique run id such as 20261129T061500-3fa9c1."""
+    now = now or dt.datetime.now(dt.UTC)
+    return f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+
+
+def default_rejects_path(store: Store, run_id: str) -> Path:
+    """rejects_<run_id>.csv beside the database (the working folder for an in-memory store)."""
+    folder = Path(".") if store.path == ":memory:" else Path(store.path).parent
+    return folder / f"rejects_{run_id}.csv"
+
+
+def ingest_files(
+    store: Store,
+    paths: Sequence[Path | str],
+    rejects_path: Path | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> IngestReport:
+    """Parse `paths`, store the accepted rows in one transaction, write the rejects report, record the run.
+
+    The rejects report is written when there are rejects, or always when `rejects_path` is given explicitly.
+    `progress(stage, done, total)` is called while storing big batches (for a terminal progress line).
+    Raises FileNotFoundError or analytics.ingest.IngestFormatError before anything is stored.
+    """
+    started_at = dt.datetime.now(dt.UTC)
+    run_id = new_run_id(started_at)
+    files = tuple(str(p) for p in paths)
+    batch = read_transactions(paths)
+    repo = TransactionRepository(store)
+    on_rows = (lambda done, total: progress("storing", done, total)) if progress else None
+
+    target: Path | None = None
+    if batch.rejects or rejects_path is not None:
+        target = write_rejects(batch.rejects, rejects_path or default_rejects_path(store, run_id))
+
+    with store.atomic():
+        result = repo.insert_frame(batch.frame, source=run_id, progress=on_rows)
+        repo.record_run(
+            run_id,
+            started_at=started_at,
+            files=files,
+            rows_read=batch.rows_read,
+            accepted=batch.accepted,
+            inserted=result.inserted,
+            duplicates=result.duplicates,
+            rejected=len(batch.rejects),
+            rejects_path=str(target) if target else None,
+        )
+    log.info(
+        "ingest %s: %d read, %d new, %d already stored, %d rejected",
+        run_id, batch.rows_read, result.inserted, result.duplicates, len(batch.rejects),
+    )
+    return IngestReport(
+        run_id=run_id,
+        files=files,
+        rows_read=batch.rows_read,
+        accepted=batch.accepted,
+        inserted=result.inserted,
+        duplicates=result.duplicates,
+        rejected=len(batch.rejects),
+        rejects_path=target,
+        rejects=batch.rejects,
+    )

@@ -1,0 +1,318 @@
+"""The transaction store: idempotent bulk inserts, the customers summary, and canonical frames read back.
+
+All SQL for the `transactions`, `customers` and `ingest_runs` tables lives here. The caller owns the transaction
+(`with store.atomic():`); nothing here commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analytics.schema import TXN_COLUMNS
+from bot.storage.database import Store
+
+log = logging.getLogger(__name__)
+
+# Parameters follow TXN_COLUMNS; SQLite derives txn_date, turns numpy's ISO 'T' into a space and 'NaT' into
+# NULL (NaN floats bind as NULL already), so rows are built from whole columns with no per-cell Python work.
+_INSERT_SQL = (
+    f"INSERT OR IGNORE INTO transactions ({', '.join(TXN_COLUMNS)}, txn_date, source) VALUES ("
+    "?1, ?2, replace(?3, 'T', ' '), ?4, ?5, ?6, ?7, ?8, ?9, ?10, nullif(?11, 'NaT'), ?12, substr(?3, 1, 10), ?13)"
+)
+_SELECT_COLUMNS = ", ".join(TXN_COLUMNS)
+_CHUNK_ROWS = 100_000
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class InsertResult:
+    """Rows newly stored and rows skipped because their TransactionID was already in the store."""
+
+    inserted: int
+    duplicates: int
+
+
+class TransactionRepository:
+    """Reads and writes transactions and the per-customer summary through one Store connection."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # ------------------------------------------------------------------------------------------ writes
+
+    def insert_frame(
+        self, frame: pd.DataFrame, source: str, progress: ProgressCallback | None = None
+    ) -> InsertResult:
+        """Insert a canonical frame (INSERT OR IGNORE by transaction_id) and refresh the touched customers."""
+        total = len(frame)
+        if total == 0:
+            return InsertResult(0, 0)
+        conn = self.store.conn
+        inserted = 0
+        started = time.perf_counter()
+        with self.store.locked():
+            # New rows get rowids above the current maximum: that is how they are found again below.
+            old_max_rowid = conn.execute("SELECT coalesce(max(rowid), 0) FROM transactions").fetchone()[0]
+            for start in range(0, total, _CHUNK_ROWS):
+                chunk = frame.iloc[start : start + _CHUNK_ROWS]
+                before = conn.total_changes
+                conn.executemany(_INSERT_SQL, _row_tuples(chunk, source))
+                inserted += conn.total_changes - before
+                if progress is not None:
+                    progress(min(start + _CHUNK_ROWS, total), total)
+            stored_at = time.perf_counter()
+            if inserted:
+                new_rows = frame if inserted == total else self._rows_after(old_max_rowid)
+                self._refresh_customers(new_rows)
+        log.info(
+            "stored %d of %d rows in %.2f s; customers refreshed in %.2f s",
+            inserted, total, stored_at - started, time.perf_counter() - stored_at,
+        )
+        return InsertResult(inserted=inserted, duplicates=total - inserted)
+
+    def _rows_after(self, rowid: int) -> pd.DataFrame:
+        cursor = self.store.conn.execute(
+            "SELECT customer_id, ts, dob, gender, location FROM transactions WHERE rowid > ? ORDER BY rowid", (rowid,)
+        )
+        frame = pd.DataFrame(cursor.fetchall(), columns=["customer_id", "ts", "dob", "gender", "location"], dtype=object)
+        frame["ts"] = pd.to_datetime(frame["ts"], format="%Y-%m-%d %H:%M:%S")
+        frame["dob"] = pd.to_datetime(frame["dob"], format="%Y-%m-%d")
+        return frame
+
+    def _refresh_customers(self, new_rows: pd.DataFrame) -> None:
+        """Update the customers summary for the customers of `new_rows` (rows just stored).
+
+        The profile (dob, gender, location) comes from each customer's latest row, ties going to the row stored
+        last, because an ID is not one person: its rows carry different DOBs, cities and genders. Customers seen
+        for the first time are summarised from the new rows in memory; customers already known are recomputed
+        from all their stored rows with one set-based statement over the (customer_id, ts) index.
+        """
+        conn = self.store.conn
+        summary = _summarise(new_rows)
+        known: set[str] = set()
+        if conn.execute("SELECT 1 FROM customers LIMIT 1").fetchone() is not None:
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS touched_customers (customer_id TEXT PRIMARY KEY)")
+            conn.execute("DELETE FROM temp.touched_customers")
+            conn.executemany("INSERT INTO temp.touched_customers VALUES (?)", ((c,) for c in summary["customer_id"]))
+            known = {
+                row[0]
+                for row in conn.execute(
+                    "SELECT customer_id FROM customers WHERE customer_id IN (SELECT customer_id FROM temp.touched_customers)"
+                )
+            }
+        if known:  # keep only the known customers for the recomputation below
+            conn.execute("DELETE FROM temp.touched_customers WHERE customer_id NOT IN (SELECT customer_id FROM customers)")
+        fresh = summary[~summary["customer_id"].isin(known)] if known else summary
+        conn.executemany(
+            "INSERT INTO customers (customer_id, dob, gender, location, first_txn, last_txn, n_txn)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            zip(*(fresh[column].tolist() for column in fresh.columns), strict=True),
+        )
+        if known:
+            conn.execute(
+                """
+                INSERT INTO customers (customer_id, dob, gender, location, first_txn, last_txn, n_txn)
+                SELECT customer_id, dob, gender, location, first_txn, last_txn, n_txn FROM (
+                    SELECT t.customer_id, t.dob, t.gender, t.location,
+                           substr(min(t.ts) OVER w, 1, 10) AS first_txn,
+                           substr(t.ts, 1, 10) AS last_txn,
+                           count(*) OVER w AS n_txn,
+                           row_number() OVER (PARTITION BY t.customer_id ORDER BY t.ts DESC, t.rowid DESC) AS rank
+                    FROM temp.touched_customers k JOIN transactions t ON t.customer_id = k.customer_id
+                    WINDOW w AS (PARTITION BY t.customer_id)
+                ) WHERE rank = 1
+                ON CONFLICT (customer_id) DO UPDATE SET
+                    dob = excluded.dob, gender = excluded.gender, location = excluded.location,
+                    first_txn = excluded.first_txn, last_txn = excluded.last_txn, n_txn = excluded.n_txn
+                """
+            )
+
+    def record_run(
+        self,
+        run_id: str,
+        *,
+        started_at: dt.datetime,
+        files: Sequence[str],
+        rows_read: int,
+        accepted: int,
+        inserted: int,
+        duplicates: int,
+        rejected: int,
+        rejects_path: str | None,
+    ) -> None:
+        """Remember one ingest run (what was read, stored, skipped and rejected)."""
+        with self.store.locked():
+            self.store.conn.execute(
+                "INSERT INTO ingest_runs (run_id, started_at, files, rows_read, accepted, inserted, duplicates,"
+                " rejected, rejects_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    started_at.isoformat(timespec="seconds"),
+                    json.dumps(list(files)),
+                    rows_read,
+                    accepted,
+                    inserted,
+                    duplicates,
+                    rejected,
+                    rejects_path,
+                ),
+            )
+
+    # ------------------------------------------------------------------------------------------- reads
+
+    def for_customer(
+        self, customer_id: str, start: dt.date | None = None, end: dt.date | None = None
+    ) -> pd.DataFrame:
+        """One customer's transactions (canonical frame, sorted by ts), optionally from `start` to `end` inclusive."""
+        sql = f"SELECT {_SELECT_COLUMNS} FROM transactions WHERE customer_id = ?"
+        params: list[Any] = [customer_id]
+        if start is not None:
+            sql += " AND ts >= ?"
+            params.append(start.isoformat())
+        if end is not None:
+            sql += " AND ts < ?"
+            params.append((end + dt.timedelta(days=1)).isoformat())
+        sql += " ORDER BY ts, rowid"
+        with self.store.locked():
+            rows = self.store.conn.execute(sql, params).fetchall()
+        return _frame_from_rows(rows)
+
+    def all_frame(self) -> pd.DataFrame:
+        """Every stored transaction as one canonical frame, in stored order (sort it if order matters)."""
+        with self.store.locked():
+            cursor = self.store.conn.execute(
+                f"SELECT {_SELECT_COLUMNS} FROM transactions"
+            )
+            rows = cursor.fetchall()
+        return _frame_from_rows(rows)
+
+    def get(self, transaction_id: str) -> dict[str, Any] | None:
+        """One transaction as a dict of canonical values (ts/dob as datetime/date), or None."""
+        with self.store.locked():
+            row = self.store.conn.execute(
+                f"SELECT {_SELECT_COLUMNS}, source FROM transactions WHERE transaction_id = ?", (transaction_id,)
+            ).fetchone()
+        if row is None:
+            return None
+        record = dict(zip((*TXN_COLUMNS, "source"), row, strict=True))
+        record["ts"] = dt.datetime.fromisoformat(record["ts"])
+        record["dob"] = dt.date.fromisoformat(record["dob"]) if record["dob"] else None
+        return record
+
+    def latest_date(self) -> dt.date | None:
+        """The date of the newest stored transaction (the analytics clock's "auto"), or None when empty."""
+        with self.store.locked():
+            value = self.store.conn.execute("SELECT max(txn_date) FROM transactions").fetchone()[0]
+        return dt.date.fromisoformat(value) if value else None
+
+    def count(self) -> int:
+        with self.store.locked():
+            return int(self.store.conn.execute("SELECT count(*) FROM transactions").fetchone()[0])
+
+    def customer_exists(self, customer_id: str) -> bool:
+        with self.store.locked():
+            row = self.store.conn.execute(
+                "SELECT 1 FROM customers WHERE customer_id = ?", (customer_id,)
+            ).fetchone()
+        return row is not None
+
+    def customer_ids(self) -> list[str]:
+        with self.store.locked():
+            return [r[0] for r in self.store.conn.execute("SELECT customer_id FROM customers ORDER BY customer_id")]
+
+    def customer_row(self, customer_id: str) -> dict[str, Any] | None:
+        """The customers-table row: dob, gender, location of the latest transaction; first/last date; count."""
+        with self.store.locked():
+            cursor = self.store.conn.execute(
+                "SELECT customer_id, dob, gender, location, first_txn, last_txn, n_txn FROM customers"
+                " WHERE customer_id = ?",
+                (customer_id,),
+            )
+            row = cursor.fetchone()
+            names = [d[0] for d in cursor.description]
+        return dict(zip(names, row, strict=True)) if row is not None else None
+
+
+def _summarise(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per customer: latest row's dob/gender/location (ties: the later row), first and last date, row count."""
+    codes, uniques = pd.factorize(rows["customer_id"].to_numpy(dtype=object))
+    order = _order_by_customer_time_arrival(codes, rows["ts"].to_numpy(dtype="datetime64[s]").astype(np.int64))
+    sorted_codes = codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    ends = np.r_[starts[1:], len(order)] - 1
+    first_rows, last_rows = order[starts], order[ends]
+    day = rows["ts"].to_numpy(dtype="datetime64[D]")
+    dob = rows["dob"].to_numpy(dtype="datetime64[D]")[last_rows]
+    dob_text = np.datetime_as_string(dob, unit="D").astype(object)
+    dob_text[np.isnat(dob)] = None
+    return pd.DataFrame(
+        {
+            "customer_id": pd.Series(uniques[sorted_codes[starts]], dtype=object),
+            "dob": pd.Series(dob_text, dtype=object),
+            "gender": pd.Series(rows["gender"].to_numpy(dtype=object, na_value=None)[last_rows], dtype=object),
+            "location": pd.Series(rows["location"].to_numpy(dtype=object, na_value=None)[last_rows], dtype=object),
+            "first_txn": pd.Series(np.datetime_as_string(day[first_rows], unit="D").astype(object), dtype=object),
+            "last_txn": pd.Series(np.datetime_as_string(day[last_rows], unit="D").astype(object), dtype=object),
+            "n_txn": (ends - starts + 1).astype(np.int64),
+        }
+    )
+
+
+def _order_by_customer_time_arrival(codes: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """Row order by customer code, then time, then position; one int64 sort key when the sizes fit in 63 bits."""
+    n = len(codes)
+    position = np.arange(n, dtype=np.int64)
+    bits = max(1, n.bit_length())
+    if 3 * bits > 63:
+        return np.lexsort((position, ts, codes))
+    _, ts_rank = np.unique(ts, return_inverse=True)
+    key = (codes.astype(np.int64) << (2 * bits)) | (ts_rank.astype(np.int64).ravel() << bits) | position
+    return np.argsort(key)
+
+
+def _row_tuples(chunk: pd.DataFrame, source: str) -> list[tuple[Any, ...]]:
+    """SQL parameter tuples (see _INSERT_SQL) built column-wise."""
+    columns: list[list[Any]] = []
+    for name in TXN_COLUMNS:
+        if name == "ts":
+            values = np.datetime_as_string(chunk[name].to_numpy(dtype="datetime64[s]"), unit="s")
+        elif name == "dob":
+            values = np.datetime_as_string(chunk[name].to_numpy(dtype="datetime64[D]"), unit="D")
+        elif name in ("amount", "balance"):
+            values = chunk[name].to_numpy(dtype=np.float64)
+        else:
+            values = chunk[name].to_numpy(dtype=object, na_value=None)
+        columns.append(values.tolist())
+    columns.append([source] * len(chunk))
+    return list(zip(*columns, strict=True))
+
+
+def _frame_from_rows(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+    """Canonical frame (TXN_COLUMNS, canonical dtypes) from SELECT rows in TXN_COLUMNS order."""
+    if rows:
+        columns = list(zip(*rows, strict=True))
+    else:
+        columns = [() for _ in TXN_COLUMNS]
+    data: dict[str, Any] = {}
+    for name, values in zip(TXN_COLUMNS, columns, strict=True):
+        if name == "ts":
+            data[name] = np.array(values, dtype="datetime64[s]").astype("datetime64[ns]")
+        elif name == "dob":
+            data[name] = np.array([v or "NaT" for v in values], dtype="datetime64[D]").astype("datetime64[ns]")
+        elif name in ("amount", "balance"):
+            data[name] = np.array(values, dtype=np.float64)  # None becomes NaN
+        else:
+            array = np.empty(len(values), dtype=object)
+            array[:] = values
+            data[name] = pd.Series(array, dtype=object)
+    return pd.DataFrame(data, columns=list(TXN_COLUMNS))

@@ -1,0 +1,213 @@
+"""Ingesting into SQLite: exact stored values, idempotence, the customers summary and canonical read-back."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics.ingest import read_transactions
+from analytics.schema import TXN_COLUMNS
+from bot.services.ingestion import ingest_files
+from bot.storage.transactions import TransactionRepository
+
+FIXTURES = Path(__file__).parent / "fixtures"
+QUIRKS = FIXTURES / "ingest_quirks.csv"
+
+# Every accepted row of ingest_quirks.csv, written out by hand from the raw lines.
+EXPECTED_ROWS = [
+    ("T1", "C5841053", "2016-08-02 14:32:07", "2016-08-02", 25.0, 17819.05, "DEBIT", "SWIGGY BANGALORE", "dining", "UPI", "JAMSHEDPUR", "1994-01-10", "F"),
+    ("T14", "C5841053", "2016-09-05 00:00:59", "2016-09-05", 120.0, 5000.0, "DEBIT", None, None, None, "DELHI", "1920-03-05", "M"),
+    ("T15", "C5841053", "2016-09-01 00:01:30", "2016-09-01", 30.0, 4000.0, "DEBIT", None, None, None, "KOLKATA", "1980-01-01", "F"),
+    ("T2", "C2142763", "2016-08-02 08:31:55", "2016-08-02", 27999.0, 2270.69, "DEBIT", None, None, "POS", "JHAJJAR", None, "M"),
+    ("T3", "C4417068", "2016-08-26 00:15:32", "2016-08-26", 459.5, None, "DEBIT", None, "groceries", None, "MUMBAI", None, None),
+    ("T4", "C5342380", "2016-09-03 00:00:05", "2016-09-03", 2060.0, 866503.21, "CREDIT", None, None, "ONLINE", "DOMBIVALI -WEST,THANE", "1945-01-01", None),
+    ("T5", "C9031234", "2016-10-21 23:59:59", "2016-10-21", 0.0, 0.5, "CREDIT", "ACME SALARY", "income", None, "WHITEFIELD BANGALORE", "2012-06-03", "M"),
+]
+STORED_COLUMNS = ("transaction_id, customer_id, ts, txn_date, amount, balance, txn_type, merchant, category, channel,"
+                  " location, dob, gender")
+
+
+def stored_rows(store):
+    return store.conn.execute(f"SELECT {STORED_COLUMNS} FROM transactions ORDER BY transaction_id").fetchall()
+
+
+def checksum(store):
+    """Row count plus a digest of every stored value, in key order."""
+    rows = store.conn.execute(f"SELECT {STORED_COLUMNS}, source FROM transactions ORDER BY transaction_id").fetchall()
+    return len(rows), hash(tuple(rows))
+
+
+def test_every_accepted_row_is_stored_with_exact_values(fresh_store, tmp_path):
+    report = ingest_files(fresh_store, [QUIRKS], tmp_path / "rejects.csv")
+    assert stored_rows(fresh_store) == EXPECTED_ROWS
+    assert (report.rows_read, report.accepted, report.inserted, report.duplicates, report.rejected) == (16, 7, 7, 0, 9)
+
+
+def test_rejects_report_is_written_where_asked(fresh_store, tmp_path):
+    report = ingest_files(fresh_store, [QUIRKS], tmp_path / "rejects.csv")
+    assert report.rejects_path == tmp_path / "rejects.csv"
+    lines = (tmp_path / "rejects.csv").read_text().splitlines()
+    assert len(lines) == 1 + 9
+    assert lines[1].endswith(",7,,TransactionID is empty")
+
+
+def test_rejects_report_defaults_beside_the_database(fresh_store):
+    report = ingest_files(fresh_store, [QUIRKS], None)
+    assert report.rejects_path == Path(fresh_store.path).parent / f"rejects_{report.run_id}.csv"
+    assert report.rejects_path.exists()
+
+
+def test_reingest_changes_nothing(fresh_store, tmp_path):
+    ingest_files(fresh_store, [QUIRKS], tmp_path / "r1.csv")
+    before = checksum(fresh_store)
+    customers_before = fresh_store.conn.execute("SELECT * FROM customers ORDER BY customer_id").fetchall()
+    report = ingest_files(fresh_store, [QUIRKS], tmp_path / "r2.csv")
+    assert (report.inserted, report.duplicates) == (0, 7)
+    assert checksum(fresh_store) == before
+    assert before[0] == 7
+    assert fresh_store.conn.execute("SELECT * FROM customers ORDER BY customer_id").fetchall() == customers_before
+
+
+def test_each_run_is_recorded(fresh_store, tmp_path):
+    first = ingest_files(fresh_store, [QUIRKS], tmp_path / "r1.csv")
+    second = ingest_files(fresh_store, [QUIRKS], tmp_path / "r2.csv")
+    runs = fresh_store.conn.execute(
+        "SELECT run_id, rows_read, accepted, inserted, duplicates, rejected FROM ingest_runs ORDER BY started_at, run_id"
+    ).fetchall()
+    assert sorted(runs) == sorted([(first.run_id, 16, 7, 7, 0, 9), (second.run_id, 16, 7, 0, 7, 9)])
+
+
+def test_customers_hold_the_latest_rows_profile(fresh_store, tmp_path):
+    ingest_files(fresh_store, [QUIRKS], tmp_path / "r.csv")
+    repo = TransactionRepository(fresh_store)
+    # C5841053: T1 (2 Aug, F, JAMSHEDPUR), T15 (1 Sep, F, KOLKATA), T14 (5 Sep, M, DELHI, born 1920): T14 is latest.
+    assert repo.customer_row("C5841053") == {
+        "customer_id": "C5841053", "dob": "1920-03-05", "gender": "M", "location": "DELHI",
+        "first_txn": "2016-08-02", "last_txn": "2016-09-05", "n_txn": 3,
+    }
+    assert repo.customer_ids() == ["C2142763", "C4417068", "C5342380", "C5841053", "C9031234"]
+
+
+def test_customers_update_when_a_later_file_adds_rows(fresh_store, tmp_path):
+    ingest_files(fresh_store, [QUIRKS], tmp_path / "r.csv")
+    later = tmp_path / "later.csv"
+    later.write_text(
+        "TransactionID,CustomerID,CustomerDOB,CustGender,CustLocation,CustAccountBalance,TransactionDate,"
+        "TransactionTime,TransactionAmount (INR)\n"
+        "T90,C5841053,2/2/02,F,PUNE,10,20/10/16,101010,5\n"      # new latest row for a known customer
+        "T91,C5841053,3/3/03,M,GOA,10,1/8/16,101010,5\n"         # new earliest row, not the latest
+        "T92,C7777777,4/4/04,F,NOIDA,10,2/8/16,101010,5\n"       # a new customer
+    )
+    ingest_files(fresh_store, [later], tmp_path / "r2.csv")
+    repo = TransactionRepository(fresh_store)
+    assert repo.customer_row("C5841053") == {
+        "customer_id": "C5841053", "dob": "2002-02-02", "gender": "F", "location": "PUNE",
+        "first_txn": "2016-08-01", "last_txn": "2016-10-20", "n_txn": 5,
+    }
+    assert repo.customer_row("C7777777")["n_txn"] == 1
+    assert repo.customer_row("C4417068")["n_txn"] == 1  # untouched
+
+
+def test_failed_insert_rolls_back_everything(fresh_store, monkeypatch):
+    repo = TransactionRepository(fresh_store)
+    frame = read_transactions([QUIRKS]).frame
+
+    def boom(self, rows):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(TransactionRepository, "_refresh_customers", boom)
+    with pytest.raises(RuntimeError), fresh_store.atomic():
+        repo.insert_frame(frame, source="test")
+    assert repo.count() == 0
+
+
+def test_repository_never_commits(fresh_store):
+    frame = read_transactions([QUIRKS]).frame
+    fresh_store.conn.execute("BEGIN")
+    TransactionRepository(fresh_store).insert_frame(frame, source="test")
+    fresh_store.conn.execute("ROLLBACK")
+    assert TransactionRepository(fresh_store).count() == 0
+
+
+def test_for_customer_round_trips_dtypes_and_values(fresh_store):
+    frame = read_transactions([QUIRKS]).frame
+    repo = TransactionRepository(fresh_store)
+    with fresh_store.atomic():
+        repo.insert_frame(frame, source="test")
+    got = repo.for_customer("C5841053")
+    expected = frame[frame["customer_id"] == "C5841053"].sort_values("ts").reset_index(drop=True)
+    assert tuple(got.columns) == TXN_COLUMNS
+    assert list(got["transaction_id"]) == ["T1", "T15", "T14"]
+    pd.testing.assert_frame_equal(got, expected)
+
+
+def test_for_customer_filters_inclusive_dates(fresh_store):
+    repo = TransactionRepository(fresh_store)
+    with fresh_store.atomic():
+        repo.insert_frame(read_transactions([QUIRKS]).frame, source="test")
+    got = repo.for_customer("C5841053", start=dt.date(2016, 9, 1), end=dt.date(2016, 9, 5))
+    assert list(got["transaction_id"]) == ["T15", "T14"]
+    assert list(repo.for_customer("C5841053", end=dt.date(2016, 8, 31))["transaction_id"]) == ["T1"]
+    assert repo.for_customer("NOBODY").empty and tuple(repo.for_customer("NOBODY").columns) == TXN_COLUMNS
+
+
+def test_all_frame_round_trips_the_whole_table(fresh_store):
+    frame = read_transactions([QUIRKS]).frame
+    repo = TransactionRepository(fresh_store)
+    with fresh_store.atomic():
+        repo.insert_frame(frame, source="test")
+    got = repo.all_frame().sort_values("transaction_id").reset_index(drop=True)
+    expected = frame.sort_values("transaction_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, expected)
+    assert got["balance"].isna().sum() == 1 and got["dob"].isna().sum() == 2
+    assert got["ts"].dtype == np.dtype("datetime64[ns]")
+
+
+def test_small_queries(fresh_store):
+    repo = TransactionRepository(fresh_store)
+    assert repo.latest_date() is None and repo.count() == 0 and repo.get("T1") is None
+    with fresh_store.atomic():
+        repo.insert_frame(read_transactions([QUIRKS]).frame, source="run-1")
+    assert repo.latest_date() == dt.date(2016, 10, 21)
+    assert repo.count() == 7
+    assert repo.customer_exists("C5841053") and not repo.customer_exists("C0")
+    t4 = repo.get("T4")
+    assert t4["ts"] == dt.datetime(2016, 9, 3, 0, 0, 5) and t4["dob"] == dt.date(1945, 1, 1)
+    assert (t4["amount"], t4["txn_type"], t4["gender"], t4["source"]) == (2060.0, "CREDIT", None, "run-1")
+
+
+@pytest.mark.realdata
+def test_real_sample_is_stored_whole(fresh_store, real_sample_csv, tmp_path):
+    report = ingest_files(fresh_store, [real_sample_csv], None)
+    assert (report.rows_read, report.inserted, report.rejected) == (49_993, 49_993, 0)
+    assert report.rejects_path is None  # no rejects, no path asked: no report file
+    conn = fresh_store.conn
+    assert conn.execute("SELECT ts, dob FROM transactions WHERE transaction_id = 'T1'").fetchone() == (
+        "2016-08-02 14:32:07", "1994-01-10")
+    n_customers = conn.execute("SELECT count(DISTINCT customer_id) FROM transactions").fetchone()[0]
+    assert conn.execute("SELECT count(*), sum(n_txn) FROM customers").fetchone() == (n_customers, 49_993)
+
+
+def test_partly_stored_batch_counts_only_new_rows_for_customers(fresh_store, tmp_path):
+    plain = FIXTURES / "ingest_plain.csv"
+    ingest_files(fresh_store, [plain], None)
+    mixed = tmp_path / "mixed.csv"
+    header, first_row = plain.read_text().splitlines()[:2]
+    mixed.write_text(header + "\n" + first_row + "\nT77,C5841053,1/1/70,M,AGRA,5,3/8/16,120000,7\n")
+    report = ingest_files(fresh_store, [mixed], None)
+    assert (report.inserted, report.duplicates) == (1, 1)
+    # C5841053: T1 on 2 Aug (already stored) and T77 on 3 Aug (new, so it is now the latest row).
+    assert TransactionRepository(fresh_store).customer_row("C5841053") == {
+        "customer_id": "C5841053", "dob": "1970-01-01", "gender": "M", "location": "AGRA",
+        "first_txn": "2016-08-02", "last_txn": "2016-08-03", "n_txn": 2,
+    }
+
+
+def test_progress_reports_stored_rows_up_to_the_total(fresh_store):
+    calls = []
+    ingest_files(fresh_store, [FIXTURES / "ingest_plain.csv"], None, progress=lambda *a: calls.append(a))
+    assert calls[-1] == ("storing", 3, 3)
