@@ -211,3 +211,37 @@ def test_progress_reports_stored_rows_up_to_the_total(fresh_store):
     calls = []
     ingest_files(fresh_store, [FIXTURES / "ingest_plain.csv"], None, progress=lambda *a: calls.append(a))
     assert calls[-1] == ("storing", 3, 3)
+
+
+def _transaction_indexes(store) -> set[str]:
+    rows = store.db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'transactions' AND sql IS NOT NULL"
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def test_bulk_load_rebuilds_the_secondary_indexes(fresh_store, tmp_path, monkeypatch):
+    from bot.storage import transactions
+
+    monkeypatch.setattr(transactions, "_REBUILD_MIN_ROWS", 1)
+    before = _transaction_indexes(fresh_store)
+    assert {"idx_transactions_customer_ts", "idx_transactions_date"} <= before
+    report = ingest_files(fresh_store, [FIXTURES / "ingest_plain.csv"], rejects_path=tmp_path / "r.csv")
+    assert report.inserted > 0
+    assert _transaction_indexes(fresh_store) == before
+    plan = fresh_store.db.execute(
+        "EXPLAIN QUERY PLAN SELECT * FROM transactions WHERE customer_id = 'C1' ORDER BY ts").fetchall()
+    assert any("idx_transactions_customer_ts" in str(row) for row in plan)
+
+
+def test_rolled_back_bulk_load_keeps_indexes_and_stores_nothing(fresh_store, monkeypatch):
+    from bot.storage import transactions
+
+    monkeypatch.setattr(transactions, "_REBUILD_MIN_ROWS", 1)
+    before = _transaction_indexes(fresh_store)
+    frame = read_transactions([FIXTURES / "ingest_plain.csv"]).frame
+    with pytest.raises(RuntimeError), fresh_store.atomic():
+        TransactionRepository(fresh_store).insert_frame(frame, source="t")
+        raise RuntimeError("caller fails after the insert")
+    assert _transaction_indexes(fresh_store) == before
+    assert fresh_store.db.execute("SELECT COUNT(*) FROM transactions").fetchone()[0] == 0

@@ -22,14 +22,15 @@ from bot.storage.database import Store
 
 log = logging.getLogger(__name__)
 
-# Parameters follow TXN_COLUMNS; SQLite derives txn_date, turns numpy's ISO 'T' into a space and 'NaT' into
-# NULL (NaN floats bind as NULL already), so rows are built from whole columns with no per-cell Python work.
+# Parameters follow TXN_COLUMNS, then txn_date and source; every value is built column-wise in numpy/pandas
+# (ts/dob as ISO text, NaT/NaN as None) so SQLite does no per-row function calls.
 _INSERT_SQL = (
-    f"INSERT OR IGNORE INTO transactions ({', '.join(TXN_COLUMNS)}, txn_date, source) VALUES ("
-    "?1, ?2, replace(?3, 'T', ' '), ?4, ?5, ?6, ?7, ?8, ?9, ?10, nullif(?11, 'NaT'), ?12, substr(?3, 1, 10), ?13)"
+    f"INSERT OR IGNORE INTO transactions ({', '.join(TXN_COLUMNS)}, txn_date, source) "
+    f"VALUES ({', '.join('?' * (len(TXN_COLUMNS) + 2))})"
 )
 _SELECT_COLUMNS = ", ".join(TXN_COLUMNS)
 _CHUNK_ROWS = 100_000
+_REBUILD_MIN_ROWS = 50_000
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -63,6 +64,10 @@ class TransactionRepository:
         with self.store.locked():
             # New rows get rowids above the current maximum: that is how they are found again below.
             old_max_rowid = conn.execute("SELECT coalesce(max(rowid), 0) FROM transactions").fetchone()[0]
+            # A batch larger than the stored table loads faster with the secondary indexes dropped and rebuilt
+            # by one sort afterwards than with a random B-tree insert per row (22 s -> 10 s for 1M rows).
+            # DDL is transactional in SQLite, so the caller's rollback restores the indexes too.
+            rebuilt = self._drop_secondary_indexes() if total > old_max_rowid and total >= _REBUILD_MIN_ROWS else []
             for start in range(0, total, _CHUNK_ROWS):
                 chunk = frame.iloc[start : start + _CHUNK_ROWS]
                 before = conn.total_changes
@@ -70,6 +75,8 @@ class TransactionRepository:
                 inserted += conn.total_changes - before
                 if progress is not None:
                     progress(min(start + _CHUNK_ROWS, total), total)
+            for create_sql in rebuilt:
+                conn.execute(create_sql)
             stored_at = time.perf_counter()
             if inserted:
                 new_rows = frame if inserted == total else self._rows_after(old_max_rowid)
@@ -79,6 +86,16 @@ class TransactionRepository:
             inserted, total, stored_at - started, time.perf_counter() - stored_at,
         )
         return InsertResult(inserted=inserted, duplicates=total - inserted)
+
+    def _drop_secondary_indexes(self) -> list[str]:
+        """Drop the explicit indexes on `transactions`; return their CREATE statements, verbatim, to rebuild them."""
+        conn = self.store.conn
+        indexes = conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'transactions' AND sql IS NOT NULL"
+        ).fetchall()
+        for name, _ in indexes:
+            conn.execute(f'DROP INDEX "{name}"')
+        return [sql for _, sql in indexes]
 
     def _rows_after(self, rowid: int) -> pd.DataFrame:
         cursor = self.store.conn.execute(
@@ -246,6 +263,12 @@ class TransactionRepository:
 def _summarise(rows: pd.DataFrame) -> pd.DataFrame:
     """Per customer: latest row's dob/gender/location (ties: the later row), first and last date, row count."""
     codes, uniques = pd.factorize(rows["customer_id"].to_numpy(dtype=object))
+    # Renumber codes in customer_id order (a numpy sort of fixed-width text: ~10x faster than factorize(sort=True)
+    # on objects) so the summary comes out in key order and inserting it appends to the primary-key B-tree.
+    by_id = np.argsort(uniques.astype(str), kind="stable")
+    rank = np.empty(len(by_id), dtype=np.intp)
+    rank[by_id] = np.arange(len(by_id))
+    codes, uniques = rank[codes], uniques[by_id]
     order = _order_by_customer_time_arrival(codes, rows["ts"].to_numpy(dtype="datetime64[s]").astype(np.int64))
     sorted_codes = codes[order]
     starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
@@ -281,18 +304,25 @@ def _order_by_customer_time_arrival(codes: np.ndarray, ts: np.ndarray) -> np.nda
 
 
 def _row_tuples(chunk: pd.DataFrame, source: str) -> list[tuple[Any, ...]]:
-    """SQL parameter tuples (see _INSERT_SQL) built column-wise."""
+    """SQL parameter tuples (see _INSERT_SQL) built column-wise: no per-row Python or SQL function work."""
     columns: list[list[Any]] = []
     for name in TXN_COLUMNS:
         if name == "ts":
-            values = np.datetime_as_string(chunk[name].to_numpy(dtype="datetime64[s]"), unit="s")
+            ts = chunk[name].to_numpy(dtype="datetime64[s]")
+            text = np.datetime_as_string(ts, unit="s").astype("U19")  # 'YYYY-MM-DDTHH:MM:SS'
+            chars = text.view(np.uint32).reshape(len(text), 19)  # fixed-width UCS-4 code points
+            chars[:, 10] = ord(" ")
+            columns.append(text.tolist())
         elif name == "dob":
-            values = np.datetime_as_string(chunk[name].to_numpy(dtype="datetime64[D]"), unit="D")
+            dob = chunk[name].to_numpy(dtype="datetime64[D]")
+            values = np.datetime_as_string(dob, unit="D").astype(object)
+            values[np.isnat(dob)] = None
+            columns.append(values.tolist())
         elif name in ("amount", "balance"):
-            values = chunk[name].to_numpy(dtype=np.float64)
+            columns.append(chunk[name].to_numpy(dtype=np.float64).tolist())  # NaN binds as NULL
         else:
-            values = chunk[name].to_numpy(dtype=object, na_value=None)
-        columns.append(values.tolist())
+            columns.append(chunk[name].to_numpy(dtype=object, na_value=None).tolist())
+    columns.append(np.datetime_as_string(chunk["ts"].to_numpy(dtype="datetime64[D]"), unit="D").tolist())
     columns.append([source] * len(chunk))
     return list(zip(*columns, strict=True))
 
