@@ -1,0 +1,64 @@
+"""`finassist train`: builds profiles, segments, anomaly and churn scores and prints the evaluation figures."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+
+from bot.cli import CommandFailed
+from bot.config import Config
+from bot.services.errors import NoData
+from bot.services.training import TrainReport, train
+from bot.storage.database import Store
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    interactive = sys.stderr.isatty()
+    store = Store(config.storage.db_path)
+    try:
+        report = train(store, config, progress=_progress if interactive else None)
+    except NoData as exc:
+        raise CommandFailed(str(exc)) from exc
+    finally:
+        store.close()
+    if interactive:
+        print("\r\033[K", end="", file=sys.stderr, flush=True)
+    print(render(report))
+    return 0
+
+
+def _progress(stage: str) -> None:
+    print(f"\r\033[Ktraining: {stage}...", end="", file=sys.stderr, flush=True)
+
+
+def _figure(value: float, digits: int = 3) -> str:
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
+
+
+def render(report: TrainReport) -> str:
+    """The figures, readable: data, segments (k by silhouette), anomalies, churn, time per stage."""
+    m = report.churn_metrics
+    lines = [
+        f"trained on {report.n_transactions:,} transactions of {report.n_customers:,} customers, as of {report.as_of}",
+        "",
+        f"segments: k = {report.k} (best silhouette; "
+        + ", ".join(f"k={k}: {s:.3f}" for k, s in sorted(report.silhouette.items())) + ")",
+    ]
+    for s in report.segments:
+        lines.append(f"  {s.segment}  {s.persona:<22} {s.size:>9,} customers  {s.description}")
+    share = report.anomaly_flagged / max(report.anomaly_scored, 1)
+    lines += [
+        "",
+        f"anomalies: {report.anomaly_flagged:,} of {report.anomaly_scored:,} transactions flagged ({share:.2%})",
+        "",
+        "churn (no transaction in the next 30 days; trained on the window ending 60 days before as_of,"
+        " tested on the next one):",
+        f"  test AUC {_figure(m.get('auc'))}, precision@10% {_figure(m.get('precision_at_k'))}, "
+        f"base rate {_figure(m.get('base_rate'))}, {int(m.get('n_train', 0)):,} train / {int(m.get('n_test', 0)):,} test customers",
+        "  risk levels now: " + ", ".join(f"{level} {n:,}" for level, n in report.churn_levels.items()),
+        "",
+        "time: " + ", ".join(f"{stage} {sec:.1f}s" for stage, sec in report.timings.items())
+        + f" (total {report.total_seconds:.1f}s)",
+    ]
+    return "\n".join(lines)
