@@ -199,8 +199,8 @@ def _describe(meaning: str, centroid: pd.Series) -> str:
     balance = format_inr(float(np.expm1(centroid["log_balance"])), paise=False)
     spend = format_inr(float(np.expm1(centroid["log_monthly_spend"])), paise=False)
     frequency = float(np.expm1(centroid["log_frequency"]))
-    text = (f"Typically {meaning}: balance about {balance}, spending about {spend} a month over "
-            f"{frequency:.1f} transactions, last active {centroid['recency_days']:.0f} days ago")
+    text = (f"Typically {meaning}: balance about {balance}, spending about {spend} a month in about "
+            f"{frequency:.1f} transactions a month, last active {centroid['recency_days']:.0f} days ago")
     if np.isfinite(centroid["age"]):
         text += f", aged about {centroid['age']:.0f}"
     return text + "."

@@ -49,7 +49,8 @@ def insights_text(ins: CustomerInsights) -> str:
     if ins.segment:
         lines.append(f"Persona: {ins.segment.persona} — {ins.segment.description}")
     who = ", ".join(x for x in (p.age_band if p.age is not None else "age unknown", p.gender or "", p.location or "") if x)
-    lines.append(f"Profile: {who}; {p.n_transactions} transactions since {format_date(p.first_seen)}, "
+    noun = "transaction" if p.n_transactions == 1 else "transactions"
+    lines.append(f"Profile: {who}; {p.n_transactions} {noun} since {format_date(p.first_seen)}, "
                  f"last on {format_date(p.last_seen)}")
     if b.amount is None:
         lines.append("Balance: not known (no transaction carried one)")

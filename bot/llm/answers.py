@@ -102,7 +102,7 @@ def spending_summary(f: Facade, cid: str, req: Request) -> Answer:
     s = f.spending(cid, req.month)
     if s.n_debits == 0:
         return Answer(f"I don't see any spending in {_summary_period(s)}.", DEFAULT_SUGGESTIONS, s.month)
-    lines = [f"In {_summary_period(s)} you spent {format_inr(s.total_out)} across {s.n_debits} payments."]
+    lines = [f"In {_summary_period(s)} you spent {format_inr(s.total_out)} across {s.n_debits} payment{'' if s.n_debits == 1 else 's'}."]
     if s.by_category:
         lines.append("Biggest categories:")
         lines += [f"• {_cat(c.category)}: {format_inr(c.amount)} ({format_percent(c.share)})"

@@ -1,0 +1,184 @@
+"""Benchmark of the analytics pipeline: synth 1M transactions, then ingest, train and one-transaction scoring.
+
+Prints each figure and its ratio to a naive baseline run in the same process tree:
+  ingest   vs  pandas `to_sql` of the parsed frame (the usual first attempt)
+  features vs  groupby-apply per customer
+  scoring  vs  re-scoring the transaction with sklearn's IsolationForest.score_samples on a one-row frame
+Peak memory is the max RSS of a fresh child process doing ingest + train.
+
+    python benchmarks/pipeline.py [--customers 9000] [--months 12] [--real]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import resource
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+REAL_FULL = Path(__file__).resolve().parents[2] / "shared" / "data" / "bank_transactions_full.csv.gz"
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _ingest_and_train(csv_path: str, db_path: str, queue: mp.Queue) -> None:
+    from bot.config import Config
+    from bot.services.ingestion import ingest_files
+    from bot.services.training import train
+    from bot.storage.database import Store
+
+    store = Store(db_path)
+    started = time.perf_counter()
+    report = ingest_files(store, [Path(csv_path)], rejects_path=Path(db_path).with_suffix(".rejects.csv"))
+    ingest_s = time.perf_counter() - started
+    started = time.perf_counter()
+    trained = train(store, Config().with_db(db_path))
+    train_s = time.perf_counter() - started
+    store.close()
+    queue.put({"rows": report.inserted, "rejected": report.rejected, "ingest_s": ingest_s, "train_s": train_s,
+               "peak_mb": _peak_mb(), "train": repr(trained)[:2000]})
+
+
+def _naive_ingest(csv_path: str, queue: mp.Queue) -> None:
+    from analytics.ingest import read_transactions
+
+    batch = read_transactions([Path(csv_path)])
+    frame = batch.frame.copy()
+    frame["ts"] = frame["ts"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    frame["dob"] = frame["dob"].dt.strftime("%Y-%m-%d")
+    with tempfile.TemporaryDirectory() as tmp:
+        conn = sqlite3.connect(Path(tmp) / "naive.db")
+        started = time.perf_counter()
+        frame.to_sql("transactions", conn, index=False, chunksize=10_000)
+        conn.execute("CREATE UNIQUE INDEX ix ON transactions (transaction_id)")
+        conn.commit()
+        elapsed = time.perf_counter() - started
+        conn.close()
+    queue.put({"to_sql_s": elapsed, "rows": len(frame)})
+
+
+def _in_child(target, *args) -> dict:
+    queue: mp.Queue = mp.get_context("spawn").Queue()
+    proc = mp.get_context("spawn").Process(target=target, args=(*args, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
+def bench_features(db_path: str) -> tuple[float, float]:
+    """Vectorised profiles vs a groupby-apply on the same frame."""
+    import pandas as pd
+
+    from analytics.profiles import build_profiles
+    from bot.storage.database import Store
+    from bot.storage.transactions import TransactionRepository
+
+    store = Store(db_path)
+    frame = TransactionRepository(store).all_frame()
+    store.close()
+    as_of = frame["ts"].max().date()
+    started = time.perf_counter()
+    build_profiles(frame, as_of)
+    fast = time.perf_counter() - started
+    sample_ids = frame["customer_id"].drop_duplicates().head(20_000)
+    sample = frame[frame["customer_id"].isin(sample_ids)]
+    started = time.perf_counter()
+    sample.groupby("customer_id").apply(lambda g: pd.Series({
+        "n": len(g), "spend": g.loc[g["txn_type"] == "DEBIT", "amount"].sum(),
+        "last": g["ts"].max(), "balance": g["balance"].dropna().iloc[-1] if g["balance"].notna().any() else None,
+    }))
+    naive_sample = time.perf_counter() - started
+    naive = naive_sample * frame["customer_id"].nunique() / max(1, len(sample_ids))
+    return fast, naive
+
+
+def bench_scoring(db_path: str, n: int = 2000) -> tuple[float, float, float]:
+    """Median and p99 ms of scoring one new transaction, and the naive sklearn one-row call."""
+    from bot.services.scoring import TransactionScorer
+    from bot.storage.database import Store
+    from bot.storage.transactions import TransactionRepository
+
+    store = Store(db_path)
+    scorer = TransactionScorer.from_store(store)
+    rows = TransactionRepository(store).all_frame().sample(n, random_state=0).to_dict("records")
+    store.close()
+    timings = []
+    for row in rows:
+        row = dict(row, transaction_id=f"NEW{row['transaction_id']}", amount=row["amount"] * 3)
+        started = time.perf_counter()
+        scorer.score(row)
+        timings.append((time.perf_counter() - started) * 1000)
+    timings.sort()
+    naive = float("nan")
+    forest = getattr(getattr(scorer, "detector", None), "isolation_forest_", None)
+    if forest is not None and hasattr(forest, "score_samples"):
+        import numpy as np
+
+        x = np.zeros((1, forest.n_features_in_))
+        started = time.perf_counter()
+        for _ in range(200):
+            forest.score_samples(x)
+        naive = (time.perf_counter() - started) / 200 * 1000
+    return statistics.median(timings), timings[int(len(timings) * 0.99) - 1], naive
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=9_000, help="9,000 customers x 12 months is about 1M rows")
+    parser.add_argument("--months", type=int, default=12)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--real", action="store_true", help="also run ingest + train on the real full file")
+    args = parser.parse_args()
+
+    from analytics.synth import generate_bank, write_bank
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        started = time.perf_counter()
+        bank = generate_bank(customers=args.customers, months=args.months, seed=args.seed)
+        synth_s = time.perf_counter() - started
+        write_bank(bank, tmp_path / "bank")
+        rows = len(bank.transactions)
+        del bank
+        print(f"synth      {rows:>10,} rows  {synth_s:6.2f} s  ({rows / synth_s:,.0f} rows/s)")
+        csv_path = str(tmp_path / "bank" / "transactions.csv")
+        db_path = str(tmp_path / "bench.db")
+
+        result = _in_child(_ingest_and_train, csv_path, db_path)
+        naive = _in_child(_naive_ingest, csv_path)
+        total = result["ingest_s"] + result["train_s"]
+        print(f"ingest     {result['rows']:>10,} rows  {result['ingest_s']:6.2f} s  "
+              f"(naive pandas to_sql of the parsed frame alone: {naive['to_sql_s']:.2f} s, "
+              f"ratio {naive['to_sql_s'] / result['ingest_s']:.1f}x)")
+        print(f"train                   {result['train_s']:6.2f} s")
+        print(f"ingest+train            {total:6.2f} s  (target < 15 s)  peak RSS {result['peak_mb']:,.0f} MB "
+              f"(target < 2,048 MB)")
+        fast, slow = bench_features(db_path)
+        print(f"profiles                {fast:6.2f} s  (groupby-apply, extrapolated: {slow:.1f} s, "
+              f"ratio {slow / fast:.0f}x)")
+        median_ms, p99_ms, naive_ms = bench_scoring(db_path)
+        print(f"score one  median {median_ms:.3f} ms  p99 {p99_ms:.3f} ms  (target < 2 ms; sklearn "
+              f"IsolationForest.score_samples on one row: {naive_ms:.2f} ms, ratio {naive_ms / median_ms:.1f}x)")
+
+        if args.real and REAL_FULL.exists():
+            real_db = str(tmp_path / "real.db")
+            real = _in_child(_ingest_and_train, str(REAL_FULL), real_db)
+            print(f"real file  {real['rows']:>10,} rows  ingest {real['ingest_s']:.2f} s  train "
+                  f"{real['train_s']:.2f} s  total {real['ingest_s'] + real['train_s']:.2f} s  "
+                  f"peak RSS {real['peak_mb']:,.0f} MB  rejected {real['rejected']}")
+
+
+if __name__ == "__main__":
+    main()
