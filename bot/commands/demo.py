@@ -90,6 +90,17 @@ def _assistant_exchanges(services, customer_id: str) -> None:
     asyncio.run(converse())
 
 
+def _command_name() -> str:
+    """How this user invoked finassist (e.g. `.venv/bin/finassist`), so the hints can be pasted as shown."""
+    invoked = Path(sys.argv[0])
+    if invoked.name == "finassist" and invoked.parent != Path("."):
+        try:
+            return str(invoked.resolve().relative_to(Path.cwd()))
+        except ValueError:
+            return "finassist"
+    return "finassist"
+
+
 def run(args: argparse.Namespace, config: Config) -> int:
     demo_config = build_demo_store(config, fresh=args.fresh)
     services = build_services(demo_config)
@@ -116,9 +127,12 @@ def run(args: argparse.Namespace, config: Config) -> int:
         _say(f"The offline assistant (no LLM, no key) answering {picks[0][0]}:")
         _say("=" * 78)
         _assistant_exchanges(services, picks[0][0])
+        exe = _command_name()
         _say("Try it yourself:")
-        _say(f"  finassist chat {picks[0][0]}        finassist insights {picks[1][0]}")
-        _say("  finassist ingest ../shared/data/bank_transactions_sample.csv   # the real public data's format")
+        _say(f"  {exe} chat {picks[0][0]}")
+        _say(f"  {exe} insights {picks[1][0]}")
+        _say(f"  {exe} report {picks[2][0]} --out out/report.png")
+        _say(f"  {exe} ingest FILE.csv      # CSVs in the public data set's raw format")
         _say("The real public data set has mostly one transaction per customer over Aug–Oct 2016, too thin for")
         _say("churn or monthly trends: that is why the demo uses a synthetic bank with 12-month histories.")
     finally:
