@@ -205,49 +205,66 @@ def debit_categories(categorizer: MerchantCategorizer, names: Sequence[str]) -> 
     return classes[proba.argmax(axis=1)]
 
 
+def _per_distinct(values: pd.Series, fn) -> np.ndarray:
+    """`fn` applied once per distinct non-missing value (object array, None where missing): a million rows
+    carry a handful of txn_type/channel/category values, so this replaces a million string operations."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    mapped = np.empty(len(uniques) + 1, dtype=object)
+    mapped[:-1] = [fn(u) for u in uniques]
+    mapped[-1] = None
+    return mapped[codes]  # code -1 (missing) picks the trailing None
+
+
+def _upper(value: object) -> str:
+    return str(value).upper()
+
+
 def assign_categories(txns: pd.DataFrame, categorizer: MerchantCategorizer | None) -> pd.Series:
     """One category per row of a canonical frame (contract §1), predicting each distinct merchant once.
 
     Order of evidence: a given `category` (normalised to the contract list); CREDIT -> `income`; an ATM
     debit -> `cash`; a debit with merchant text -> the categorizer; otherwise `uncategorized`.
+    A `MerchantCategorizer` sees only `normalize_merchant` of the text, so it is asked once per distinct
+    normalised merchant (tens of thousands of raw strings collapse to a few hundred).
     """
     n = len(txns)
-    result = pd.Series(np.full(n, UNCATEGORIZED, dtype=object), index=txns.index, name="category")
+    result = np.full(n, UNCATEGORIZED, dtype=object)
     if n == 0:
-        return result
+        return pd.Series(result, index=txns.index, name="category")
 
-    def column(name: str) -> pd.Series:
+    def column(name: str, fn) -> np.ndarray:
         if name in txns.columns:
-            return txns[name]
-        return pd.Series([None] * n, index=txns.index, dtype=object)
+            return _per_distinct(txns[name], fn)
+        return np.full(n, None, dtype=object)
 
-    given = column("category")
-    if given.notna().any():
-        # Normalise each distinct given value once (they are few).
-        uniques = pd.unique(given.dropna())
-        mapping = {u: normalize_category(u) for u in uniques}
-        given = given.map(mapping)
-    txn_type = column("txn_type").astype("string").str.upper()
-    channel = column("channel").astype("string").str.upper()
-    merchant = column("merchant")
-
-    done = np.array(given.notna(), dtype=bool)
+    given = column("category", normalize_category)
+    done = np.not_equal(given, None)
     result[done] = given[done]
 
-    is_credit = np.array((txn_type == CREDIT).fillna(False), dtype=bool) & ~done
+    is_credit = (column("txn_type", _upper) == CREDIT) & ~done
     result[is_credit] = "income"
     done |= is_credit
 
-    is_atm = np.array((channel == "ATM").fillna(False), dtype=bool) & ~done
+    is_atm = (column("channel", _upper) == "ATM") & ~done
     result[is_atm] = "cash"
     done |= is_atm
 
-    has_merchant = np.array(merchant.notna(), dtype=bool) & np.array(
-        (merchant.astype("string").str.strip() != "").fillna(False), dtype=bool)
-    todo = has_merchant & ~done
-    if categorizer is not None and todo.any():
-        texts = merchant[todo].astype(str)
-        codes, uniques = pd.factorize(texts)
-        result[todo] = debit_categories(categorizer, list(uniques))[codes]
-        log.debug("categorised %d rows from %d distinct merchants", int(todo.sum()), len(uniques))
-    return result
+    if categorizer is not None and "merchant" in txns.columns:
+        texts = column("merchant", str)
+        has_merchant = np.not_equal(texts, None)
+        has_merchant[has_merchant] = column("merchant", lambda v: str(v).strip() != "")[has_merchant].astype(bool)
+        todo = has_merchant & ~done
+        if todo.any():
+            codes, uniques = pd.factorize(texts[todo])
+            names = list(uniques)
+            if isinstance(categorizer, MerchantCategorizer):
+                # Raw strings with the same normalised form get the same prediction: ask for one of each.
+                keys, representatives = pd.factorize(np.array([normalize_merchant(u) for u in names], dtype=object))
+                first = np.full(len(representatives), -1, dtype=np.int64)
+                first[keys[::-1]] = np.arange(len(keys))[::-1]
+                predicted = debit_categories(categorizer, [names[i] for i in first])[keys]
+            else:
+                predicted = debit_categories(categorizer, names)
+            result[todo] = np.asarray(predicted, dtype=object)[codes]
+            log.debug("categorised %d rows from %d distinct merchants", int(todo.sum()), len(uniques))
+    return pd.Series(result, index=txns.index, name="category")

@@ -33,8 +33,21 @@ def _now() -> str:
 
 def _json_lists(values: Sequence[Any]) -> list[str]:
     """JSON text per list or tuple of sentences. Empty and repeated tuples (most of a million rows) are
-    encoded once each."""
+    encoded once each; rows with no reasons are found by one C-level len() pass and get the constant."""
     memo: dict[tuple[str, ...], str] = {(): _EMPTY_JSON}
+    try:
+        lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    except TypeError:  # a None among the values: take the general path below
+        lengths = None
+    if lengths is not None:
+        out_array = np.full(len(values), _EMPTY_JSON, dtype=object)
+        for i in np.flatnonzero(lengths).tolist():
+            key = tuple(values[i])
+            text = memo.get(key)
+            if text is None:
+                text = memo[key] = json.dumps(list(key), ensure_ascii=False)
+            out_array[i] = text
+        return out_array.tolist()
     out = []
     for v in values:
         key = tuple(v) if v is not None else ()

@@ -6,11 +6,13 @@ All SQL for the `transactions`, `customers` and `ingest_runs` tables lives here.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -206,12 +208,15 @@ class TransactionRepository:
 
     def all_frame(self) -> pd.DataFrame:
         """Every stored transaction as one canonical frame, in stored order (sort it if order matters)."""
-        with self.store.locked():
-            cursor = self.store.conn.execute(
-                f"SELECT {_SELECT_COLUMNS} FROM transactions"
-            )
-            rows = cursor.fetchall()
-        return _frame_from_rows(rows)
+        # A million row tuples (and the column tuples built from them) are all live until the frame exists:
+        # the cyclic GC would scan them again and again for nothing, so it is paused while they are built.
+        with _gc_paused():
+            with self.store.locked():
+                cursor = self.store.conn.execute(
+                    f"SELECT {_SELECT_COLUMNS} FROM transactions"
+                )
+                rows = cursor.fetchall()
+            return _frame_from_rows(rows)
 
     def get(self, transaction_id: str) -> dict[str, Any] | None:
         """One transaction as a dict of canonical values (ts/dob as datetime/date), or None."""
@@ -325,6 +330,17 @@ def _row_tuples(chunk: pd.DataFrame, source: str) -> list[tuple[Any, ...]]:
     columns.append(np.datetime_as_string(chunk["ts"].to_numpy(dtype="datetime64[D]"), unit="D").tolist())
     columns.append([source] * len(chunk))
     return list(zip(*columns, strict=True))
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _frame_from_rows(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
