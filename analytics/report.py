@@ -11,7 +11,15 @@ from analytics.money import format_inr
 from analytics.periods import month_bounds, month_label, next_month
 from analytics.results import BudgetPlan, MonthlyReport, TransactionBrief
 from analytics.schema import CREDIT, DEBIT, UNCATEGORIZED
-from analytics.spending import monthly_summary, suggest_budget
+from analytics.spending import (
+    _amount_values,
+    _between,
+    _customer_rows,
+    _debit_values,
+    _ts_values,
+    monthly_summary,
+    suggest_budget,
+)
 
 TOP_CATEGORIES = 6
 BIGGEST = 5
@@ -26,31 +34,60 @@ def _str_or_none(value: object) -> str | None:
 
 
 def _month_rows(txns: pd.DataFrame, customer_id: str, month: str, as_of: dt.date) -> pd.DataFrame:
-    own = txns[txns["customer_id"].astype(str) == str(customer_id)] if "customer_id" in txns.columns else txns
+    own = _customer_rows(txns, customer_id)
     start, last = month_bounds(month)
     end = min(last, as_of)
-    ts = pd.to_datetime(own["ts"])
-    rows = own[(ts >= pd.Timestamp(start)) & (ts < pd.Timestamp(end) + pd.Timedelta(days=1))]
+    rows = own[_between(_ts_values(own), start, end)]
     sort_keys = ["ts", "transaction_id"] if "transaction_id" in rows.columns else ["ts"]
+    if _already_sorted(rows, sort_keys):
+        return rows  # the facade's frame comes ordered by (ts, transaction_id): a stable sort keeps it as is
     return rows.sort_values(sort_keys, kind="stable")
+
+
+def _already_sorted(rows: pd.DataFrame, keys: list[str]) -> bool:
+    """True when `rows` is already in (non-missing, non-decreasing) order of `keys`."""
+    ts = _ts_values(rows)
+    if np.isnat(ts).any():
+        return False
+    if len(keys) == 1:
+        return bool((ts[1:] >= ts[:-1]).all())
+    ids = rows[keys[1]].to_numpy(dtype=object).tolist()
+    if not all(isinstance(v, str) for v in ids):
+        return False
+    pairs = list(zip(ts.tolist(), ids, strict=True))
+    return all(a <= b for a, b in zip(pairs, pairs[1:]))
+
+
+def _column(rows: pd.DataFrame, name: str, positions: list[int]) -> list[object]:
+    if name not in rows.columns:
+        return [None] * len(positions)
+    values = rows[name].to_numpy(dtype=object)
+    return [values[i] for i in positions]
 
 
 def biggest_debits(rows: pd.DataFrame, n: int = BIGGEST) -> tuple[TransactionBrief, ...]:
     """The n largest payments out (ties: earliest first)."""
-    kinds = rows["txn_type"].astype("string").str.upper() if "txn_type" in rows.columns else None
-    debits = rows if kinds is None else rows[(kinds != CREDIT).fillna(True).astype(bool)]
-    top = debits.sort_values("amount", ascending=False, kind="stable").head(n)
+    debit = _debit_values(rows) if "txn_type" in rows.columns else np.ones(len(rows), dtype=bool)
+    amounts = _amount_values(rows)
+    candidates = np.flatnonzero(debit).tolist()
+    known = [i for i in candidates if amounts[i] == amounts[i]]
+    missing = [i for i in candidates if amounts[i] != amounts[i]]
+    # pandas' stable descending sort: largest first, ties in their original order, NaN last
+    top = (sorted(known, key=lambda i: -amounts[i]) + missing)[:max(n, 0)]
+    ids, stamps, kinds, cats, merchants, places = (
+        _column(rows, name, top)
+        for name in ("transaction_id", "ts", "txn_type", "category", "merchant", "location"))
     return tuple(
         TransactionBrief(
-            transaction_id=str(row.get("transaction_id")),
-            ts=pd.Timestamp(row["ts"]).to_pydatetime(),
-            amount=round(float(row["amount"]), 2),
-            txn_type=str(_str_or_none(row.get("txn_type")) or DEBIT),
-            category=str(_str_or_none(row.get("category")) or UNCATEGORIZED),
-            merchant=_str_or_none(row.get("merchant")),
-            location=_str_or_none(row.get("location")),
+            transaction_id=str(ids[k]),
+            ts=pd.Timestamp(stamps[k]).to_pydatetime(),
+            amount=round(float(amounts[i]), 2),
+            txn_type=str(_str_or_none(kinds[k]) or DEBIT),
+            category=str(_str_or_none(cats[k]) or UNCATEGORIZED),
+            merchant=_str_or_none(merchants[k]),
+            location=_str_or_none(places[k]),
         )
-        for _, row in top.iterrows()
+        for k, i in enumerate(top)
     )
 
 
@@ -58,10 +95,11 @@ def balance_span(rows: pd.DataFrame) -> tuple[float | None, float | None]:
     """Balances carried by the first and the last transaction of the period that have one."""
     if "balance" not in rows.columns:
         return None, None
-    known = rows["balance"].dropna()
-    if known.empty:
+    values = rows["balance"].to_numpy(dtype=object)
+    known = values[~pd.isna(values)]
+    if len(known) == 0:
         return None, None
-    return round(float(known.iloc[0]), 2), round(float(known.iloc[-1]), 2)
+    return round(float(known[0]), 2), round(float(known[-1]), 2)
 
 
 def goal_for_next_month(plan: BudgetPlan, month: str, total_in: float, total_out: float) -> str:

@@ -49,30 +49,130 @@ class Affordability:
 
 def _customer_rows(txns: pd.DataFrame, customer_id: str | None) -> pd.DataFrame:
     if customer_id is not None and "customer_id" in txns.columns:
-        return txns[txns["customer_id"].astype(str) == str(customer_id)]
+        wanted = str(customer_id)
+        ids = txns["customer_id"].to_numpy(dtype=object)
+        if len(ids) and all(isinstance(v, str) and v == wanted for v in ids.tolist()):
+            return txns  # the usual case (the facade reads one customer): skip the filtering copy
+        return txns[txns["customer_id"].astype(str) == wanted]
     return txns
+
+
+# ---- array views of small frames ----------------------------------------------------------------------
+# One customer's frame holds a few hundred rows, where pandas' per-call overhead dwarfs the work; the
+# helpers below read each column once into numpy/Python and reproduce pandas' arithmetic exactly
+# (Kahan-compensated sums like groupby.sum, numpy pairwise sums like Series.sum, NaN amounts skipped).
+
+
+def _ts_values(frame: pd.DataFrame) -> np.ndarray:
+    ts = frame["ts"]
+    if not (isinstance(ts.dtype, np.dtype) and ts.dtype.kind == "M"):
+        ts = pd.to_datetime(ts)
+    return ts.to_numpy()
+
+
+def _debit_values(frame: pd.DataFrame) -> np.ndarray:
+    if "txn_type" not in frame.columns:
+        return np.ones(len(frame), dtype=bool)
+    kinds = frame["txn_type"].to_numpy(dtype=object)
+    missing = pd.isna(kinds).tolist()
+    return np.array([True if gone else str(kind).upper() != CREDIT
+                     for kind, gone in zip(kinds.tolist(), missing, strict=True)], dtype=bool)
+
+
+def _category_values(frame: pd.DataFrame) -> np.ndarray:
+    if "category" not in frame.columns:
+        return np.full(len(frame), UNCATEGORIZED, dtype=object)
+    cats = frame["category"].to_numpy(dtype=object, copy=True)
+    cats[pd.isna(cats)] = UNCATEGORIZED
+    return cats
+
+
+def _amount_values(frame: pd.DataFrame) -> np.ndarray:
+    return frame["amount"].to_numpy(dtype=float, na_value=np.nan)
+
+
+def _day(day: dt.date) -> np.datetime64:
+    return np.datetime64(day, "D")
+
+
+def _between(ts: np.ndarray, start: dt.date, end: dt.date) -> np.ndarray:
+    """Mask of timestamps on a day from `start` to `end` inclusive."""
+    return (ts >= _day(start)) & (ts < _day(end) + np.timedelta64(1, "D"))
+
+
+def _nansum(values: np.ndarray) -> float:
+    """Series.sum(): NaN counts as 0, numpy's pairwise summation."""
+    return float(np.where(np.isnan(values), 0.0, values).sum())
+
+
+def _kahan_groups(keys: list, amounts: list[float]) -> dict:
+    """key -> [sum, count] exactly as pandas' groupby sum/count (NaN skipped, group kept).
+
+    The sums come from one groupby on integer codes: pandas' compiled compensated sum is bit-for-bit
+    what the figures always used, and grouping small int codes is far cheaper than grouping a frame.
+    """
+    codes: dict = {}
+    labels = [codes.setdefault(key, len(codes)) for key in keys]
+    if not labels:
+        return {}
+    sums = pd.Series(amounts, dtype=float).groupby(np.array(labels, dtype=np.int64)).sum().tolist()
+    counts = [0] * len(codes)
+    for label, value in zip(labels, amounts, strict=True):
+        if value == value:
+            counts[label] += 1
+    return {key: [sums[code], counts[code]] for key, code in codes.items()}
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The columns the spending figures need, read once from one customer's frame."""
+
+    ts: np.ndarray          # datetime64
+    amount: np.ndarray      # float64, NaN allowed
+    debit: np.ndarray       # bool
+    category: np.ndarray    # object, never missing
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> _Rows:
+        return cls(_ts_values(frame), _amount_values(frame), _debit_values(frame), _category_values(frame))
+
+    def month_mask(self, month: str, as_of: dt.date) -> tuple[np.ndarray, dt.date, dt.date]:
+        start, last = month_bounds(month)
+        end = min(last, as_of)
+        if end < start:
+            return np.zeros(len(self.ts), dtype=bool), start, end
+        return _between(self.ts, start, end), start, end
+
+    def totals(self, mask: np.ndarray) -> list[tuple[object, float, int]]:
+        """(category, debit total, count) for the masked rows, largest first (ties by name)."""
+        chosen = mask & self.debit
+        groups = _kahan_groups(self.category[chosen].tolist(), self.amount[chosen].tolist())
+        rows = [(cat, entry[0], entry[1]) for cat, entry in groups.items()]
+        rows.sort(key=lambda row: (-row[1], row[0]))
+        return rows
+
+
+def _totals_frame(rows: list[tuple[object, float, int]]) -> pd.DataFrame:
+    if not rows:
+        return pd.DataFrame({"amount": pd.Series(dtype=float), "count": pd.Series(dtype=int)})
+    return pd.DataFrame(
+        {"amount": np.array([r[1] for r in rows], dtype=float), "count": np.array([r[2] for r in rows], dtype=np.int64)},
+        index=pd.Index([r[0] for r in rows], name="category"),
+    )
 
 
 def _is_debit(frame: pd.DataFrame) -> pd.Series:
     """Contract §1: with no TransactionType every row is a debit."""
-    if "txn_type" not in frame.columns:
-        return pd.Series(True, index=frame.index)
-    kind = frame["txn_type"].astype("string").str.upper()
-    return (kind != CREDIT).fillna(True).astype(bool)
+    return pd.Series(_debit_values(frame), index=frame.index)
 
 
 def _categories(frame: pd.DataFrame) -> pd.Series:
-    if "category" not in frame.columns:
-        return pd.Series(UNCATEGORIZED, index=frame.index, dtype=object)
-    return frame["category"].astype(object).where(frame["category"].notna(), UNCATEGORIZED)
+    return pd.Series(_category_values(frame), index=frame.index, dtype=object)
 
 
 def _window(frame: pd.DataFrame, start: dt.date, end: dt.date) -> pd.DataFrame:
     """Rows whose timestamp falls on a day from `start` to `end` inclusive."""
-    ts = pd.to_datetime(frame["ts"])
-    lo = pd.Timestamp(start)
-    hi = pd.Timestamp(end) + pd.Timedelta(days=1)
-    return frame[(ts >= lo) & (ts < hi)]
+    return frame[_between(_ts_values(frame), start, end)]
 
 
 def _month_window(frame: pd.DataFrame, month: str, as_of: dt.date) -> tuple[pd.DataFrame, dt.date, dt.date]:
@@ -85,21 +185,20 @@ def _month_window(frame: pd.DataFrame, month: str, as_of: dt.date) -> tuple[pd.D
 
 def category_totals(frame: pd.DataFrame) -> pd.DataFrame:
     """Debit totals and counts per category, largest first (ties by name)."""
-    debits = frame[_is_debit(frame)]
-    if debits.empty:
-        return pd.DataFrame({"amount": pd.Series(dtype=float), "count": pd.Series(dtype=int)})
-    grouped = debits.assign(category=_categories(debits)).groupby("category")["amount"].agg(["sum", "count"])
-    grouped = grouped.rename(columns={"sum": "amount"})
-    grouped = grouped.reset_index().sort_values(["amount", "category"], ascending=[False, True])
-    return grouped.set_index("category")
+    rows = _Rows.of(frame)
+    return _totals_frame(rows.totals(np.ones(len(frame), dtype=bool)))
 
 
 def _as_category_amounts(totals: pd.DataFrame) -> tuple[CategoryAmount, ...]:
-    grand = float(totals["amount"].sum()) if len(totals) else 0.0
+    return _category_amounts(list(zip(totals.index, totals["amount"].tolist(), totals["count"].tolist(), strict=True)))
+
+
+def _category_amounts(rows: list[tuple[object, float, int]]) -> tuple[CategoryAmount, ...]:
+    grand = float(np.array([r[1] for r in rows], dtype=float).sum()) if rows else 0.0
     return tuple(
         CategoryAmount(category=str(cat), amount=round(float(amount), 2),
                        share=(float(amount) / grand) if grand > 0 else 0.0, count=int(count))
-        for cat, amount, count in zip(totals.index, totals["amount"], totals["count"], strict=True)
+        for cat, amount, count in rows
     )
 
 
@@ -121,17 +220,17 @@ def compare_categories(previous: Mapping[str, float], current: Mapping[str, floa
 def _has_history_before(frame: pd.DataFrame, day: dt.date) -> bool:
     if frame.empty:
         return False
-    return bool((pd.to_datetime(frame["ts"]) < pd.Timestamp(day)).any())
+    return bool((_ts_values(frame) < _day(day)).any())
 
 
 def month_over_month_changes(txns: pd.DataFrame, month: str, as_of: dt.date) -> tuple[CategoryChange, ...]:
     """Category changes of `month` (up to as_of) against the whole previous month; () without prior history."""
-    current, start, _ = _month_window(txns, month, as_of)
-    if not _has_history_before(txns, start):
+    rows = _Rows.of(txns)
+    current, start, _ = rows.month_mask(month, as_of)
+    if not (rows.ts < _day(start)).any():
         return ()
-    prior, _, _ = _month_window(txns, previous_month(month), as_of)
-    return compare_categories(category_totals(prior)["amount"].to_dict(),
-                              category_totals(current)["amount"].to_dict())
+    prior, _, _ = rows.month_mask(previous_month(month), as_of)
+    return compare_categories({c: a for c, a, _ in rows.totals(prior)}, {c: a for c, a, _ in rows.totals(current)})
 
 
 def describe_change(change: CategoryChange, previous_month_name: str) -> str:
@@ -160,52 +259,69 @@ def monthly_summary(txns: pd.DataFrame, customer_id: str, month: str, as_of: dt.
 
     A month that has not ended by `as_of` counts only up to `as_of` and is marked partial.
     """
-    own = _customer_rows(txns, customer_id)
-    current, start, end = _month_window(own, month, as_of)
-    debit_mask = _is_debit(current)
-    totals = category_totals(current)
-    has_prior = _has_history_before(own, start)
+    rows = _Rows.of(_customer_rows(txns, customer_id))
+    current, start, end = rows.month_mask(month, as_of)
+    totals = rows.totals(current)
+    has_prior = bool((rows.ts < _day(start)).any())
     prev_name = previous_month(month)
     prev_total: float | None = None
     changes: tuple[CategoryChange, ...] = ()
     if has_prior:
-        prior, _, _ = _month_window(own, prev_name, as_of)
-        prior_totals = category_totals(prior)
-        prev_total = round(float(prior_totals["amount"].sum()), 2)
-        changes = compare_categories(prior_totals["amount"].to_dict(), totals["amount"].to_dict())
+        prior, _, _ = rows.month_mask(prev_name, as_of)
+        prior_totals = rows.totals(prior)
+        prev_total = round(float(np.array([r[1] for r in prior_totals], dtype=float).sum()), 2)
+        changes = compare_categories({c: a for c, a, _ in prior_totals}, {c: a for c, a, _ in totals})
+    out_mask = current & rows.debit
     return SpendingSummary(
         customer_id=str(customer_id),
         month=month,
         start=start,
         end=max(start, end),
         is_partial=not is_complete(month, as_of),
-        total_out=round(float(current.loc[debit_mask, "amount"].sum()), 2),
-        total_in=round(float(current.loc[~debit_mask, "amount"].sum()), 2),
-        n_debits=int(debit_mask.sum()),
-        by_category=_as_category_amounts(totals),
+        total_out=round(_nansum(rows.amount[out_mask]), 2),
+        total_in=round(_nansum(rows.amount[current & ~rows.debit]), 2),
+        n_debits=int(out_mask.sum()),
+        by_category=_category_amounts(totals),
         previous_month=prev_name if has_prior else None,
         previous_total_out=prev_total,
         changes=changes,
     )
 
 
+def _month_category_sums(rows: _Rows, mask: np.ndarray) -> tuple[dict, list]:
+    """(month, category) -> Kahan sum of the masked debits (NaT rows left out), and the categories seen."""
+    chosen = mask & rows.debit & ~np.isnat(rows.ts)
+    months = rows.ts[chosen].astype("datetime64[M]").astype(str).tolist()
+    cats = rows.category[chosen].tolist()
+    groups = _kahan_groups(list(zip(months, cats, strict=True)), rows.amount[chosen].tolist())
+    return {key: entry[0] for key, entry in groups.items()}, cats
+
+
 def monthly_breakdown(txns: pd.DataFrame) -> pd.DataFrame:
     """Month (`YYYY-MM` index) x category debit totals, zeros where nothing was spent."""
-    debits = txns[_is_debit(txns)]
-    if debits.empty:
+    rows = _Rows.of(txns)
+    sums, cats = _month_category_sums(rows, np.ones(len(rows.ts), dtype=bool))
+    if not sums:
         return pd.DataFrame(dtype=float)
-    months = pd.to_datetime(debits["ts"]).dt.strftime("%Y-%m")
-    table = (debits.assign(month=months, category=_categories(debits))
-             .pivot_table(index="month", columns="category", values="amount", aggfunc="sum", fill_value=0.0))
-    table.columns.name = None
-    return table.sort_index().astype(float)
+    months = sorted({m for m, _ in sums})
+    columns = sorted(set(cats))
+    values = np.array([[sums.get((m, c), 0.0) for c in columns] for m in months], dtype=float)
+    return pd.DataFrame(values, index=pd.Index(months, name="month"), columns=pd.Index(columns))
 
 
 def _budget_months(own: pd.DataFrame, as_of: dt.date, months: int) -> list[str]:
     """Up to `months` complete months ending last month, none before the customer's first transaction."""
     if own.empty or months <= 0:
         return []
-    first = month_of(pd.to_datetime(own["ts"]).min().date())
+    return _budget_months_from(_ts_values(own), as_of, months)
+
+
+def _budget_months_from(ts: np.ndarray, as_of: dt.date, months: int) -> list[str]:
+    if len(ts) == 0 or months <= 0:
+        return []
+    known = ts[~np.isnat(ts)]
+    earliest = pd.Timestamp(known.min()) if len(known) else pd.NaT
+    first = month_of(earliest.date())
     chosen: list[str] = []
     month = last_complete_month(as_of)
     while len(chosen) < months and month >= first:
@@ -232,19 +348,19 @@ def suggested_budget(category: str, average: float, median: float) -> float:
 
 def suggest_budget(txns: pd.DataFrame, customer_id: str, as_of: dt.date, months: int = 3) -> BudgetPlan:
     """A monthly budget per category from the trailing complete months, with the saving it would bring."""
-    own = _customer_rows(txns, customer_id)
-    chosen = _budget_months(own, as_of, months)
+    rows = _Rows.of(_customer_rows(txns, customer_id))
+    chosen = _budget_months_from(rows.ts, as_of, months)
     if not chosen:
         return BudgetPlan(customer_id=str(customer_id), months_used=0, lines=(), total_suggested=0.0,
                           total_saving=0.0)
     start, _ = month_bounds(chosen[0])
     _, end = month_bounds(chosen[-1])
-    table = monthly_breakdown(_window(own, start, end)).reindex(chosen, fill_value=0.0)
+    sums, cats = _month_category_sums(rows, _between(rows.ts, start, end))
     lines = []
-    for category in table.columns:
+    for category in sorted(set(cats)):
         if category == "income":
             continue
-        values = table[category].to_numpy(dtype=float)
+        values = np.array([sums.get((m, category), 0.0) for m in chosen], dtype=float)
         average = float(values.mean())
         if average <= 0:
             continue

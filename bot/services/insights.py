@@ -249,13 +249,18 @@ class InsightsService:
         frame = self._frame(customer_id)
         return self._recommendations(customer_id, frame, kind, limit)
 
-    def _recommendations(self, customer_id: str, frame: pd.DataFrame, kind: str | None,
-                         limit: int) -> tuple[Recommendation, ...]:
+    def _recommendations(self, customer_id: str, frame: pd.DataFrame, kind: str | None, limit: int,
+                         profile: CustomerProfile | None = None, balance: BalanceInfo | None = None,
+                         last_month: SpendingSummary | None = None,
+                         anomalies: tuple[AnomalyFlag, ...] | None = None) -> tuple[Recommendation, ...]:
+        """`insights()` passes the figures it already has (same frame, same as_of) so none is computed twice."""
         as_of = self.as_of()
-        profile = self._profile(customer_id, frame)
-        balance = self._balance(customer_id, frame, None)
+        profile = self._profile(customer_id, frame) if profile is None else profile
+        balance = self._balance(customer_id, frame, None) if balance is None else balance
         score = self.reads.customer_score(customer_id)
-        last_month = spending.monthly_summary(frame, customer_id, periods.last_complete_month(as_of), as_of)
+        if last_month is None:
+            last_month = spending.monthly_summary(frame, customer_id, periods.last_complete_month(as_of), as_of)
+        has_open = bool(anomalies) if anomalies is not None else bool(self._anomalies(customer_id, frame, 1, False))
         ctx = recommend.RecommendationContext(
             age=profile.age,
             balance=balance.amount,
@@ -263,7 +268,7 @@ class InsightsService:
             monthly_spend=profile.monthly_spend,
             persona=score["persona"] if score else None,
             churn_risk=float(score["churn_risk"]) if score else None,
-            has_anomalies_open=bool(self._anomalies(customer_id, frame, 1, False)),
+            has_anomalies_open=has_open,
             spend_by_category={c.category: c.amount for c in last_month.by_category},
         )
         return recommend.recommend(ctx, self._catalog, kind=kind, limit=limit)
@@ -317,18 +322,22 @@ class InsightsService:
         if profile.n_transactions == 1:
             notes.append("Only one transaction is on record, so trends and budgets are not meaningful yet.")
         notes.append("Age, gender and location come from the latest transaction (an ID can be shared).")
+        balance = self._balance(customer_id, frame, None)
+        last_month = spending.monthly_summary(frame, customer_id, periods.last_complete_month(as_of), as_of)
+        anomalies = self._anomalies(customer_id, frame, 5, False)
         return CustomerInsights(
             customer_id=customer_id,
             as_of=as_of,
             profile=profile,
-            balance=self._balance(customer_id, frame, None),
+            balance=balance,
             this_month=spending.monthly_summary(frame, customer_id, periods.this_month(as_of), as_of),
-            last_month=spending.monthly_summary(frame, customer_id, periods.last_complete_month(as_of), as_of),
+            last_month=last_month,
             budget=spending.suggest_budget(frame, customer_id, as_of),
-            anomalies=self._anomalies(customer_id, frame, 5, False),
+            anomalies=anomalies,
             segment=self.segment(customer_id),
             churn=self.churn(customer_id),
-            recommendations=self._recommendations(customer_id, frame, None, 3),
+            recommendations=self._recommendations(customer_id, frame, None, 3, profile=profile, balance=balance,
+                                                  last_month=last_month, anomalies=anomalies),
             notes=tuple(notes),
         )
 
