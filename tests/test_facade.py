@@ -148,3 +148,24 @@ def test_insights_bundle_agrees_with_the_single_calls(trained_services) -> None:
     assert bundle.last_month == svc.spending(cid)
     assert bundle.budget == svc.budget(cid)
     assert bundle.recommendations == svc.recommendations(cid)
+
+
+def test_cached_reads_see_a_new_transaction_at_once(trained_services) -> None:
+    from analytics.ingest import to_canonical
+    from bot.storage.transactions import TransactionRepository
+
+    import pandas as pd
+
+    svc = trained_services.insights
+    cid = _busy_customer(trained_services)
+    before = svc.profile(cid).n_transactions
+    assert svc.profile(cid).n_transactions == before  # served from the cache
+    as_of = svc.as_of()
+    new = to_canonical(pd.DataFrame([{
+        "transaction_id": "TNEW1", "customer_id": cid, "ts": pd.Timestamp(as_of) + pd.Timedelta(hours=10),
+        "amount": 123.0, "balance": 4321.0, "txn_type": "DEBIT",
+    }]))
+    with trained_services.store.atomic():
+        TransactionRepository(trained_services.store).insert_frame(new, source="test")
+    assert svc.profile(cid).n_transactions == before + 1
+    assert svc.balance(cid).amount == 4321.0

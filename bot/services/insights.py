@@ -27,6 +27,7 @@ import datetime as dt
 import json
 import logging
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import pandas as pd
@@ -57,6 +58,7 @@ from bot.storage.insight_reads import InsightReads
 log = logging.getLogger(__name__)
 
 PRODUCTS_PATH = Path(__file__).resolve().parents[2] / "data" / "products.toml"
+FRAME_CACHE_SIZE = 512  # customers whose transactions stay in memory (a few hundred rows each)
 TREND_TOLERANCE = 0.02  # a balance within ±2% of its value 30 days earlier is "flat"
 
 
@@ -75,6 +77,10 @@ class InsightsService:
         self._catalog = recommend.load_catalog(products_path)
         self._categorizer: MerchantCategorizer | None = None
         self._categorizer_lock = threading.Lock()
+        # Several questions about one customer arrive together (a bot session); their transactions are read
+        # once per data version. Keyed by data_version(), so new rows or a retrain are seen at once.
+        self._frames: OrderedDict[str, tuple[tuple[object, ...], pd.DataFrame]] = OrderedDict()
+        self._frames_lock = threading.Lock()
 
     # ---- clock and lookup -------------------------------------------------------------------------------
     def as_of(self) -> dt.date:
@@ -90,13 +96,23 @@ class InsightsService:
         return self.reads.customer_exists(customer_id)
 
     def _frame(self, customer_id: str) -> pd.DataFrame:
-        """The customer's transactions up to as_of with one resolved `category` column."""
-        frame = self.reads.transactions_with_scores(customer_id, self.as_of())
-        if frame.empty:
-            if self.customer_exists(customer_id):
-                return self._with_categories(frame)
+        """The customer's transactions up to as_of with one resolved `category` column (cached per data version)."""
+        version = (*self.reads.data_version(), self.as_of())
+        with self._frames_lock:
+            hit = self._frames.get(customer_id)
+            if hit is not None and hit[0] == version:
+                self._frames.move_to_end(customer_id)
+                return hit[1].copy(deep=False)  # copy-on-write: a caller's change never reaches the cache
+        frame = self.reads.transactions_with_scores(customer_id, version[-1])
+        if frame.empty and not self.customer_exists(customer_id):
             raise CustomerNotFound(customer_id)
-        return self._with_categories(frame)
+        frame = self._with_categories(frame)
+        with self._frames_lock:
+            self._frames[customer_id] = (version, frame)
+            self._frames.move_to_end(customer_id)
+            while len(self._frames) > FRAME_CACHE_SIZE:
+                self._frames.popitem(last=False)
+        return frame.copy(deep=False)
 
     def _with_categories(self, frame: pd.DataFrame) -> pd.DataFrame:
         frame = frame.copy()

@@ -31,6 +31,16 @@ class InsightReads:
             row = db.execute("SELECT MAX(txn_date) FROM transactions").fetchone()
         return dt.date.fromisoformat(row[0]) if row and row[0] else None
 
+    def data_version(self) -> tuple[object, ...]:
+        """Changes whenever transactions are added, scores are written or models are retrained: a cheap key
+        (three index look-ups) for caching per-customer reads."""
+        with self.store.locked() as db:
+            row = db.execute(
+                "SELECT (SELECT MAX(rowid) FROM transactions), (SELECT MAX(rowid) FROM transaction_scores), "
+                "(SELECT MAX(created_at) FROM model_artifacts), (SELECT MAX(txn_date) FROM transactions)"
+            ).fetchone()
+        return tuple(row)
+
     def customer_exists(self, customer_id: str) -> bool:
         with self.store.locked() as db:
             row = db.execute(
