@@ -44,7 +44,7 @@ async def test_stats_match_the_stores_counts(trained_services):
         "SELECT COUNT(*) FROM transaction_scores WHERE flagged = 1").fetchone()[0]
     async with FakeTelegramServer() as fake, running_bot(trained_services, fake, admin_ids=[ADMIN]):
         call = await fake.ask(ADMIN, ADMIN, "/stats")
-    assert f"Customers: {customers}" in call.text
+    assert f"Customers: {customers:,}" in call.text
     assert "Linked chats: 7 (7 customers)" in call.text
     assert f"Flagged transactions: {flagged}" in call.text
     assert (ADMIN, "stats") in audit_actions(trained_services)

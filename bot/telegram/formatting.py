@@ -81,7 +81,7 @@ def balance_text(info: BalanceInfo) -> str:
 def spending_text(summary: SpendingSummary, top: int = 6) -> str:
     title = _month_label(summary.month) + (" (so far)" if summary.is_partial else "")
     lines = [f"🧾 <b>Spending, {escape(title)}</b>",
-             f"Out: {money(summary.total_out)} in {summary.n_debits} payments · In: {money(summary.total_in)}"]
+             f"Out: {money(summary.total_out)} in {summary.n_debits} payment{'' if summary.n_debits == 1 else 's'} · In: {money(summary.total_in)}"]
     if summary.previous_total_out is not None and summary.previous_month:
         lines.append(f"{escape(_month_label(summary.previous_month))}: {money(summary.previous_total_out)}")
     if summary.by_category:
@@ -165,7 +165,7 @@ def profile_text(profile: CustomerProfile, segment: SegmentInfo | None) -> str:
              f"Transactions: {profile.n_transactions} ({profile.n_debits} out, {profile.n_credits} in)",
              f"Total spent: {money(profile.total_spend)} · about {money(profile.monthly_spend)} a month"]
     if segment is not None:
-        lines.append(f"You bank like a <b>{escape(segment.persona)}</b>: {escape(segment.description)}")
+        lines.append(f"Your segment: <b>{escape(segment.persona)}</b>. {escape(segment.description)}")
     lines.append("<i>Age, gender and location come from your latest transaction.</i>")
     return fit("\n".join(lines))
 
@@ -190,10 +190,10 @@ def alerts_text(prefs: AlertPreferences) -> str:
 def stats_text(stats: AdminStats) -> str:
     return "\n".join([
         "📈 <b>Bot statistics</b>",
-        f"Customers: {stats.customers}",
-        f"Linked chats: {stats.linked_chats} ({stats.linked_customers} customers)",
-        f"Messages sent: {stats.messages_sent}",
-        f"Flagged transactions: {stats.alerts_flagged}",
+        f"Customers: {stats.customers:,}",
+        f"Linked chats: {stats.linked_chats:,} ({stats.linked_customers:,} customers)",
+        f"Messages sent: {stats.messages_sent:,}",
+        f"Flagged transactions: {stats.alerts_flagged:,}",
         f"Alerts awaiting an answer: {stats.alerts_open}",
         f"Disputes: {stats.disputes} · confirmed by customer: {stats.confirmed}",
     ])
