@@ -18,6 +18,7 @@ demo: $(STAMP)
 	$(BIN)/finassist demo
 
 test: $(STAMP)
+	$(BIN)/ruff check bot analytics tests benchmarks
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 

@@ -10,7 +10,7 @@ import pandas as pd
 from analytics.money import format_inr
 from analytics.periods import month_bounds, month_label, next_month
 from analytics.results import BudgetPlan, MonthlyReport, TransactionBrief
-from analytics.schema import CREDIT, DEBIT, UNCATEGORIZED
+from analytics.schema import DEBIT, UNCATEGORIZED
 from analytics.spending import (
     _amount_values,
     _between,
@@ -55,7 +55,7 @@ def _already_sorted(rows: pd.DataFrame, keys: list[str]) -> bool:
     if not all(isinstance(v, str) for v in ids):
         return False
     pairs = list(zip(ts.tolist(), ids, strict=True))
-    return all(a <= b for a, b in zip(pairs, pairs[1:]))
+    return all(a <= b for a, b in zip(pairs, pairs[1:], strict=False))
 
 
 def _column(rows: pd.DataFrame, name: str, positions: list[int]) -> list[object]:

@@ -151,10 +151,10 @@ def test_insights_bundle_agrees_with_the_single_calls(trained_services) -> None:
 
 
 def test_cached_reads_see_a_new_transaction_at_once(trained_services) -> None:
+    import pandas as pd
+
     from analytics.ingest import to_canonical
     from bot.storage.transactions import TransactionRepository
-
-    import pandas as pd
 
     svc = trained_services.insights
     cid = _busy_customer(trained_services)

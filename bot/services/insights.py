@@ -33,9 +33,9 @@ from pathlib import Path
 import pandas as pd
 
 from analytics import periods, recommend, report, spending
+from analytics.ages import age_band_for, age_on
 from analytics.categorize import MerchantCategorizer, assign_categories, train_default_categorizer
 from analytics.charts import render_spending_chart
-from analytics.ages import age_band_for, age_on
 from analytics.results import (
     AnomalyFlag,
     BalanceInfo,
