@@ -438,12 +438,20 @@ class TransactionAnomalyDetector(BaseEstimator):
         if a["is_debit"][i] and share >= 0.99:
             texts.append(f"{format_inr(float(a['amount'][i]))} is larger than {np.floor(share * 1000) / 10:g}% of "
                          "payments at this bank")
+        elif a["is_debit"][i] and share <= 0.01:
+            texts.append(f"{format_inr(float(a['amount'][i]))} is smaller than {np.floor((1 - share) * 1000) / 10:g}% "
+                         "of payments at this bank (tiny test payments often come before card fraud)")
         hour = int(a["hour"][i])
         if self.hour_share_[hour] < 0.01:
             texts.append(f"at {_clock(hour, int(a['minute'][i]))}, an hour when few of this bank's customers transact")
         if f["gap"][i] < 60:
             texts.append(f"{int(f['gap'][i])} seconds after your previous transaction")
-        return texts or ["an unusual mix of amount, time and place compared with this bank's transactions"]
+        if texts:
+            return texts
+        where = a["loc_text"][i]
+        place = f" in {where}" if isinstance(where, str) and where else ""
+        return [f"{format_inr(float(a['amount'][i]))} at {_clock(hour, int(a['minute'][i]))}{place} is an unusual "
+                "combination of amount, time and place for this bank's customers"]
 
     # ---------------------------------------------------------------------------------------------- score
     def score_frame(self, txns: pd.DataFrame, *, part_of_fit: bool = False) -> pd.DataFrame:

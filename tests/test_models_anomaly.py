@@ -131,3 +131,11 @@ def test_every_flagged_transaction_has_a_reason():
     flagged = scored[scored["flagged"]]
     assert len(flagged) > 0 and all(len(r) >= 1 for r in flagged["reasons"])
     assert scored["anomaly_score"].between(0, 1).all()
+
+
+def test_tiny_test_payment_from_a_new_customer_is_explained_as_such(habitual):
+    score, flagged, reasons = habitual.score_one(new(1.0, customer="NEW2"))
+    assert flagged
+    assert any("₹1.00 is smaller than" in r and "test payments" in r for r in reasons), reasons
+    typical_score, _, _ = habitual.score_one(new(600.0, customer="NEW2"))
+    assert score > typical_score
