@@ -37,12 +37,17 @@ class AnalyticsConfig:
 
 @dataclass(frozen=True)
 class TelegramConfig:
-    token: str = ""
+    token: str = field(default="", repr=False)   # never in a repr or log line
     base_url: str = "https://api.telegram.org/bot"
     admin_ids: tuple[int, ...] = ()
     fraud_team_chat_id: int = 0
     mode: str = "polling"
     webhook_url: str = ""
+    # Added after the contract's first version (additive):
+    bot_username: str = ""              # for deep links when getMe cannot be asked (e.g. link-code offline)
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+    broadcast_control_share: float = 0.10   # hold-out share of a broadcast audience that receives nothing
 
 
 @dataclass(frozen=True)
@@ -152,6 +157,9 @@ def config_from_mapping(data: Mapping[str, Any], *, env: Mapping[str, str] | Non
     if sections["telegram"].mode not in ("polling", "webhook"):
         raise ConfigError(f"[telegram] mode must be 'polling' or 'webhook', got {telegram.mode!r}")
     sections["analytics"].pinned_as_of()  # validates
+    share = sections["telegram"].broadcast_control_share
+    if not 0.0 <= share < 1.0:
+        raise ConfigError(f"[telegram] broadcast_control_share must be in [0, 1), got {share!r}")
     return Config(**sections, source=source)
 
 

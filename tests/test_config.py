@@ -67,3 +67,9 @@ def test_with_db_changes_only_the_path() -> None:
     config = Config().with_db("/tmp/a.db")
     assert config.storage.db_path == "/tmp/a.db"
     assert config.analytics == Config().analytics
+
+
+def test_broadcast_control_share_must_be_a_fraction() -> None:
+    assert config_from_mapping({"telegram": {"broadcast_control_share": 0.2}}, env={}).telegram.broadcast_control_share == 0.2
+    with pytest.raises(ConfigError, match="broadcast_control_share"):
+        config_from_mapping({"telegram": {"broadcast_control_share": 1.5}}, env={})

@@ -33,3 +33,18 @@ async def test_link_code_asks_get_me_for_the_username():
         config = Config(telegram=TelegramConfig(token=fake.token, base_url=fake.base_url))
         username, why = await link_code._bot_username(config)
     assert username == "finassist_test_bot" and why == ""
+
+
+def test_link_code_uses_the_configured_bot_username(trained_db, tmp_path, capsys):
+    import sqlite3
+
+    from bot.cli import main
+
+    customer = sqlite3.connect(trained_db).execute("SELECT customer_id FROM transactions LIMIT 1").fetchone()[0]
+    config = tmp_path / "c.toml"
+    config.write_text(f'[storage]\ndb_path = "{trained_db}"\n[telegram]\nbot_username = "@mybank_bot"\n')
+    assert main(["link-code", customer, "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    code = next(line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("code: "))
+    assert f"link: https://t.me/mybank_bot?start={code}" in out
+    assert "note:" not in out

@@ -15,7 +15,9 @@ PLACEHOLDER = "<bot_username>"
 
 
 async def _bot_username(config: Config) -> tuple[str | None, str]:
-    """(username, why not) by asking getMe at the configured base_url."""
+    """(username, why not): `[telegram] bot_username` when set, else getMe at the configured base_url."""
+    if config.telegram.bot_username:
+        return config.telegram.bot_username.lstrip("@"), ""
     if not config.telegram.token:
         return None, "no Telegram token is configured"
     from telegram import Bot
@@ -45,5 +47,5 @@ def run(args: argparse.Namespace, config: Config) -> int:
     print(f"expires: {issued.expires_at.isoformat(timespec='minutes')}")
     print(f"link: https://t.me/{username or PLACEHOLDER}?start={issued.code}")
     if username is None:
-        print(f"note: replace {PLACEHOLDER} with the bot's username; {why}")
+        print(f"note: replace {PLACEHOLDER} with the bot's username (or set [telegram] bot_username); {why}")
     return 0
