@@ -99,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for noisy in ("httpx", "httpcore"):  # their request lines carry the Telegram bot token in the URL
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         config = load_config(args.config)
     except ConfigError as exc:

@@ -11,6 +11,7 @@ from bot.notify import messages
 from bot.notify.outbox import Outbox
 from bot.notify.sender import OutboxSender, SendPolicy
 from bot.storage.fraud_checks import FraudCheckRepository
+from bot.storage.links import LinkStore
 from bot.storage.outbox import OutboxRepository
 from tests.fakes.telegram_server import FakeTelegramServer, UploadedFile
 
@@ -31,6 +32,7 @@ async def bot(fake):
 
 
 def _queue_unusual(store, config, chat_id=42, txn="T900"):
+    LinkStore(store).link(chat_id, "C1", None, NOON)   # the sender only sends while the chat is linked to C1
     Outbox(store, config).enqueue(
         chat_id=chat_id, kind="unusual", dedupe_key=f"unusual:{txn}:{chat_id}", text="🔔 <b>Was this you?</b>",
         buttons=messages.fraud_buttons(txn), meta={"transaction_id": txn, "customer_id": "C1"}, now=NOON)

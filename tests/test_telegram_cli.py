@@ -36,13 +36,16 @@ async def test_link_code_asks_get_me_for_the_username():
 
 
 def test_link_code_uses_the_configured_bot_username(trained_db, tmp_path, capsys):
+    import shutil
     import sqlite3
 
     from bot.cli import main
 
-    customer = sqlite3.connect(trained_db).execute("SELECT customer_id FROM transactions LIMIT 1").fetchone()[0]
+    db = tmp_path / "trained.db"       # a private copy: the session's trained_db must not gain a link code
+    shutil.copyfile(trained_db, db)
+    customer = sqlite3.connect(db).execute("SELECT customer_id FROM transactions LIMIT 1").fetchone()[0]
     config = tmp_path / "c.toml"
-    config.write_text(f'[storage]\ndb_path = "{trained_db}"\n[telegram]\nbot_username = "@mybank_bot"\n')
+    config.write_text(f'[storage]\ndb_path = "{db}"\n[telegram]\nbot_username = "@mybank_bot"\n')
     assert main(["link-code", customer, "--config", str(config)]) == 0
     out = capsys.readouterr().out
     code = next(line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("code: "))

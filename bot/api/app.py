@@ -92,7 +92,10 @@ def create_app(services: Any, *, scorer_factory: Callable[[], Scorer] | None = N
             raise HTTPException(status_code=401, detail="missing or wrong X-API-Key",
                                 headers={"WWW-Authenticate": "APIKey"})
 
-    app = FastAPI(title="FinAssist API", version="1", dependencies=[Depends(require_key)])
+    # The built-in /docs, /redoc and /openapi.json routes bypass app dependencies: switched off, so no route
+    # answers without the key.
+    app = FastAPI(title="FinAssist API", version="1", dependencies=[Depends(require_key)],
+                  docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.exception_handler(FinAssistError)
     async def domain_error(request: Request, exc: FinAssistError) -> JSONResponse:

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 def run(args: argparse.Namespace, config: Config) -> int:
     from telegram import Update
 
-    from bot.telegram.app import build_application
+    from bot.telegram.app import build_application, webhook_secret_token
 
     if not config.telegram.token:
         raise CommandFailed("no Telegram bot token: set [telegram] token in the config or TELEGRAM_BOT_TOKEN")
@@ -24,9 +24,10 @@ def run(args: argparse.Namespace, config: Config) -> int:
         if not config.telegram.webhook_url:
             raise CommandFailed("[telegram] mode is 'webhook' but webhook_url is empty")
         url = urlparse(config.telegram.webhook_url)
-        log.info("serving the webhook at %s", config.telegram.webhook_url)
-        application.run_webhook(listen="0.0.0.0", port=8443, url_path=url.path.lstrip("/"),
-                                webhook_url=config.telegram.webhook_url, allowed_updates=Update.ALL_TYPES)
+        log.info("serving the webhook at %s://%s", url.scheme, url.netloc)   # the path may hold a secret
+        application.run_webhook(listen=config.telegram.webhook_listen, port=config.telegram.webhook_port, url_path=url.path.lstrip("/"),
+                                webhook_url=config.telegram.webhook_url, allowed_updates=Update.ALL_TYPES,
+                                secret_token=webhook_secret_token(config.telegram.token))
     else:
         log.info("polling %s", config.telegram.base_url)
         application.run_polling(allowed_updates=Update.ALL_TYPES)

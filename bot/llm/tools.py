@@ -16,7 +16,8 @@ from bot.services.errors import InvalidMonth, NoData, NotTrained
 
 log = logging.getLogger(__name__)
 
-PERSONAL_KEYS = frozenset({"customer_id", "location", "age", "gender", "dob", "name"})
+PERSONAL_KEYS = frozenset({"customer_id", "location", "age", "age_band", "gender", "dob", "customer_name"})  # product "name"s are not personal
+_NOT_LEARNED = frozenset({"age_band"})   # dropped, but values like "unknown" must not be scrubbed from all text
 REDACTED = "[redacted]"
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _KINDS = ["savings", "fd", "sip", "credit_card", "personal_loan", "overdraft"]
@@ -108,7 +109,7 @@ def _personal_strings(value: Any) -> list[str]:
     found: list[str] = []
     if isinstance(value, dict):
         for k, v in value.items():
-            if k in PERSONAL_KEYS and isinstance(v, str):
+            if k in PERSONAL_KEYS and k not in _NOT_LEARNED and isinstance(v, str):
                 found.append(v)
             else:
                 found += _personal_strings(v)

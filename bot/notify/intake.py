@@ -87,6 +87,13 @@ class TransactionIntake:
                 scores[record["transaction_id"]] = (float(score), bool(flagged), tuple(reasons))
         scored_at = now.astimezone(dt.UTC).isoformat(timespec="seconds")
         with self.store.atomic():
+            # A concurrent request may have stored one of these IDs since `known` was read: it keeps its owner,
+            # and this request must not score it or queue "Was this you?" about it for its own customer.
+            raced = {r["transaction_id"] for r in new if self.transactions.get(r["transaction_id"]) is not None}
+            if raced:
+                known |= raced
+                new = [r for r in new if r["transaction_id"] not in raced]
+                scores = {t: s for t, s in scores.items() if t not in raced}
             inserted = self.transactions.insert_frame(frame[~frame["transaction_id"].isin(known)], source="api")
             if scores and self.score_writer is not None:
                 self.score_writer([

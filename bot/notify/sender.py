@@ -16,6 +16,7 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, Re
 
 from bot.storage.database import Store
 from bot.storage.fraud_checks import FraudCheckRepository
+from bot.storage.links import LinkStore
 from bot.storage.outbox import OutboxMessage, OutboxRepository
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class OutboxSender:
         self.store = store
         self.outbox = OutboxRepository(store)
         self.fraud_checks = FraudCheckRepository(store)
+        self.links = LinkStore(store)
         self.policy = policy or SendPolicy()
         self._next_global = 0.0
         self._next_for_chat: dict[int, float] = {}
@@ -91,6 +93,11 @@ class OutboxSender:
             if not rows:
                 break
             for index, row in enumerate(rows):
+                if not await asyncio.to_thread(self._still_linked, row):
+                    await asyncio.to_thread(self.outbox.mark_dropped, row.id, attempts=row.attempts,
+                                            error="the chat is no longer linked to this customer")
+                    totals["dropped"] += 1
+                    continue
                 if row.chat_id in blocked:
                     await asyncio.to_thread(self.outbox.mark_dropped, row.id, attempts=row.attempts,
                                             error="Forbidden earlier in this pass")
@@ -113,6 +120,14 @@ class OutboxSender:
                     return DrainCounts(**totals)
             done += len(rows)
         return DrainCounts(**totals)
+
+    def _still_linked(self, row: OutboxMessage) -> bool:
+        """A message about a customer goes out only while its chat is still linked to that customer.
+
+        Rows wait (quiet hours, retries); a chat that unlinked or relinked meanwhile must not get the old data.
+        """
+        owner = (row.payload.get("meta") or {}).get("customer_id")
+        return owner is None or self.links.customer_for_chat(row.chat_id) == owner
 
     async def _deliver(self, row: OutboxMessage) -> tuple[str, int]:
         """Send one row, retrying per policy; returns ("sent" | "failed" | "dropped", extra attempts)."""

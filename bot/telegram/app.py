@@ -10,6 +10,8 @@ Handler order (group 0, first match wins):
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import importlib
 import logging
 from typing import Any
@@ -44,13 +46,22 @@ def _optional(module: str) -> Any | None:
         raise
 
 
+def webhook_secret_token(bot_token: str) -> str:
+    """Telegram echoes this in X-Telegram-Bot-Api-Secret-Token; PTB rejects webhook posts without it.
+
+    Without it anyone who finds the webhook URL could post forged updates (any chat, any user, admins too).
+    Derived from the bot token, so it is stable across restarts and needs no extra config.
+    """
+    return hmac.new(bot_token.encode(), b"finassist-webhook", hashlib.sha256).hexdigest()
+
+
 def file_url_for(base_url: str) -> str:
     """PTB's base_file_url for a base_url: https://api.telegram.org/bot -> https://api.telegram.org/file/bot."""
     root = base_url[: -len("/bot")] if base_url.endswith("/bot") else base_url.rstrip("/")
     return f"{root}/file/bot"
 
 
-def build_application(config: Config, services: Services | None = None, *, control_share: float = 0.10,
+def build_application(config: Config, services: Services | None = None, *, control_share: float | None = None,
                       overall_max_rate: float = 30, group_max_rate: float = 20, max_retries: int = 3,
                       connection_pool_size: int = 64, insights_cache_ttl: float = 30.0) -> Application:
     """The bot, not started. With `services=None` they are built in post_init and closed in post_shutdown.
@@ -76,7 +87,8 @@ def build_application(config: Config, services: Services | None = None, *, contr
     )
     data = bot_data_of(application)
     data.extras["config"] = config
-    data.extras["control_share"] = control_share
+    data.extras["control_share"] = (
+        config.telegram.broadcast_control_share if control_share is None else control_share)
     data.extras["insights_cache_ttl"] = insights_cache_ttl
     if services is not None:
         data.extras["prebuilt_services"] = services
