@@ -12,9 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import importlib
 import logging
-from typing import Any
 
 from telegram.ext import (
     AIORateLimiter,
@@ -28,22 +26,14 @@ from telegram.ext import (
 
 from bot.config import Config
 from bot.container import Services, build_services
+from bot.llm.assistant import build_assistant
+from bot.notify.scheduler import install_jobs
 from bot.telegram import commands, keyboards
 from bot.telegram.context import BotContext, BotData, bot_data_of
 from bot.telegram.errors import on_error
-from bot.telegram.handlers import alerts, customer, text
+from bot.telegram.handlers import alerts, customer, fraud, text
 
 log = logging.getLogger(__name__)
-
-
-def _optional(module: str) -> Any | None:
-    """Import a module another area is writing; None while it does not exist yet (other errors propagate)."""
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            return None
-        raise
 
 
 def webhook_secret_token(bot_token: str) -> str:
@@ -98,11 +88,7 @@ def build_application(config: Config, services: Services | None = None, *, contr
 
 def add_handlers(application: Application) -> None:
     commands.add_command_handlers(application)
-    fraud = _optional("bot.telegram.handlers.fraud")
-    if fraud is not None:
-        application.add_handler(CallbackQueryHandler(fraud.on_fraud_answer, pattern=r"^fraud:"))
-    else:
-        log.warning("bot.telegram.handlers.fraud is missing: 'Was this you?' buttons are not handled")
+    application.add_handler(CallbackQueryHandler(fraud.on_fraud_answer, pattern=r"^fraud:"))
     application.add_handler(CallbackQueryHandler(customer.follow_up, pattern=rf"^{keyboards.FOLLOW_UP}:",
                                                  block=False))
     application.add_handler(CallbackQueryHandler(alerts.on_alerts_button, pattern=rf"^{keyboards.ALERTS}:",
@@ -123,15 +109,9 @@ async def start_services(application: Application) -> None:
     services = prebuilt or await asyncio.to_thread(build_services, config)
     data.attach(services, control_share=data.extras["control_share"], owns_services=prebuilt is None,
                 insights_cache_ttl=data.extras["insights_cache_ttl"])
-    assistant_module = _optional("bot.llm.assistant")
-    if assistant_module is not None:
-        data.assistant = await asyncio.to_thread(assistant_module.build_assistant, config, data.insights)
-    else:
-        log.warning("bot.llm.assistant is missing: free text gets a pointer to the commands")
+    data.assistant = await asyncio.to_thread(build_assistant, config, data.insights)
     await commands.register_menu(application, config.telegram.admin_ids)
-    scheduler = _optional("bot.notify.scheduler")
-    if scheduler is not None:
-        scheduler.install_jobs(application)
+    install_jobs(application)
     log.info("bot services started")
 
 
