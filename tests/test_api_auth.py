@@ -43,7 +43,7 @@ async def test_request_with_wrong_key_is_401(fresh_store, test_config):
 async def test_request_with_right_key_is_answered(fresh_store, test_config):
     async with _client(create_app(_services(fresh_store, test_config))) as client:
         response = await client.get("/health", headers={"X-API-Key": KEY})
-    assert response.status_code == 200 and response.json() == {"status": "ok"}
+    assert response.status_code == 200 and response.json() == {"status": "ok", "latest_transaction": None}
 
 
 async def test_post_without_key_stores_nothing(fresh_store, test_config):

@@ -25,6 +25,7 @@ from bot.services.errors import CustomerNotFound, FinAssistError, InvalidMonth, 
 from bot.services.scoring import TransactionScorer
 from bot.storage.fraud_checks import FraudCheckRepository
 from bot.storage.scores import ScoreRepository
+from bot.storage.transactions import TransactionRepository
 
 log = logging.getLogger(__name__)
 
@@ -105,9 +106,8 @@ def create_app(services: Any, *, scorer_factory: Callable[[], Scorer] | None = N
 
     @app.get("/health")
     def health() -> dict[str, Any]:
-        with store.locked() as db:
-            db.execute("SELECT 1").fetchone()
-        return {"status": "ok"}
+        latest = TransactionRepository(store).latest_date()  # one index look-up: the store answers
+        return {"status": "ok", "latest_transaction": latest.isoformat() if latest else None}
 
     @app.get("/customer/{customer_id}/insights")
     def customer_insights(customer_id: str) -> JSONResponse:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from bot.services.errors import CustomerNotFound, FinAssistError
 from bot.storage.database import Store
 from bot.storage.links import LinkStore
+from bot.storage.transactions import TransactionRepository
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +83,7 @@ class LinkingService:
     def _known_customer(self, customer_id: str) -> bool:
         if self._customer_exists is not None:
             return self._customer_exists(customer_id)
-        with self.store.locked() as db:
-            row = db.execute("SELECT 1 FROM transactions WHERE customer_id = ? LIMIT 1", (customer_id,)).fetchone()
-        return row is not None
+        return TransactionRepository(self.store).customer_exists(customer_id)
 
     def issue_code(self, customer_id: str) -> IssuedCode:
         """A fresh one-time code for a known customer (only its HMAC is stored)."""
