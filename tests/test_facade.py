@@ -169,3 +169,17 @@ def test_cached_reads_see_a_new_transaction_at_once(trained_services) -> None:
         TransactionRepository(trained_services.store).insert_frame(new, source="test")
     assert svc.profile(cid).n_transactions == before + 1
     assert svc.balance(cid).amount == 4321.0
+
+
+def test_unreliable_churn_model_is_flagged_in_the_notes(trained_services) -> None:
+    import json
+
+    cid = _busy_customer(trained_services)
+    svc = trained_services.insights
+    assert not any("churn model" in n for n in svc.insights(cid).notes)  # the synthetic bank's model is good
+    db = trained_services.store.db
+    metrics = json.loads(db.execute("SELECT metrics FROM model_artifacts WHERE name = 'churn'").fetchone()[0])
+    metrics["auc"] = 0.52
+    with trained_services.store.atomic():
+        db.execute("UPDATE model_artifacts SET metrics = ? WHERE name = 'churn'", (json.dumps(metrics),))
+    assert any("AUC 0.52" in n for n in svc.insights(cid).notes)

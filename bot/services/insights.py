@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 
 PRODUCTS_PATH = Path(__file__).resolve().parents[2] / "data" / "products.toml"
 FRAME_CACHE_SIZE = 512  # customers whose transactions stay in memory (a few hundred rows each)
+RELIABLE_CHURN_AUC = 0.6  # below this the churn model's held-out AUC is too close to chance to act on
 TREND_TOLERANCE = 0.02  # a balance within ±2% of its value 30 days earlier is "flat"
 
 
@@ -338,6 +339,10 @@ class InsightsService:
         if profile.n_transactions == 1:
             notes.append("Only one transaction is on record, so trends and budgets are not meaningful yet.")
         notes.append("Age, gender and location come from the latest transaction (an ID can be shared).")
+        churn_auc = self.reads.model_metrics("churn").get("auc")
+        if churn_auc is not None and churn_auc < RELIABLE_CHURN_AUC:
+            notes.append(f"The churn model scored AUC {churn_auc:.2f} on held-out customers of this data, "
+                         "little better than chance: treat the churn risk as unreliable.")
         balance = self._balance(customer_id, frame, None)
         last_month = spending.monthly_summary(frame, customer_id, periods.last_complete_month(as_of), as_of)
         anomalies = self._anomalies(customer_id, frame, 5, False)

@@ -76,6 +76,12 @@ class InsightReads:
                 return None
             return dict(zip([c[0] for c in cursor.description], row, strict=True))
 
+    def model_metrics(self, name: str) -> dict[str, Any]:
+        """Evaluation figures stored with a trained model (empty before `train`)."""
+        with self.store.locked() as db:
+            row = db.execute("SELECT metrics FROM model_artifacts WHERE name = ?", (name,)).fetchone()
+        return json.loads(row[0]) if row and row[0] else {}
+
     def fraud_check_status(self, customer_id: str) -> dict[str, str]:
         """transaction_id -> status of the customer's "Was this you?" answers (empty until that table exists)."""
         with self.store.locked() as db:
