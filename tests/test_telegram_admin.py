@@ -46,8 +46,21 @@ async def test_stats_match_the_stores_counts(trained_services):
         call = await fake.ask(ADMIN, ADMIN, "/stats")
     assert f"Customers: {customers:,}" in call.text
     assert "Linked chats: 7 (7 customers)" in call.text
-    assert f"Flagged transactions: {flagged}" in call.text
+    assert f"Flagged transactions: {flagged:,}" in call.text
     assert (ADMIN, "stats") in audit_actions(trained_services)
+
+
+async def test_segments_show_sizes_and_the_churn_models_auc(trained_services):
+    import json
+
+    db = trained_services.store.db
+    sizes = db.execute("SELECT persona, COUNT(*) FROM customer_scores GROUP BY persona").fetchall()
+    auc = json.loads(db.execute("SELECT metrics FROM model_artifacts WHERE name = 'churn'").fetchone()[0])["auc"]
+    async with FakeTelegramServer() as fake, running_bot(trained_services, fake, admin_ids=[ADMIN]):
+        call = await fake.ask(ADMIN, ADMIN, "/segments")
+    for persona, size in sizes:
+        assert f"{persona}</b> — {size:,} customers" in call.text
+    assert f"held-out AUC {auc:.2f}" in call.text
 
 
 async def test_admin_help_lists_admin_commands(trained_services):

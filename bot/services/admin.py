@@ -19,6 +19,7 @@ from bot.services.errors import FinAssistError
 from bot.storage.audit import AuditStore
 from bot.storage.broadcasts import BroadcastStore
 from bot.storage.database import Store
+from bot.storage.insight_reads import InsightReads
 from bot.storage.preferences import PreferenceStore
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,11 @@ class AdminService:
 
     def segments(self) -> tuple[SegmentRow, ...]:
         return tuple(SegmentRow(**row) for row in self.broadcasts.segment_overview())
+
+    def churn_model_auc(self) -> float | None:
+        """The churn model's held-out AUC from the last `train`, so staff know how far to trust churn risk."""
+        auc = InsightReads(self.store).model_metrics("churn").get("auc")
+        return None if auc is None else float(auc)
 
     def plan_broadcast(self, target_kind: str, target_value: str | None = None) -> BroadcastPlan:
         """The audience of a target: linked chats that match and have not switched offers off."""

@@ -199,12 +199,15 @@ def stats_text(stats: AdminStats) -> str:
     ])
 
 
-def segments_text(rows: Sequence[SegmentRow]) -> str:
+def segments_text(rows: Sequence[SegmentRow], churn_auc: float | None = None) -> str:
     if not rows:
         return "No segments yet: run <code>finassist train</code>."
     lines = ["🧩 <b>Segments</b>"]
+    if churn_auc is not None:
+        trust = "reliable" if churn_auc >= 0.7 else "weak" if churn_auc >= 0.6 else "no better than chance"
+        lines.append(f"Churn model: held-out AUC {churn_auc:.2f} ({trust} on this data)")
     for row in rows:
-        lines.append(f"\n<b>{row.segment}. {escape(row.persona)}</b> — {row.size} customers\n"
+        lines.append(f"\n<b>{row.segment}. {escape(row.persona)}</b> — {row.size:,} customers\n"
                      f"{escape(row.description)}\nChurn risk: mean {escape(format_percent(row.mean_churn))}, "
                      f"{row.high_risk} high, {row.medium_risk} medium")
     return fit("\n".join(lines))

@@ -73,7 +73,8 @@ async def stats(update: Update, context: BotContext) -> None:
 @admin_only("segments")
 async def segments(update: Update, context: BotContext) -> None:
     rows = await context.run(context.admin.segments)
-    await reply(update, formatting.segments_text(rows))
+    auc = await context.run(context.admin.churn_model_auc)
+    await reply(update, formatting.segments_text(rows, churn_auc=auc))
 
 
 # ---- /broadcast conversation --------------------------------------------------------------------------
