@@ -10,7 +10,7 @@ import pandas as pd
 from analytics.money import format_inr
 from analytics.periods import month_bounds, month_label, next_month
 from analytics.results import BudgetPlan, MonthlyReport, TransactionBrief
-from analytics.schema import DEBIT, UNCATEGORIZED
+from analytics.schema import CREDIT, DEBIT, UNCATEGORIZED
 from analytics.spending import (
     _amount_values,
     _between,
@@ -92,14 +92,24 @@ def biggest_debits(rows: pd.DataFrame, n: int = BIGGEST) -> tuple[TransactionBri
 
 
 def balance_span(rows: pd.DataFrame) -> tuple[float | None, float | None]:
-    """Balances carried by the first and the last transaction of the period that have one."""
-    if "balance" not in rows.columns:
+    """Balance at the start and at the end of the period, from the balances its transactions carry.
+
+    A transaction's balance is the balance *after* it, so the start is the first known balance with that
+    transaction (and any earlier ones of the period) undone, and the end is the last known balance with any
+    later transactions applied. With consistent balances the change then equals money in minus money out.
+    """
+    if "balance" not in rows.columns or rows.empty:
         return None, None
-    values = rows["balance"].to_numpy(dtype=object)
-    known = values[~pd.isna(values)]
+    balances = pd.to_numeric(rows["balance"], errors="coerce").to_numpy(dtype=float)
+    known = np.flatnonzero(~np.isnan(balances))
     if len(known) == 0:
         return None, None
-    return round(float(known[0]), 2), round(float(known[-1]), 2)
+    amounts = pd.to_numeric(rows["amount"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+    signed = np.where(rows["txn_type"].to_numpy(dtype=object) == CREDIT, amounts, -amounts)
+    first, last = int(known[0]), int(known[-1])
+    start = balances[first] - signed[: first + 1].sum()
+    end = balances[last] + signed[last + 1:].sum()
+    return round(float(start), 2), round(float(end), 2)
 
 
 def goal_for_next_month(plan: BudgetPlan, month: str, total_in: float, total_out: float) -> str:

@@ -116,6 +116,8 @@ def test_report_totals_equal_sql_and_chart_is_a_png(trained_services, tmp_path) 
     assert report.total_out == pytest.approx(out_sum or 0, abs=0.01)
     assert report.total_in == pytest.approx(in_sum or 0, abs=0.01)
     assert report.net_savings == pytest.approx((in_sum or 0) - (out_sum or 0), abs=0.01)
+    # the synthetic bank's balances are consistent, so the month's balance change is its net savings
+    assert report.balance_change == pytest.approx(report.net_savings, abs=0.01)
     assert (tmp_path / "r.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -68,11 +68,13 @@ def test_report_lists_five_biggest_debits(august):
     assert all(b.txn_type == "DEBIT" for b in report.biggest)
 
 
-def test_report_balance_comes_from_first_and_last_transactions_that_carry_one(august):
+def test_report_balance_is_the_balance_before_the_first_and_after_the_last_transaction(august):
     report = monthly_report(august, "C1", "2016-08", AS_OF)
-    assert report.balance_start == 62000
-    assert report.balance_end == 37500
-    assert report.balance_change == 37500 - 62000
+    # 62,000 is the balance after the 1 Aug salary: undo it and the unbalanced ₹500 dining before it.
+    assert report.balance_start == 62000 - 45000 + 500
+    # 37,500 is the balance after 25 Aug; the ₹700 Netflix on 30 Aug carries none but still leaves the account.
+    assert report.balance_end == 37500 - 700
+    assert report.balance_change == pytest.approx(report.net_savings)
 
 
 def test_report_goal_names_a_category_and_amount(august):

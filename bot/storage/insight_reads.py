@@ -93,25 +93,31 @@ class InsightReads:
         return {tid: status for tid, status in rows}
 
     def contrasting_customers(self) -> list[tuple[str, str]]:
-        """Three customers worth showing side by side: (customer_id, why) — a saver, one with an unusual
-        transaction, one at risk of leaving. Needs `train` to have run; empty list otherwise."""
+        """Three customers worth showing side by side: (customer_id, why) — the most active spender of the
+        last 90 days, one with a recent unusual transaction, one still active but at the highest risk of
+        leaving. Needs `train` to have run; empty list otherwise."""
         picks: list[tuple[str, str]] = []
         queries = [
-            ("the highest balance among active customers",
+            ("the most payments in the last 90 days",
              """SELECT t.customer_id FROM transactions t JOIN customer_scores c USING (customer_id)
-                WHERE t.balance IS NOT NULL GROUP BY t.customer_id HAVING COUNT(*) >= 20
-                ORDER BY MAX(t.ts) DESC, MAX(t.balance) DESC LIMIT 200"""),
-            ("an unusual transaction was flagged",
-             """SELECT customer_id FROM transaction_scores WHERE flagged = 1
-                GROUP BY customer_id ORDER BY MAX(anomaly_score) DESC LIMIT 50"""),
-            ("the highest churn risk",
-             "SELECT customer_id FROM customer_scores ORDER BY churn_risk DESC LIMIT 50"),
+                WHERE t.txn_type = 'DEBIT' AND t.txn_date > date(:as_of, '-90 days')
+                GROUP BY t.customer_id ORDER BY COUNT(*) DESC, t.customer_id LIMIT 50"""),
+            ("an unusual transaction in the last 30 days",
+             """SELECT s.customer_id FROM transaction_scores s JOIN transactions t USING (transaction_id)
+                WHERE s.flagged = 1 AND t.txn_date > date(:as_of, '-30 days')
+                ORDER BY s.anomaly_score DESC, t.ts DESC LIMIT 50"""),
+            ("still active, but the highest churn risk",
+             """SELECT c.customer_id FROM customer_scores c
+                WHERE EXISTS (SELECT 1 FROM transactions t WHERE t.customer_id = c.customer_id
+                              AND t.txn_date > date(:as_of, '-45 days'))
+                ORDER BY c.churn_risk DESC, c.customer_id LIMIT 50"""),
         ]
+        latest = self.latest_date()
         with self.store.locked() as db:
-            if not db["customer_scores"].exists() or db["customer_scores"].count == 0:
+            if latest is None or not db["customer_scores"].exists() or db["customer_scores"].count == 0:
                 return []
             for why, sql in queries:
-                for (customer_id,) in db.execute(sql).fetchall():
+                for (customer_id,) in db.execute(sql, {"as_of": latest.isoformat()}).fetchall():
                     if customer_id not in {p[0] for p in picks}:
                         picks.append((customer_id, why))
                         break
