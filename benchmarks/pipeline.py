@@ -163,6 +163,7 @@ def main() -> None:
         synth_s = time.perf_counter() - started
         write_bank(bank, tmp_path / "bank")
         rows = len(bank.transactions)
+        fraud_ids = set(bank.txn_labels.loc[bank.txn_labels["is_fraud"] == 1, "TransactionID"])
         del bank
         print(f"synth      {rows:>10,} rows  {synth_s:6.2f} s  ({rows / synth_s:,.0f} rows/s)")
         csv_path = str(tmp_path / "bank" / "transactions.csv")
@@ -178,6 +179,11 @@ def main() -> None:
         print(f"train                   {result['train_s']:6.2f} s")
         print(f"ingest+train            {total:6.2f} s  (target < 15 s)  peak RSS {result['peak_mb']:,.0f} MB "
               f"(target < 2,048 MB)")
+        flagged = {r[0] for r in sqlite3.connect(db_path).execute(
+            "SELECT transaction_id FROM transaction_scores WHERE flagged = 1")}
+        hits = len(flagged & fraud_ids)
+        print(f"anomaly    {len(flagged):,} flagged, {len(fraud_ids):,} injected fraud: precision "
+              f"{hits / max(1, len(flagged)):.3f}, recall {hits / max(1, len(fraud_ids)):.3f}")
         fast, slow = bench_features(db_path)
         print(f"profiles                {fast:6.2f} s  (groupby-apply, extrapolated: {slow:.1f} s, "
               f"ratio {slow / fast:.0f}x)")

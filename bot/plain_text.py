@@ -22,6 +22,10 @@ def spending_lines(summary: SpendingSummary, top: int = 6) -> list[str]:
     lines = [f"Spending in {label}: {format_inr(summary.total_out)} out, {format_inr(summary.total_in)} in"]
     for item in summary.by_category[:top]:
         lines.append(f"  {item.category:<14}{format_inr(item.amount):>14}  {format_percent(item.share):>4}")
+    rest = summary.by_category[top:]
+    if rest:
+        amount, share = sum(c.amount for c in rest), sum(c.share for c in rest)
+        lines.append(f"  {f'{len(rest)} more':<14}{format_inr(amount):>14}  {format_percent(share):>4}")
     for change in summary.changes[:2]:
         if change.change is not None and abs(change.change) >= 0.1 and summary.previous_month:
             word = "more" if change.change > 0 else "less"
@@ -32,12 +36,13 @@ def spending_lines(summary: SpendingSummary, top: int = 6) -> list[str]:
     return lines
 
 
-def budget_lines(plan: BudgetPlan, top: int = 5) -> list[str]:
+def budget_lines(plan: BudgetPlan, top: int = 8) -> list[str]:
     if plan.months_used == 0 or not plan.lines:
         return ["Budget: not enough complete months of history to suggest one yet."]
     lines = [f"Suggested monthly budget (from {plan.months_used} complete months): "
              f"{format_inr(plan.total_suggested)}, saving {format_inr(plan.total_saving)} a month"]
-    for line in plan.lines[:top]:
+    # Lines that save come first so the total saving above is visible line by line.
+    for line in sorted(plan.lines, key=lambda x: (x.saving <= 0, -x.average_monthly))[:top]:
         saving = f", save {format_inr(line.saving)}" if line.saving > 0 else ""
         lines.append(f"  {line.category:<14} usually {format_inr(line.average_monthly)} -> {format_inr(line.suggested)}{saving}")
     return lines
@@ -47,7 +52,8 @@ def insights_text(ins: CustomerInsights) -> str:
     p, b = ins.profile, ins.balance
     lines = [f"Customer {ins.customer_id} — as of {format_date(ins.as_of)}"]
     if ins.segment:
-        lines.append(f"Persona: {ins.segment.persona} — {ins.segment.description}")
+        lines.append(f"Segment: {ins.segment.persona} (about the segment, not this customer: "
+                     f"{ins.segment.description.rstrip('.')})")
     who = ", ".join(x for x in (p.age_band if p.age is not None else "age unknown", p.gender or "", p.location or "") if x)
     noun = "transaction" if p.n_transactions == 1 else "transactions"
     lines.append(f"Profile: {who}; {p.n_transactions} {noun} since {format_date(p.first_seen)}, "
@@ -92,9 +98,9 @@ def report_text(report: MonthlyReport) -> str:
         lines.append("  Top categories: " + ", ".join(
             f"{c.category} {format_inr(c.amount)}" for c in report.top_categories[:3]))
     if report.biggest:
-        lines.append("  Biggest transactions:")
+        lines.append("  Biggest payments:")
         for t in report.biggest[:3]:
-            lines.append(f"    {format_date(t.ts)}  {format_inr(t.amount):>14}  {t.txn_type.lower():<6} {t.merchant or t.category}")
+            lines.append(f"    {format_date(t.ts):>11}  {format_inr(t.amount):>14}  {t.merchant or t.category}")
     lines.append(f"  Next month: {report.suggestion}")
     if report.chart_path:
         lines.append(f"  Chart: {report.chart_path}")

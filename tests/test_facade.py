@@ -185,3 +185,28 @@ def test_unreliable_churn_model_is_flagged_in_the_notes(trained_services) -> Non
     with trained_services.store.atomic():
         db.execute("UPDATE model_artifacts SET metrics = ? WHERE name = 'churn'", (json.dumps(metrics),))
     assert any("AUC 0.52" in n for n in svc.insights(cid).notes)
+
+
+def test_a_month_after_the_data_is_refused(trained_services) -> None:
+    cid = _busy_customer(trained_services)
+    as_of = trained_services.insights.as_of()
+    later = (as_of.replace(day=1) + dt.timedelta(days=40)).strftime("%Y-%m")
+    with pytest.raises(InvalidMonth, match="after the latest data"):
+        trained_services.insights.report(cid, month=later)
+
+
+def test_budget_needs_a_few_payments(trained_services) -> None:
+    import pandas as pd
+
+    from analytics.ingest import to_canonical
+    from bot.storage.transactions import TransactionRepository
+
+    as_of = trained_services.insights.as_of()
+    lone = to_canonical(pd.DataFrame([{
+        "transaction_id": "TLONE", "customer_id": "CLONE", "ts": pd.Timestamp(as_of) - pd.Timedelta(days=70),
+        "amount": 25.0, "balance": 17819.05, "txn_type": "DEBIT", "category": "groceries"}]))
+    with trained_services.store.atomic():
+        TransactionRepository(trained_services.store).insert_frame(lone, source="test")
+    plan = trained_services.insights.budget("CLONE")
+    assert plan.months_used == 0 and plan.lines == () and plan.total_suggested == 0
+    assert trained_services.insights.budget(_busy_customer(trained_services)).lines  # enough history: a plan

@@ -20,6 +20,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
         report = train(store, config, progress=_progress if interactive else None)
     except NoData as exc:
         raise CommandFailed(str(exc)) from exc
+    except ValueError as exc:  # e.g. too few customers to segment: the estimators say exactly why
+        raise CommandFailed(f"cannot train on this store: {exc}") from exc
     finally:
         store.close()
     if interactive:

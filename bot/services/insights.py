@@ -36,6 +36,7 @@ from analytics import periods, recommend, report, spending
 from analytics.ages import age_band_for, age_on
 from analytics.categorize import MerchantCategorizer, assign_categories, train_default_categorizer
 from analytics.charts import render_spending_chart
+from analytics.money import format_date
 from analytics.results import (
     AnomalyFlag,
     BalanceInfo,
@@ -60,6 +61,7 @@ log = logging.getLogger(__name__)
 PRODUCTS_PATH = Path(__file__).resolve().parents[2] / "data" / "products.toml"
 FRAME_CACHE_SIZE = 512  # customers whose transactions stay in memory (a few hundred rows each)
 RELIABLE_CHURN_AUC = 0.6  # below this the churn model's held-out AUC is too close to chance to act on
+MIN_DEBITS_FOR_BUDGET = 3  # fewer payments than this make an average, and so a budget, meaningless
 TREND_TOLERANCE = 0.02  # a balance within ±2% of its value 30 days earlier is "flat"
 
 
@@ -136,9 +138,13 @@ class InsightsService:
         if month is None:
             return default
         try:
-            return periods.parse_month(month)
+            chosen = periods.parse_month(month)
         except ValueError as exc:
             raise InvalidMonth(str(exc)) from exc
+        as_of = self.as_of()
+        if chosen > periods.this_month(as_of):
+            raise InvalidMonth(f"{periods.month_label(chosen)} is after the latest data ({format_date(as_of)})")
+        return chosen
 
     # ---- figures ---------------------------------------------------------------------------------------
     def profile(self, customer_id: str) -> CustomerProfile:
@@ -215,7 +221,13 @@ class InsightsService:
         return spending.monthly_summary(self._frame(customer_id), customer_id, periods.this_month(as_of), as_of)
 
     def budget(self, customer_id: str) -> BudgetPlan:
-        return spending.suggest_budget(self._frame(customer_id), customer_id, self.as_of())
+        return self._budget(customer_id, self._frame(customer_id))
+
+    def _budget(self, customer_id: str, frame: pd.DataFrame) -> BudgetPlan:
+        """A budget needs a few payments to average; with fewer it says so instead of a meaningless figure."""
+        if int((frame["txn_type"] == DEBIT).sum()) < MIN_DEBITS_FOR_BUDGET:
+            return BudgetPlan(customer_id, 0, (), 0.0, 0.0)
+        return spending.suggest_budget(frame, customer_id, self.as_of())
 
     def anomalies(self, customer_id: str, limit: int = 5, include_answered: bool = False) -> tuple[AnomalyFlag, ...]:
         return self._anomalies(customer_id, self._frame(customer_id), limit, include_answered)
@@ -353,7 +365,7 @@ class InsightsService:
             balance=balance,
             this_month=spending.monthly_summary(frame, customer_id, periods.this_month(as_of), as_of),
             last_month=last_month,
-            budget=spending.suggest_budget(frame, customer_id, as_of),
+            budget=self._budget(customer_id, frame),
             anomalies=anomalies,
             segment=self.segment(customer_id),
             churn=self.churn(customer_id),

@@ -165,7 +165,8 @@ def profile_text(profile: CustomerProfile, segment: SegmentInfo | None) -> str:
              f"Transactions: {profile.n_transactions} ({profile.n_debits} out, {profile.n_credits} in)",
              f"Total spent: {money(profile.total_spend)} · about {money(profile.monthly_spend)} a month"]
     if segment is not None:
-        lines.append(f"Your segment: <b>{escape(segment.persona)}</b>. {escape(segment.description)}")
+        lines.append(f"Your segment: <b>{escape(segment.persona)}</b>\n"
+                     f"<i>About the segment as a whole: {escape(segment.description)}</i>")
     lines.append("<i>Age, gender and location come from your latest transaction.</i>")
     return fit("\n".join(lines))
 
