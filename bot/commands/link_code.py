@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
+from zoneinfo import ZoneInfo
 
+from analytics.money import format_date
 from bot.cli import CommandFailed
 from bot.config import Config
 from bot.container import build_services
@@ -44,7 +47,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
         services.close()
     username, why = asyncio.run(_bot_username(config))
     print(f"code: {issued.code}")
-    print(f"expires: {issued.expires_at.isoformat(timespec='minutes')}")
+    local = issued.expires_at.astimezone(ZoneInfo(config.scheduler.timezone))
+    minutes = int((issued.expires_at - dt.datetime.now(dt.UTC)).total_seconds() // 60) + 1
+    print(f"expires: {format_date(local)} {local:%H:%M} {config.scheduler.timezone} (in {minutes} minutes; one use)")
     print(f"link: https://t.me/{username or PLACEHOLDER}?start={issued.code}")
     if username is None:
         print(f"note: replace {PLACEHOLDER} with the bot's username (or set [telegram] bot_username); {why}")
