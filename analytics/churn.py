@@ -22,7 +22,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from analytics.money import format_inr, format_percent
-from analytics.profiles import end_of_day
+from analytics.profiles import end_of_day, first_in_group, last_in_group
 from analytics.schema import CREDIT
 
 log = logging.getLogger(__name__)
@@ -52,23 +52,6 @@ class PreparedTxns:
                    (txns["txn_type"] == CREDIT).to_numpy()[order], txns["balance"].to_numpy(float)[order])
 
 
-def _last_in_group(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """Value of each group's last row (rows already sorted by group then time); NaN for empty groups."""
-    out = np.full(n, np.nan)
-    if len(codes):
-        last = np.r_[codes[1:] != codes[:-1], True]
-        out[codes[last]] = values[last]
-    return out
-
-
-def _first_in_group(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    out = np.full(n, np.nan)
-    if len(codes):
-        first = np.r_[True, codes[1:] != codes[:-1]]
-        out[codes[first]] = values[first]
-    return out
-
-
 def churn_features(txns: pd.DataFrame | PreparedTxns, cutoff: dt.date, lookback_days: int = 90) -> pd.DataFrame:
     """Raw and model features per customer active in the `lookback_days` up to and including `cutoff`."""
     p = txns if isinstance(txns, PreparedTxns) else PreparedTxns.from_frame(txns)
@@ -80,19 +63,19 @@ def churn_features(txns: pd.DataFrame | PreparedTxns, cutoff: dt.date, lookback_
     recent = age_days <= 30
     before = (age_days > 30) & (age_days <= 90)
 
-    last_age = _last_in_group(codes, age_days, n)
-    first_age = _first_in_group(codes, age_days, n)
+    last_age = last_in_group(codes, age_days, n)
+    first_age = first_in_group(codes, age_days, n)
     n_30 = np.bincount(codes, weights=recent, minlength=n)
     n_before = np.bincount(codes, weights=before, minlength=n)
     spend_30 = np.bincount(codes, weights=np.where(recent & ~credit, amount, 0.0), minlength=n)
     income_30 = np.bincount(codes, weights=np.where(recent & credit, amount, 0.0), minlength=n)
 
     has_bal = ~np.isnan(balance)
-    bal_now = _last_in_group(codes[has_bal], balance[has_bal], n)
+    bal_now = last_in_group(codes[has_bal], balance[has_bal], n)
     old = has_bal & (age_days > 90)
-    bal_then = _last_in_group(codes[old], balance[old], n)
+    bal_then = last_in_group(codes[old], balance[old], n)
     # If nothing is older than 90 days, the earliest balance seen is the best "before" figure we have.
-    earliest = _first_in_group(codes[has_bal], balance[has_bal], n)
+    earliest = first_in_group(codes[has_bal], balance[has_bal], n)
     bal_then = np.where(np.isnan(bal_then), earliest, bal_then)
     change = np.divide(bal_now - bal_then, np.abs(bal_then), out=np.zeros(n),
                        where=np.abs(np.nan_to_num(bal_then)) > 1.0)

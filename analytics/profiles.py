@@ -55,12 +55,20 @@ def rfm_score(values: pd.Series, higher_is_better: bool = True) -> pd.Series:
     return np.ceil(pct * 5).clip(1, 5).astype("int64")
 
 
-def _last_sorted(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """Each group's last value, for rows already sorted by group then time; NaN for groups with no rows."""
+def last_in_group(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Value of each group's last row (rows already sorted by group then time); NaN for empty groups."""
     out = np.full(n, np.nan)
     if len(codes):
         last = np.r_[codes[1:] != codes[:-1], True]
         out[codes[last]] = values[last]
+    return out
+
+
+def first_in_group(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    out = np.full(n, np.nan)
+    if len(codes):
+        first = np.r_[True, codes[1:] != codes[:-1]]
+        out[codes[first]] = values[first]
     return out
 
 
@@ -110,9 +118,9 @@ def build_profiles(txns: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     # Balance now, and about 30 days earlier (the latest balance on or before as_of - 30 days).
     balance = window["balance"].to_numpy(float)[order]
     has_bal = ~np.isnan(balance)
-    balance_now = _last_sorted(codes[has_bal], balance[has_bal], n)
+    balance_now = last_in_group(codes[has_bal], balance[has_bal], n)
     earlier = has_bal & (ts_ns < (end_of_day(as_of) - pd.Timedelta(days=30)).value)
-    balance_then = _last_sorted(codes[earlier], balance[earlier], n)
+    balance_then = last_in_group(codes[earlier], balance[earlier], n)
     change = balance_now - balance_then
     trend = np.full(n, "unknown", dtype=object)
     known = ~np.isnan(change)
