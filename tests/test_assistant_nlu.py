@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import time
 from pathlib import Path
 
 import pytest
 
-from bot.llm.nlu import IntentClassifier, load_examples, trained_classifier
+from bot.llm.nlu import load_examples, trained_classifier
 from bot.llm.offline import OfflineAssistant
 from bot.llm.slots import extract_slots, resolve_month
 from tests.fakes.insights_fake import FakeInsights
@@ -44,13 +43,6 @@ def test_month_slots_on_eval_set_are_at_least_90_percent_right() -> None:
         ref = extract_slots(r["text"]).month
         right += ref is not None and resolve_month(ref, AS_OF) == r["month"]
     assert right / len(rows) >= 0.90
-
-
-def test_classifier_fits_in_seconds_not_minutes() -> None:
-    texts, intents = load_examples()
-    start = time.perf_counter()
-    IntentClassifier().fit(texts, intents)
-    assert time.perf_counter() - start < 5.0   # ~0.2 s on an idle 2-core machine; CI machines are busy
 
 
 @pytest.mark.parametrize("text, month", [

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -86,21 +84,6 @@ def test_score_one_equals_score_frame_for_the_same_rows():
         score, flagged, reasons = detector.score_one(row)
         assert score == pytest.approx(expected["anomaly_score"], abs=1e-12)
         assert flagged == expected["flagged"] and reasons == list(expected["reasons"])
-
-
-def test_one_transaction_scores_in_under_two_ms():
-    bank = synth_bank()
-    detector = TransactionAnomalyDetector(random_state=0).fit(bank.transactions)
-    rows = bank.transactions.sample(300, random_state=0).to_dict("records")
-    detector.score_one(rows[0])
-    timings = []
-    for row in rows:
-        start = time.perf_counter()
-        detector.score_one(row)
-        timings.append(time.perf_counter() - start)
-    median_ms = 1000 * float(np.median(timings))
-    print(f"score_one median {median_ms:.3f} ms")
-    assert median_ms < 2.0
 
 
 def test_flat_forest_equals_sklearn_scores():
