@@ -270,7 +270,8 @@ def _fit(product: Product, ctx: RecommendationContext) -> tuple[float, str]:
 
 def recommend(ctx: RecommendationContext, catalog: Iterable[Product], kind: str | None = None,
               limit: int = 3) -> tuple[Recommendation, ...]:
-    """The best-fitting eligible products, best first, each with a reason in the customer's numbers."""
+    """The best-fitting eligible products, best first (one per kind first), each with a reason in the
+    customer's numbers."""
     if kind is not None and kind not in PRODUCT_KINDS:
         raise ValueError(f"kind {kind!r} is not one of {', '.join(PRODUCT_KINDS)}")
     ranked = []
@@ -283,4 +284,10 @@ def recommend(ctx: RecommendationContext, catalog: Iterable[Product], kind: str 
         ranked.append(Recommendation(product_id=product.id, name=product.name, kind=product.kind,
                                      pitch=product.pitch, reason=reason, score=round(score, 3)))
     ranked.sort(key=lambda r: (-r.score, r.product_id))
+    if kind is None:
+        # Without a kind asked for, one product of each kind: two SIPs with the same reason help nobody.
+        # Second-best products of a kind fill the list only when there are not enough kinds.
+        firsts = [r for i, r in enumerate(ranked) if r.kind not in {x.kind for x in ranked[:i]}]
+        rest = [r for r in ranked if r not in firsts]
+        ranked = firsts + rest
     return tuple(ranked[:max(0, limit)])

@@ -150,3 +150,19 @@ def test_bad_catalog_is_refused_with_a_clear_error(tmp_path: Path, body, message
     path.write_text(body)
     with pytest.raises(CatalogError, match=message):
         load_catalog(path)
+
+
+def test_without_a_kind_the_top_products_are_of_different_kinds() -> None:
+    from analytics.recommend import PRODUCT_KINDS, RecommendationContext, load_catalog, recommend
+
+    catalog = load_catalog()
+    saver = RecommendationContext(age=40, balance=900_000.0, monthly_income=120_000.0, monthly_spend=30_000.0,
+                                  persona="High-value saver", churn_risk=0.05, has_anomalies_open=False,
+                                  spend_by_category={"dining": 4000.0, "groceries": 6000.0})
+    top = recommend(saver, catalog, limit=3)
+    eligible_kinds = {r.kind for r in recommend(saver, catalog, limit=100)}
+    assert len(top) == 3
+    assert len({r.kind for r in top}) == min(3, len(eligible_kinds))
+    assert all(r.kind in PRODUCT_KINDS for r in top)
+    sips = recommend(saver, catalog, kind="sip", limit=3)
+    assert all(r.kind == "sip" for r in sips)  # asking for a kind still lists several of it
