@@ -79,3 +79,20 @@ def trained_services(trained_db: Path, tmp_path: Path):
     services = build_services(Config().with_db(path))
     yield services
     services.close()
+
+
+# ---- a fake Telegram Bot API and a real telegram.Bot talking to it over HTTP ----------------------------
+@pytest.fixture
+async def fake():
+    from tests.fakes.telegram_server import FakeTelegramServer
+
+    async with FakeTelegramServer() as server:
+        yield server
+
+
+@pytest.fixture
+async def bot(fake):
+    from telegram import Bot
+
+    async with Bot(fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url) as client:
+        yield client

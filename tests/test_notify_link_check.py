@@ -4,28 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-from telegram import Bot
-
 from bot.notify.outbox import Outbox
 from bot.notify.sender import OutboxSender, SendPolicy
 from bot.storage.links import LinkStore
-from tests.fakes.telegram_server import FakeTelegramServer
 
 NOON = dt.datetime(2026, 3, 10, 6, 30, tzinfo=dt.UTC)  # 12:00 in Kolkata: outside quiet hours
 FAST = SendPolicy(backoff_s=0.01, max_attempts=3, per_chat_interval_s=0.0)
-
-
-@pytest.fixture
-async def fake():
-    async with FakeTelegramServer() as server:
-        yield server
-
-
-@pytest.fixture
-async def bot(fake):
-    async with Bot(fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url) as client:
-        yield client
 
 
 def _queue_balance(store, config, chat_id: int, customer_id: str, text: str) -> None:
