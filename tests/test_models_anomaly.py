@@ -122,3 +122,19 @@ def test_tiny_test_payment_from_a_new_customer_is_explained_as_such(habitual):
     assert any("₹1.00 is smaller than" in r and "test payments" in r for r in reasons), reasons
     typical_score, _, _ = habitual.score_one(new(600.0, customer="NEW2"))
     assert score > typical_score
+
+
+def test_monthly_rent_forty_times_the_grocery_median_is_expected():
+    """C2 buys groceries for about ₹500 and pays ₹20,000 rent every month: the next rent is not unusual,
+    but ₹20,000 at a grocery shop (40× the grocery median, from groceries' own baseline) is."""
+    rows = [{"customer_id": "C2", "ts": pd.Timestamp("2016-01-03 10:15") + pd.Timedelta(days=3 * i, hours=i % 8),
+             "amount": GROCERY_AMOUNTS[i % 10], "merchant": "KIRANA STORE", "category": "groceries"}
+            for i in range(60)]
+    rows += [{"customer_id": "C2", "ts": pd.Timestamp("2016-01-05 11:00") + pd.DateOffset(months=m),
+              "amount": 20_000.0, "merchant": "UPI/PG RENT/MUMBAI", "category": "rent"} for m in range(6)]
+    detector = TransactionAnomalyDetector(random_state=0).fit(frame(rows))
+    rent = {**new(20_000.0, ts="2016-07-05 11:00", customer="C2"), "merchant": "UPI/PG RENT/MUMBAI", "category": "rent"}
+    _, rent_flagged, rent_reasons = detector.score_one(rent)
+    assert not rent_flagged and rent_reasons == []
+    _, flagged, reasons = detector.score_one({**rent, "merchant": "KIRANA STORE", "category": "groceries"})
+    assert flagged and reasons[0].startswith("₹20,000.00 is")
