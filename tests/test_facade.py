@@ -210,3 +210,16 @@ def test_budget_needs_a_few_payments(trained_services) -> None:
     plan = trained_services.insights.budget("CLONE")
     assert plan.months_used == 0 and plan.lines == () and plan.total_suggested == 0
     assert trained_services.insights.budget(_busy_customer(trained_services)).lines  # enough history: a plan
+
+
+def test_customer_with_nothing_before_a_pinned_date_gets_a_clear_error(trained_services) -> None:
+    from bot.services.errors import NoData
+
+    cid = _busy_customer(trained_services)
+    first = trained_services.store.db.execute(
+        "SELECT MIN(txn_date) FROM transactions WHERE customer_id = ?", (cid,)).fetchone()[0]
+    before = (dt.date.fromisoformat(first) - dt.timedelta(days=1)).isoformat()
+    pinned = InsightsService(trained_services.store, replace(
+        trained_services.config, analytics=replace(trained_services.config.analytics, as_of=before)))
+    with pytest.raises(NoData, match="no transactions on or before"):
+        pinned.insights(cid)

@@ -107,8 +107,11 @@ class InsightsService:
                 self._frames.move_to_end(customer_id)
                 return hit[1].copy(deep=False)  # copy-on-write: a caller's change never reaches the cache
         frame = self.reads.transactions_with_scores(customer_id, version[-1])
-        if frame.empty and not self.customer_exists(customer_id):
-            raise CustomerNotFound(customer_id)
+        if frame.empty:
+            if not self.customer_exists(customer_id):
+                raise CustomerNotFound(customer_id)
+            raise NoData(f"customer {customer_id} has no transactions on or before {format_date(version[-1])} "
+                         "(the analytics date, [analytics] as_of)")
         frame = self._with_categories(frame)
         with self._frames_lock:
             self._frames[customer_id] = (version, frame)
