@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import pickle
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -115,14 +115,18 @@ class ScoreRepository:
         )
         sql = (f"INSERT OR REPLACE INTO transaction_scores ({', '.join(_TXN_COLUMNS)}) "
                f"VALUES ({', '.join('?' * len(_TXN_COLUMNS))})")
+        self._write_rows("transaction_scores", sql, rows, replace_all)
+        return len(frame)
+
+    def _write_rows(self, table: str, sql: str, rows: Iterable[tuple[Any, ...]], replace_all: bool) -> None:
+        """Insert score rows; a full replace empties the table and rebuilds its indexes once afterwards."""
         with self.store.locked() as db:
             if replace_all:
-                db.execute("DELETE FROM transaction_scores")
-                with _indexes_rebuilt_after(db, "transaction_scores"):
+                db.execute(f"DELETE FROM {table}")
+                with _indexes_rebuilt_after(db, table):
                     db.conn.executemany(sql, rows)
             else:
                 db.conn.executemany(sql, rows)
-        return len(frame)
 
     def write_customer_scores(self, frame: pd.DataFrame, *, as_of: dt.date, replace_all: bool = True,
                               scored_at: str | None = None) -> int:
@@ -147,13 +151,7 @@ class ScoreRepository:
         sql = (f"INSERT OR REPLACE INTO customer_scores ({', '.join(_CUSTOMER_COLUMNS)}) "
                f"VALUES ({', '.join('?' * len(_CUSTOMER_COLUMNS))})")
         rows = zip(*(values[c] for c in _CUSTOMER_COLUMNS), strict=True)
-        with self.store.locked() as db:
-            if replace_all:
-                db.execute("DELETE FROM customer_scores")
-                with _indexes_rebuilt_after(db, "customer_scores"):
-                    db.conn.executemany(sql, rows)
-            else:
-                db.conn.executemany(sql, rows)
+        self._write_rows("customer_scores", sql, rows, replace_all)
         return n
 
     def write_segments(self, segments: Sequence[dict[str, Any]]) -> None:
