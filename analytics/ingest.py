@@ -1,7 +1,9 @@
 """Parses raw bank-transaction CSV files (contract §1) into the canonical frame, with a reject per unusable row.
 
-Everything is vectorised: 1M rows are read as text (`dtype=str`) and each column is parsed with array operations;
-dates are parsed once per distinct value, always with explicit day-first formats (pandas guesses month-first).
+Everything is vectorised: pyarrow reads 1M rows as text columns on every core, and each column is parsed with
+array operations. Dates, times and categories are parsed once per distinct value of the column's arrow dictionary,
+always with explicit day-first formats (pandas guesses month-first). Only the cells the canonical frame holds
+become Python objects. Files pyarrow refuses (a ragged row, bytes that are not UTF-8) go through the csv module.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 from analytics.schema import (
     CREDIT,
@@ -37,9 +42,7 @@ FIRST_DATA_LINE = 2  # the header is line 1
 _DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})")
 _DMY_DASH = re.compile(r"(\d{1,2})-(\d{1,2})-(\d{4})")
 _ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
-_WHITESPACE = re.compile(r"\s")
 _UNKNOWN_DOB_TEXT = frozenset({"", "nan", "NAN", "NaN", "null", "NULL", "none", "None", "NA", "N/A"})
-_OLDEST_PLAUSIBLE_DOB_YEAR = 1900  # `1/1/1800` is the data set's "unknown" marker
 
 
 class IngestFormatError(ValueError):
@@ -140,6 +143,9 @@ def to_canonical(frame: pd.DataFrame) -> pd.DataFrame:
 
 # ---------------------------------------------------------------------------------------------- reading
 
+# Raw text columns by header name; every cell a non-null string, "" when empty.
+_RawColumns = dict[str, pa.ChunkedArray]
+
 
 def _open_text(path: Path) -> io.TextIOBase:
     if path.suffix == ".gz":
@@ -147,76 +153,116 @@ def _open_text(path: Path) -> io.TextIOBase:
     return path.open("r", encoding="utf-8-sig", errors="replace", newline="")
 
 
-def _read_raw(path: Path) -> tuple[dict[str, np.ndarray], np.ndarray, list[Reject]]:
-    """Every cell as a Python str (object arrays by column), the physical line of each row, structural rejects."""
+def _read_raw(path: Path) -> tuple[_RawColumns, np.ndarray, list[Reject]]:
+    """Every cell as text (arrow columns by name), the physical line of each row, structural rejects."""
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
+    header = _read_header(path)
     try:
-        raw = pd.read_csv(
-            path,
-            dtype=object,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=False,
-            encoding="utf-8-sig",
-            encoding_errors="replace",
-        )
-    except pd.errors.EmptyDataError as exc:
-        raise IngestFormatError(f"{path}: the file is empty (no header line)") from exc
-    except pd.errors.ParserError:
-        # A row with more fields than the header: the csv module finds every such row with its line.
-        log.info("%s: falling back to the row-by-row reader", path)
+        table = _read_arrow(path, len(header))
+    except (pa.ArrowException, OSError) as exc:
+        # A row with more or fewer fields than the header, bytes that are not UTF-8, ...: the csv module reads
+        # any such file and finds every ragged row with its line.
+        log.info("%s: falling back to the row-by-row reader (%s)", path, exc)
         return _read_raw_slow(path)
-    except (UnicodeDecodeError, OSError) as exc:
-        raise IngestFormatError(f"{path}: cannot read the file: {exc}") from exc
-    header = [str(c).strip() for c in raw.columns]
-    _check_header(path, header)
-    columns = {name: raw.iloc[:, i].to_numpy(dtype=object) for i, name in enumerate(header)}
-    del raw
-    n = len(next(iter(columns.values())))
-    lines = FIRST_DATA_LINE + np.arange(n, dtype=np.int64)
-    # A quoted field spanning several physical lines shifts the line numbers of the rows after it.
-    extra = np.zeros(n, dtype=np.int64)
-    for values in columns.values():
-        if "\n" in "".join(values):  # one C-level scan; the per-cell count runs only when needed
-            extra += np.fromiter((v.count("\n") for v in values), dtype=np.int64, count=n)
-    if extra.any():
-        lines = lines + np.concatenate([[0], np.cumsum(extra)[:-1]])
-    blank = np.ones(n, dtype=bool)
-    for values in columns.values():
-        blank &= values == ""
-        if not blank.any():
-            break
-    if blank.any():
-        columns = {name: values[~blank] for name, values in columns.items()}
-        lines = lines[~blank]
+    columns: _RawColumns = {}
+    for name, column in zip(header, table.columns, strict=True):
+        columns.setdefault(name, column)  # a repeated header name: the first column counts
+    lines = _physical_lines(table.columns, table.num_rows)
+    blank = _blank_rows(table.columns)
+    if blank is not None:
+        columns = {name: column.filter(pc.invert(blank)) for name, column in columns.items()}
+        lines = lines[~blank.to_numpy(zero_copy_only=False)]
     return columns, lines, []
 
 
-def _read_raw_slow(path: Path) -> tuple[pd.DataFrame, np.ndarray, list[Reject]]:
+def _read_header(path: Path) -> list[str]:
+    """The stripped column names, checked for the required ones before the whole file is read."""
+    try:
+        with _open_text(path) as handle:
+            header = [c.strip() for c in next(csv.reader(handle), [])]
+    except (UnicodeDecodeError, OSError) as exc:
+        raise IngestFormatError(f"{path}: cannot read the file: {exc}") from exc
+    if not header:
+        raise IngestFormatError(f"{path}: the file is empty (no header line)")
+    _check_header(path, header)
+    return header
+
+
+def _read_arrow(path: Path, width: int) -> pa.Table:
+    """The data rows as string columns (the header row is dropped); blank lines stay, as rows of empty cells."""
+    names = [f"column_{i}" for i in range(width)]
+    table = pa_csv.read_csv(
+        path,  # pyarrow decompresses .gz itself
+        read_options=pa_csv.ReadOptions(column_names=names),
+        parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
+        convert_options=pa_csv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False, quoted_strings_can_be_null=False
+        ),
+    )
+    return table.slice(1)
+
+
+def _physical_lines(columns: Sequence[pa.ChunkedArray], n: int) -> np.ndarray:
+    """The physical line of each row: a quoted field spanning several lines shifts the rows after it."""
+    extra = np.zeros(n, dtype=np.int64)
+    for column in columns:
+        if _may_hold_line_break(column):
+            extra += pc.count_substring(column, "\n").to_numpy()
+    lines = FIRST_DATA_LINE + np.arange(n, dtype=np.int64)
+    if extra.any():
+        lines = lines + np.concatenate([[0], np.cumsum(extra)[:-1]])
+    return lines
+
+
+def _may_hold_line_break(column: pa.ChunkedArray) -> bool:
+    """One byte search over each chunk's character data (cells are stored back to back); the per-cell count
+    runs only when this finds a line break. The buffer may hold bytes outside the rows: a false alarm is harmless."""
+    for chunk in column.chunks:
+        data = chunk.buffers()[2]
+        if data is not None and b"\n" in data.to_pybytes():
+            return True
+    return False
+
+
+def _blank_rows(columns: Sequence[pa.ChunkedArray]) -> pa.ChunkedArray | None:
+    """The mask of rows whose every cell is empty (blank lines: skipped but counted), or None if there are none."""
+    blank: pa.ChunkedArray | None = None
+    for column in columns:
+        empty = pc.equal(column, "")
+        blank = empty if blank is None else pc.and_(blank, empty)
+        if not pc.any(blank).as_py():
+            return None
+    return blank
+
+
+def _read_raw_slow(path: Path) -> tuple[_RawColumns, np.ndarray, list[Reject]]:
     rows: list[list[str]] = []
     lines: list[int] = []
     rejects: list[Reject] = []
-    with _open_text(path) as handle:
-        reader = csv.reader(handle)
-        header = [c.strip() for c in next(reader, [])]
-        if not header:
-            raise IngestFormatError(f"{path}: the file is empty (no header line)")
-        _check_header(path, header)
-        width = len(header)
-        start = reader.line_num + 1
-        for row in reader:
-            if row and any(cell.strip() for cell in row):
-                if len(row) > width:
-                    tid = row[0].strip() or None
-                    rejects.append(Reject(str(path), start, tid, f"has {len(row)} fields, expected {width}"))
-                else:
-                    rows.append(row + [""] * (width - len(row)))
-                    lines.append(start)
+    try:
+        with _open_text(path) as handle:
+            reader = csv.reader(handle)
+            header = [c.strip() for c in next(reader, [])]
+            if not header:
+                raise IngestFormatError(f"{path}: the file is empty (no header line)")
+            _check_header(path, header)
+            width = len(header)
             start = reader.line_num + 1
-    columns = {name: np.empty(len(rows), dtype=object) for name in header}
+            for row in reader:
+                if row and any(cell.strip() for cell in row):
+                    if len(row) > width:
+                        tid = row[0].strip() or None
+                        rejects.append(Reject(str(path), start, tid, f"has {len(row)} fields, expected {width}"))
+                    else:
+                        rows.append(row + [""] * (width - len(row)))
+                        lines.append(start)
+                start = reader.line_num + 1
+    except (UnicodeDecodeError, OSError) as exc:
+        raise IngestFormatError(f"{path}: cannot read the file: {exc}") from exc
+    columns: _RawColumns = {}
     for i, name in enumerate(header):
-        columns[name][:] = [row[i] for row in rows]
+        columns[name] = pa.chunked_array([pa.array([row[i] for row in rows], type=pa.string())])
     return columns, np.asarray(lines, dtype=np.int64), rejects
 
 
@@ -229,40 +275,65 @@ def _check_header(path: Path, columns: list[str]) -> None:
 # ---------------------------------------------------------------------------------------------- parsing
 
 
-def _parse(raw: dict[str, np.ndarray], lines: np.ndarray, file: str) -> tuple[pd.DataFrame, list[Reject]]:
+@dataclass(frozen=True)
+class _Distinct:
+    """A text column as its distinct values and one code per row: each value is parsed once, then broadcast."""
+
+    values: np.ndarray  # object array of str
+    codes: np.ndarray
+
+    @classmethod
+    def of(cls, column: pa.ChunkedArray) -> _Distinct:
+        encoded = column.combine_chunks().dictionary_encode()
+        return cls(encoded.dictionary.to_numpy(zero_copy_only=False), encoded.indices.to_numpy())
+
+    def text(self, row: int) -> str:
+        return self.values[self.codes[row]]
+
+    def map(self, parse: Callable[[str], object]) -> np.ndarray:
+        """`parse` of every row's text as an object array."""
+        parsed = np.empty(len(self.values), dtype=object)
+        parsed[:] = [parse(v) for v in self.values]
+        return parsed[self.codes]
+
+
+def _parse(raw: _RawColumns, lines: np.ndarray, file: str) -> tuple[pd.DataFrame, list[Reject]]:
     """Parse the text columns; return accepted rows (with `_line`) and the rejects of this file."""
     n = len(lines)
     problems: list[tuple[np.ndarray, Callable[[int], str]]] = []
 
-    transaction_id = _strip(raw["TransactionID"])
-    customer_id = _strip(raw["CustomerID"])
-    problems.append((transaction_id == "", lambda i: "TransactionID is empty"))
-    problems.append((customer_id == "", lambda i: "CustomerID is empty"))
+    transaction_id = _stripped(raw["TransactionID"])
+    customer_id = _stripped(raw["CustomerID"])
+    problems.append((_empty(transaction_id), lambda i: "TransactionID is empty"))
+    problems.append((_empty(customer_id), lambda i: "CustomerID is empty"))
+    transaction_id_text = _objects(transaction_id)
 
-    date_text = raw["TransactionDate"]
-    txn_date = _map_unique(date_text, _parse_date, "datetime64[s]")
+    date_text = _Distinct.of(raw["TransactionDate"])
+    txn_date = _as_datetimes([_parse_date(v) for v in date_text.values])[date_text.codes]
     problems.append(
-        (np.isnat(txn_date), lambda i: _describe("TransactionDate", date_text[i], "is not a date (d/m/yy)"))
+        (np.isnat(txn_date), lambda i: _describe("TransactionDate", date_text.text(i), "is not a date (d/m/yy)"))
     )
 
     time_text = raw["TransactionTime"]
-    seconds = _map_unique(time_text, _parse_hhmmss, np.int64)
-    problems.append((seconds < 0, lambda i: _describe("TransactionTime", time_text[i], "is not an HHMMSS time")))
+    seconds = _seconds_of_day(time_text)
+    problems.append(
+        (seconds < 0, lambda i: _describe("TransactionTime", time_text[i].as_py(), "is not an HHMMSS time"))
+    )
 
     amount_text = raw[AMOUNT_COLUMN]
     amount, amount_empty = _to_float(amount_text)
     amount_nan = ~np.isfinite(amount) & ~amount_empty
     amount_negative = np.isfinite(amount) & (amount < 0)
     problems.append((amount_empty, lambda i: f"{AMOUNT_COLUMN} is empty"))
-    problems.append((amount_nan, lambda i: _describe(AMOUNT_COLUMN, amount_text[i], "is not a number")))
-    problems.append((amount_negative, lambda i: _describe(AMOUNT_COLUMN, amount_text[i], "is negative")))
+    problems.append((amount_nan, lambda i: _describe(AMOUNT_COLUMN, amount_text[i].as_py(), "is not a number")))
+    problems.append((amount_negative, lambda i: _describe(AMOUNT_COLUMN, amount_text[i].as_py(), "is negative")))
 
     if "TransactionType" in raw:
-        type_text = raw["TransactionType"]
+        type_text = _Distinct.of(raw["TransactionType"])
         # An empty type in a file that has the column means the default, like a missing column.
-        txn_type = _map_unique(type_text, lambda v: {"": DEBIT, DEBIT: DEBIT, CREDIT: CREDIT}.get(v.strip().upper()), object)
+        txn_type = type_text.map(lambda v: {"": DEBIT, DEBIT: DEBIT, CREDIT: CREDIT}.get(v.strip().upper()))
         problems.append(
-            (txn_type == None, lambda i: _describe("TransactionType", type_text[i], "is not DEBIT or CREDIT"))  # noqa: E711
+            (txn_type == None, lambda i: _describe("TransactionType", type_text.text(i), "is not DEBIT or CREDIT"))  # noqa: E711
         )
     else:
         txn_type = np.full(n, DEBIT, dtype=object)
@@ -271,27 +342,27 @@ def _parse(raw: dict[str, np.ndarray], lines: np.ndarray, file: str) -> tuple[pd
     for mask, _ in problems:
         bad |= mask
     rejects = []
-    for i in np.flatnonzero(bad):
+    for i in np.flatnonzero(bad).tolist():
         reasons = [describe(i) for mask, describe in problems if mask[i]]
-        rejects.append(Reject(file, int(lines[i]), transaction_id[i] or None, "; ".join(reasons)))
+        rejects.append(Reject(file, int(lines[i]), transaction_id_text[i] or None, "; ".join(reasons)))
 
     keep = ~bad if bad.any() else slice(None)
     balance, _ = _to_float(raw["CustAccountBalance"])
     ts = txn_date[keep] + seconds[keep].astype("timedelta64[s]")
     frame = pd.DataFrame(
         {
-            "transaction_id": pd.Series(transaction_id[keep], dtype=object),
-            "customer_id": pd.Series(customer_id[keep], dtype=object),
+            "transaction_id": pd.Series(transaction_id_text[keep], dtype=object),
+            "customer_id": pd.Series(_objects(customer_id)[keep], dtype=object),
             "ts": ts.astype("datetime64[ns]"),
             "amount": amount[keep],
             "balance": balance[keep],
             "txn_type": pd.Series(txn_type[keep], dtype=object),
-            "merchant": pd.Series(_optional_text(raw, "Merchant", str.strip)[keep], dtype=object),
-            "category": pd.Series(_optional_text(raw, "Category", normalize_category)[keep], dtype=object),
-            "channel": pd.Series(_optional_text(raw, "Channel", _upper)[keep], dtype=object),
-            "location": pd.Series(_optional_text(raw, "CustLocation", _upper)[keep], dtype=object),
-            "dob": _parse_dob(raw["CustomerDOB"], txn_date)[keep],
-            "gender": pd.Series(_map_unique(raw["CustGender"], _gender, object)[keep], dtype=object),
+            "merchant": pd.Series(_optional_stripped(raw, "Merchant", n)[keep], dtype=object),
+            "category": pd.Series(_optional_text(raw, "Category", normalize_category, n)[keep], dtype=object),
+            "channel": pd.Series(_optional_text(raw, "Channel", _upper, n)[keep], dtype=object),
+            "location": pd.Series(_optional_text(raw, "CustLocation", _upper, n)[keep], dtype=object),
+            "dob": _parse_dob(_Distinct.of(raw["CustomerDOB"]), txn_date)[keep],
+            "gender": pd.Series(_Distinct.of(raw["CustGender"]).map(_gender)[keep], dtype=object),
             "_line": lines[keep],
         }
     )
@@ -322,50 +393,75 @@ def _drop_duplicates(
     return frame.reset_index(drop=True), rejects
 
 
-def _strip(values: np.ndarray) -> np.ndarray:
-    if not _WHITESPACE.search("".join(values)):  # IDs rarely carry spaces: skip the per-cell pass
-        return values
-    out = np.empty(len(values), dtype=object)
-    out[:] = [v.strip() for v in values]
-    return out
+def _stripped(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Cells without surrounding whitespace; arrow trims exactly the characters `str.strip` does (a test checks)."""
+    return pc.utf8_trim_whitespace(column)
 
 
-def _to_float(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Numbers (NaN where not a number) and the mask of empty cells; numpy's fast path, pandas' when it fails."""
-    empty = values == ""
-    out = np.full(len(values), np.nan)
-    filled = values[~empty]
+def _empty(column: pa.ChunkedArray) -> np.ndarray:
+    return pc.equal(column, "").to_numpy(zero_copy_only=False)
+
+
+def _objects(column: pa.ChunkedArray) -> np.ndarray:
+    """An object array of Python str: the canonical frame's text cells (pandas would otherwise pick its str dtype)."""
+    return column.to_numpy(zero_copy_only=False)
+
+
+def _to_float(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers (NaN where not a number) and the mask of empty cells.
+
+    Arrow's cast reads every text it accepts exactly as Python's `float` does. A cell it refuses or reads as NaN
+    sends the column to the per-distinct-value path with `float`'s wider grammar and pandas' lenient fallback.
+    """
+    empty_cells = pc.equal(column, "")
+    empty = empty_cells.to_numpy(zero_copy_only=False)
     try:
-        out[~empty] = filled.astype(np.float64)
+        numbers = pc.cast(pc.if_else(empty_cells, None, column), pa.float64()).to_numpy(zero_copy_only=False)
+    except pa.ArrowInvalid:
+        return _to_float_distinct(column), empty
+    if np.count_nonzero(np.isnan(numbers)) != np.count_nonzero(empty):
+        return _to_float_distinct(column), empty
+    return numbers, empty
+
+
+def _to_float_distinct(column: pa.ChunkedArray) -> np.ndarray:
+    """Python's `float` on each distinct text (numpy's fast path), pandas' lenient parse when one fails; NaN if empty."""
+    text = _Distinct.of(column)
+    filled = text.values != ""
+    parsed = np.full(len(text.values), np.nan)
+    try:
+        parsed[filled] = text.values[filled].astype(np.float64)
     except ValueError:
-        out[~empty] = pd.to_numeric(pd.Series(filled, dtype=object), errors="coerce").to_numpy(np.float64, na_value=np.nan)
-    return out, empty
+        lenient = pd.to_numeric(pd.Series(text.values[filled], dtype=object), errors="coerce")
+        parsed[filled] = lenient.to_numpy(np.float64, na_value=np.nan)
+    return parsed[text.codes]
 
 
 def _describe(column: str, value: str, problem: str) -> str:
     return f"{column} {value.strip()!r} {problem}" if value.strip() != "" else f"{column} is empty"
 
 
-def _map_unique(values: np.ndarray, parse: Callable[[str], object], dtype: object) -> np.ndarray:
-    """Apply `parse` once per distinct value (a few thousand among a million rows) and broadcast it back."""
-    codes, uniques = pd.factorize(values, sort=False)
-    parsed = np.empty(len(uniques), dtype=dtype) if dtype is object else None
-    if parsed is not None:
-        parsed[:] = [parse(v) for v in uniques]
-    else:
-        parsed = np.array([parse(v) for v in uniques], dtype=dtype)
-    return parsed[codes]  # factorize gives no -1 codes: every cell is a str
+# Dates are parsed to days since 1970-01-01 (None when invalid): numpy turns a list of them into datetime64 in C,
+# far faster than building one np.datetime64 per distinct value.
+_Days = int | None
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+_OLDEST_PLAUSIBLE_DOB = dt.date(1900, 1, 1).toordinal() - _EPOCH_ORDINAL  # `1/1/1800` is the "unknown" marker
 
 
-def _ymd(year: int, month: int, day: int) -> np.datetime64:
+def _ymd(year: int, month: int, day: int) -> _Days:
     try:
-        return np.datetime64(dt.date(year, month, day), "s")
+        return dt.date(year, month, day).toordinal() - _EPOCH_ORDINAL
     except ValueError:
-        return np.datetime64("NaT")
+        return None
 
 
-def _parse_date(value: str) -> np.datetime64:
-    """`d/m/yy` (two-digit years are 20yy), `d/m/yyyy`, `dd-mm-yyyy` or ISO `yyyy-mm-dd`; NaT otherwise."""
+def _as_datetimes(days: Sequence[_Days]) -> np.ndarray:
+    """datetime64[s] midnights (NaT for None)."""
+    return np.array(days, dtype="datetime64[D]").astype("datetime64[s]")
+
+
+def _parse_date(value: str) -> _Days:
+    """`d/m/yy` (two-digit years are 20yy), `d/m/yyyy`, `dd-mm-yyyy` or ISO `yyyy-mm-dd`; None otherwise."""
     value = value.strip()
     if m := _DMY.fullmatch(value):
         day, month, year = int(m[1]), int(m[2]), m[3]
@@ -374,29 +470,28 @@ def _parse_date(value: str) -> np.datetime64:
         return _ymd(int(m[3]), int(m[2]), int(m[1]))
     if m := _ISO.fullmatch(value):
         return _ymd(int(m[1]), int(m[2]), int(m[3]))
-    return np.datetime64("NaT")
+    return None
 
 
-def _dob_candidates(value: str) -> tuple[np.datetime64, np.datetime64]:
-    """(date as 20yy or as written, the same date in the 1900s when the year had two digits else NaT)."""
+def _dob_candidates(value: str) -> tuple[_Days, _Days]:
+    """(date as 20yy or as written, the same date in the 1900s when the year had two digits else None)."""
     value = value.strip()
     if value in _UNKNOWN_DOB_TEXT:
-        return np.datetime64("NaT"), np.datetime64("NaT")
+        return None, None
     if (m := _DMY.fullmatch(value)) and len(m[3]) == 2:
         day, month, year = int(m[1]), int(m[2]), int(m[3])
         return _ymd(2000 + year, month, day), _ymd(1900 + year, month, day)
     parsed = _parse_date(value)
-    if not np.isnat(parsed) and parsed.astype(dt.date).year < _OLDEST_PLAUSIBLE_DOB_YEAR:
-        parsed = np.datetime64("NaT")
-    return parsed, np.datetime64("NaT")
+    if parsed is not None and parsed < _OLDEST_PLAUSIBLE_DOB:
+        parsed = None
+    return parsed, None
 
 
-def _parse_dob(dob_text: np.ndarray, txn_date: np.ndarray) -> np.ndarray:
+def _parse_dob(dob_text: _Distinct, txn_date: np.ndarray) -> np.ndarray:
     """Dates of birth; a two-digit year that would put the birth in the future belongs to the 1900s."""
-    codes, uniques = pd.factorize(dob_text, sort=False)
-    pairs = [_dob_candidates(v) for v in uniques]
-    dob = np.array([p[0] for p in pairs], dtype="datetime64[s]")[codes]
-    older = np.array([p[1] for p in pairs], dtype="datetime64[s]")[codes]
+    pairs = [_dob_candidates(v) for v in dob_text.values]
+    dob = _as_datetimes([p[0] for p in pairs])[dob_text.codes]
+    older = _as_datetimes([p[1] for p in pairs])[dob_text.codes]
     # "The future" is judged against the row's own transaction date (nobody is born after paying) and today.
     today = np.datetime64(dt.date.today(), "s")
     reference = np.where(np.isnat(txn_date), today, np.minimum(txn_date, today))
@@ -404,27 +499,38 @@ def _parse_dob(dob_text: np.ndarray, txn_date: np.ndarray) -> np.ndarray:
     return np.where(use_older, older, dob).astype("datetime64[ns]")
 
 
-def _parse_hhmmss(value: str) -> int:
-    """Seconds after midnight from an HHMMSS integer without leading zeros (`5` is 00:00:05); -1 if invalid."""
-    value = value.strip()
-    if not (value.isascii() and value.isdigit() and len(value) <= 6):
-        return -1
-    number = int(value)
+def _seconds_of_day(column: pa.ChunkedArray) -> np.ndarray:
+    """Seconds after midnight from HHMMSS integers without leading zeros (`5` is 00:00:05); -1 where invalid.
+
+    A time is 1-6 ASCII digits once stripped; tens of thousands of distinct values, so arrow works on every cell.
+    """
+    text = _stripped(column)
+    digits = pc.and_(pc.ascii_is_decimal(text), pc.less_equal(pc.binary_length(text), 6))
+    number = pc.cast(pc.if_else(digits, text, "0"), pa.int64()).to_numpy()
     hours, minutes, seconds = number // 10000, number // 100 % 100, number % 100
-    if hours > 23 or minutes > 59 or seconds > 59:
-        return -1
-    return hours * 3600 + minutes * 60 + seconds
+    valid = digits.to_numpy(zero_copy_only=False) & (hours <= 23) & (minutes <= 59) & (seconds <= 59)
+    return np.where(valid, hours * 3600 + minutes * 60 + seconds, -1)
 
 
 def _upper(value: str) -> str:
     return value.strip().upper()
 
 
-def _optional_text(raw: dict[str, np.ndarray], column: str, clean: Callable[[str], str | None]) -> np.ndarray:
+def _optional_text(raw: _RawColumns, column: str, clean: Callable[[str], str | None], n: int) -> np.ndarray:
     """A cleaned text column (None when empty), or all None when the file lacks the column."""
     if column not in raw:
-        return np.full(len(next(iter(raw.values()))), None, dtype=object)
-    return _map_unique(raw[column], lambda v: clean(v) or None, object)
+        return np.full(n, None, dtype=object)
+    return _Distinct.of(raw[column]).map(lambda v: clean(v) or None)
+
+
+def _optional_stripped(raw: _RawColumns, column: str, n: int) -> np.ndarray:
+    """A stripped text column (None when empty) without a dictionary: merchants are nearly all distinct."""
+    if column not in raw:
+        return np.full(n, None, dtype=object)
+    stripped = _stripped(raw[column])
+    values = _objects(stripped)
+    values[_empty(stripped)] = None
+    return values
 
 
 _GENDERS = {"M": "M", "F": "F", "MALE": "M", "FEMALE": "F"}

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from analytics.ingest import IngestFormatError, read_transactions, write_rejects
@@ -200,3 +202,72 @@ def test_real_sample_parses_without_rejects(real_sample_csv):
     assert first["dob"] == pd.Timestamp(1994, 1, 10)
     assert batch.frame["ts"].min() >= pd.Timestamp(2016, 8, 1)
     assert batch.frame["ts"].max() < pd.Timestamp(2016, 10, 22)
+
+
+def write_plain_rows(tmp_path, name: str, body: str, *, newline: str = "\n") -> Path:
+    """A file with the plain header and `body` (rows separated by \\n, written with `newline`)."""
+    header = PLAIN.read_text().splitlines()[0]
+    path = tmp_path / name
+    path.write_bytes((header + "\n" + body).replace("\n", newline).encode())
+    return path
+
+
+def test_row_of_empty_cells_is_skipped_like_a_blank_line_but_counted(tmp_path):
+    path = write_plain_rows(tmp_path, "commas.csv", ",,,,,,,,\nT2,C2,1/1/90,M,PUNE,10,3/8/16,100000,oops\n")
+    batch = read_transactions([path])
+    assert [(r.line, r.transaction_id) for r in batch.rejects] == [(3, "T2")]
+    assert batch.rows_read == 1
+
+
+def test_crlf_file_counts_lines_across_blank_and_multiline_fields(tmp_path):
+    body = 'T1,C1,1/1/90,M,"TWO\nLINES",10,3/8/16,100000,5\n\nT2,C2,1/1/90,M,PUNE,10,3/8/16,100000,oops\n'
+    batch = read_transactions([write_plain_rows(tmp_path, "crlf.csv", body, newline="\r\n")])
+    assert [(r.line, r.transaction_id) for r in batch.rejects] == [(5, "T2")]
+    assert list(batch.frame["location"]) == ["TWO\r\nLINES"]
+
+
+def test_short_row_is_padded_with_empty_cells(tmp_path):
+    path = write_plain_rows(tmp_path, "short.csv", "T1,C1,1/1/90,M,PUNE,10,3/8/16,100000\nT2,C2,1/1/90,M,PUNE,,3/8/16,5,7\n")
+    batch = read_transactions([path])
+    assert [(r.line, r.reason) for r in batch.rejects] == [(2, "TransactionAmount (INR) is empty")]
+    assert list(batch.frame["transaction_id"]) == ["T2"] and math.isnan(batch.frame["balance"][0])
+
+
+def test_bytes_that_are_not_utf8_are_replaced(tmp_path):
+    path = write_plain_rows(tmp_path, "latin1.csv", "T1,C1,1/1/90,M,PUNE,10,3/8/16,100000,5\n")
+    path.write_bytes(path.read_bytes().replace(b"PUNE", b"P\xe9UNE"))
+    batch = read_transactions([path])
+    assert batch.rejects == () and list(batch.frame["location"]) == ["P\ufffdUNE"]
+
+
+def test_numbers_follow_python_float_and_nan_text_is_not_a_number(tmp_path):
+    body = "T1,C1,1/1/90,M,PUNE, 1_000 ,3/8/16,100000, 7.5\nT2,C2,1/1/90,M,PUNE,1e3,3/8/16,100000,nan\nT3,C3,1/1/90,M,PUNE,,3/8/16,100000,inf\n"
+    batch = read_transactions([write_plain_rows(tmp_path, "numbers.csv", body)])
+    assert [r.reason for r in batch.rejects] == [
+        "TransactionAmount (INR) 'nan' is not a number", "TransactionAmount (INR) 'inf' is not a number"]
+    assert (batch.frame["amount"][0], batch.frame["balance"][0]) == (7.5, 1000.0)
+
+
+def test_times_are_one_to_six_ascii_digits(tmp_path):
+    times = [" 59 ", "+5", "1234567", "12.5", "", "235960", "0"]
+    body = "".join(f"T{i},C{i},1/1/90,M,PUNE,10,3/8/16,{t},5\n" for i, t in enumerate(times))
+    batch = read_transactions([write_plain_rows(tmp_path, "times.csv", body)])
+    assert list(batch.frame["ts"]) == [pd.Timestamp(2016, 8, 3, 0, 0, 59), pd.Timestamp(2016, 8, 3)]
+    assert [r.transaction_id for r in batch.rejects] == ["T1", "T2", "T3", "T4", "T5"]
+
+
+def test_arrow_trims_exactly_what_str_strip_does():
+    # `_stripped` relies on it for IDs and merchants: every code point is whitespace to both or to neither.
+    code_points = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    trimmed = pc.utf8_trim_whitespace(pa.array(code_points)).to_pylist()
+    assert [c for c, t in zip(code_points, trimmed, strict=True) if (t == "") != c.isspace()] == []
+
+
+def test_arrow_float_cast_reads_what_python_float_reads():
+    # `_to_float` takes arrow's cast whenever it accepts every cell without a NaN: it must then agree with float().
+    texts = ["1", "-2.50", "+3", ".5", "5.", "1e3", "1E-3", "inf", "-Infinity", "0001", "-0", "1e400", "4.9e-324",
+             "9007199254740993", "0.1", "123456789.123456789", "1.7976931348623159e308"]
+    assert pc.cast(pa.array(texts), pa.float64()).to_pylist() == [float(t) for t in texts]
+    for refused in [" 1", "1_000", "0x10", "1,5", "\u0661", ""]:
+        with pytest.raises(pa.ArrowInvalid):
+            pc.cast(pa.array([refused]), pa.float64())
