@@ -20,16 +20,12 @@ import numpy as np
 import pandas as pd
 
 from analytics.schema import TXN_COLUMNS
+from bot.storage.bulk import insert_columns
 from bot.storage.database import Store
+from bot.storage.snapshot import TransactionSnapshot
 
 log = logging.getLogger(__name__)
 
-# Parameters follow TXN_COLUMNS, then txn_date and source; every value is built column-wise in numpy/pandas
-# (ts/dob as ISO text, NaT/NaN as None) so SQLite does no per-row function calls.
-_INSERT_SQL = (
-    f"INSERT OR IGNORE INTO transactions ({', '.join(TXN_COLUMNS)}, txn_date, source) "
-    f"VALUES ({', '.join('?' * (len(TXN_COLUMNS) + 2))})"
-)
 _SELECT_COLUMNS = ", ".join(TXN_COLUMNS)
 _CHUNK_ROWS = 100_000
 _REBUILD_MIN_ROWS = 50_000
@@ -43,6 +39,7 @@ class InsertResult:
 
     inserted: int
     duplicates: int
+    first_rowid: int = 0   # rowid of the first new row; new rows take first_rowid .. first_rowid + inserted - 1
 
 
 class TransactionRepository:
@@ -61,7 +58,6 @@ class TransactionRepository:
         if total == 0:
             return InsertResult(0, 0)
         conn = self.store.conn
-        inserted = 0
         started = time.perf_counter()
         with self.store.locked():
             # New rows get rowids above the current maximum: that is how they are found again below.
@@ -70,13 +66,8 @@ class TransactionRepository:
             # by one sort afterwards than with a random B-tree insert per row (22 s -> 10 s for 1M rows).
             # DDL is transactional in SQLite, so the caller's rollback restores the indexes too.
             rebuilt = self._drop_secondary_indexes() if total > old_max_rowid and total >= _REBUILD_MIN_ROWS else []
-            for start in range(0, total, _CHUNK_ROWS):
-                chunk = frame.iloc[start : start + _CHUNK_ROWS]
-                before = conn.total_changes
-                conn.executemany(_INSERT_SQL, _row_tuples(chunk, source))
-                inserted += conn.total_changes - before
-                if progress is not None:
-                    progress(min(start + _CHUNK_ROWS, total), total)
+            inserted = insert_columns(conn, "INSERT OR IGNORE", "transactions", _insert_values(frame),
+                                      constants={"source": source}, chunk_rows=_CHUNK_ROWS, progress=progress)
             for create_sql in rebuilt:
                 conn.execute(create_sql)
             stored_at = time.perf_counter()
@@ -87,7 +78,7 @@ class TransactionRepository:
             "stored %d of %d rows in %.2f s; customers refreshed in %.2f s",
             inserted, total, stored_at - started, time.perf_counter() - stored_at,
         )
-        return InsertResult(inserted=inserted, duplicates=total - inserted)
+        return InsertResult(inserted=inserted, duplicates=total - inserted, first_rowid=old_max_rowid + 1)
 
     def _drop_secondary_indexes(self) -> list[str]:
         """Drop the explicit indexes on `transactions`; return their CREATE statements, verbatim, to rebuild them."""
@@ -207,16 +198,37 @@ class TransactionRepository:
         return _frame_from_rows(rows)
 
     def all_frame(self) -> pd.DataFrame:
-        """Every stored transaction as one canonical frame, in stored order (sort it if order matters)."""
+        """Every stored transaction as one canonical frame, in stored (rowid) order.
+
+        Rows covered by the columnar snapshot (bot/storage/snapshot.py) are loaded from it, the rest from SQL;
+        a large SQL remainder is added to the snapshot for next time, but only outside a transaction, where
+        every row read is committed.
+        """
+        snapshot = TransactionSnapshot(self.store)
+        parts = snapshot.valid_parts()
+        covered = parts[-1].last_rowid if parts else 0
+        frames = [snapshot.read_part(info) for info in parts]
+        rest, rowids = self._frame_after(covered)
+        if len(rest) and rowids[0] == covered + 1 and rowids[-1] - rowids[0] + 1 == len(rest):
+            snapshot.add_part(rest, first_rowid=covered + 1)
+        if not frames:
+            return rest
+        if len(rest):
+            frames.append(rest)
+        return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+    def _frame_after(self, rowid: int) -> tuple[pd.DataFrame, np.ndarray]:
+        """The canonical frame of the rows after `rowid`, and their rowids."""
         # A million row tuples (and the column tuples built from them) are all live until the frame exists:
         # the cyclic GC would scan them again and again for nothing, so it is paused while they are built.
         with _gc_paused():
             with self.store.locked():
                 cursor = self.store.conn.execute(
-                    f"SELECT {_SELECT_COLUMNS} FROM transactions"
+                    f"SELECT {_SELECT_COLUMNS}, rowid FROM transactions WHERE rowid > ? ORDER BY rowid", (rowid,)
                 )
                 rows = cursor.fetchall()
-            return _frame_from_rows(rows)
+            rowids = np.fromiter((row[-1] for row in rows), dtype=np.int64, count=len(rows))
+            return _frame_from_rows(rows), rowids
 
     def get(self, transaction_id: str) -> dict[str, Any] | None:
         """One transaction as a dict of canonical values (ts/dob as datetime/date), or None."""
@@ -308,28 +320,41 @@ def _order_by_customer_time_arrival(codes: np.ndarray, ts: np.ndarray) -> np.nda
     return np.argsort(key)
 
 
-def _row_tuples(chunk: pd.DataFrame, source: str) -> list[tuple[Any, ...]]:
-    """SQL parameter tuples (see _INSERT_SQL) built column-wise: no per-row Python or SQL function work."""
-    columns: list[list[Any]] = []
+def _insert_values(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Column arrays of the values to store (TXN_COLUMNS, then txn_date), built column-wise in numpy
+    (ts/dob as ISO text, NaT as None) so neither Python nor SQLite does per-row function calls.
+
+    Text columns are passed through as they are: a canonical frame holds str or None, and a stray NaN
+    would bind as NULL just the same, so no million-cell missing-value scan is needed.
+    """
+    columns: dict[str, np.ndarray] = {}
+    ts_text = _iso_seconds(frame["ts"].to_numpy(dtype="datetime64[s]"))
     for name in TXN_COLUMNS:
         if name == "ts":
-            ts = chunk[name].to_numpy(dtype="datetime64[s]")
-            text = np.datetime_as_string(ts, unit="s").astype("U19")  # 'YYYY-MM-DDTHH:MM:SS'
-            chars = text.view(np.uint32).reshape(len(text), 19)  # fixed-width UCS-4 code points
-            chars[:, 10] = ord(" ")
-            columns.append(text.tolist())
+            columns[name] = ts_text.astype(object)
         elif name == "dob":
-            dob = chunk[name].to_numpy(dtype="datetime64[D]")
-            values = np.datetime_as_string(dob, unit="D").astype(object)
-            values[np.isnat(dob)] = None
-            columns.append(values.tolist())
+            columns[name] = _iso_days_or_none(frame[name].to_numpy(dtype="datetime64[D]"))
         elif name in ("amount", "balance"):
-            columns.append(chunk[name].to_numpy(dtype=np.float64).tolist())  # NaN binds as NULL
+            columns[name] = frame[name].to_numpy(dtype=np.float64).astype(object)  # NaN binds as NULL
         else:
-            columns.append(chunk[name].to_numpy(dtype=object, na_value=None).tolist())
-    columns.append(np.datetime_as_string(chunk["ts"].to_numpy(dtype="datetime64[D]"), unit="D").tolist())
-    columns.append([source] * len(chunk))
-    return list(zip(*columns, strict=True))
+            columns[name] = frame[name].to_numpy(dtype=object)
+    columns["txn_date"] = ts_text.astype("U10").astype(object)  # the date is the text's first ten characters
+    return columns
+
+
+def _iso_seconds(ts: np.ndarray) -> np.ndarray:
+    """'YYYY-MM-DD HH:MM:SS' as a fixed-width numpy text array."""
+    text = np.datetime_as_string(ts, unit="s").astype("U19")  # 'YYYY-MM-DDTHH:MM:SS'
+    text.view(np.uint32).reshape(len(text), 19)[:, 10] = ord(" ")  # fixed-width UCS-4 code points
+    return text
+
+
+def _iso_days_or_none(days: np.ndarray) -> np.ndarray:
+    """'YYYY-MM-DD' per value (None for NaT), formatted once per distinct date: birth dates repeat a lot."""
+    distinct, inverse = np.unique(days, return_inverse=True)
+    text = np.datetime_as_string(distinct, unit="D").astype(object)
+    text[np.isnat(distinct)] = None
+    return text[inverse.ravel()]
 
 
 @contextlib.contextmanager
@@ -344,13 +369,13 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _frame_from_rows(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
-    """Canonical frame (TXN_COLUMNS, canonical dtypes) from SELECT rows in TXN_COLUMNS order."""
+    """Canonical frame (TXN_COLUMNS, canonical dtypes) from SELECT rows starting with TXN_COLUMNS in order."""
     if rows:
         columns = list(zip(*rows, strict=True))
     else:
         columns = [() for _ in TXN_COLUMNS]
     data: dict[str, Any] = {}
-    for name, values in zip(TXN_COLUMNS, columns, strict=True):
+    for name, values in zip(TXN_COLUMNS, columns[: len(TXN_COLUMNS)], strict=True):
         if name == "ts":
             data[name] = np.array(values, dtype="datetime64[s]").astype("datetime64[ns]")
         elif name == "dob":
