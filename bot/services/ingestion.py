@@ -6,11 +6,15 @@ import datetime as dt
 import logging
 import secrets
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from pyarrow import ArrowException
+
 from analytics.ingest import Reject, read_transactions, write_rejects
 from bot.storage.database import Store
+from bot.storage.snapshot import TransactionSnapshot, as_table
 from bot.storage.transactions import TransactionRepository
 
 log = logging.getLogger(__name__)
@@ -66,7 +70,10 @@ def ingest_files(
     if batch.rejects or rejects_path is not None:
         target = write_rejects(batch.rejects, rejects_path or default_rejects_path(store, run_id))
 
-    with store.atomic():
+    # The snapshot part's Arrow table needs no database: build it on the other core while SQLite inserts.
+    snapshot = TransactionSnapshot(store)
+    with ThreadPoolExecutor(max_workers=1) as pool, store.atomic():
+        part_table = pool.submit(as_table, batch.frame) if snapshot.accepts(len(batch.frame)) else None
         result = repo.insert_frame(batch.frame, source=run_id, progress=on_rows)
         repo.record_run(
             run_id,
@@ -79,6 +86,11 @@ def ingest_files(
             rejected=len(batch.rejects),
             rejects_path=str(target) if target else None,
         )
+    if part_table is not None and result.inserted == len(batch.frame):  # exactly the new rows, committed
+        try:
+            snapshot.add_part(part_table.result(), first_rowid=result.first_rowid)
+        except (ArrowException, ValueError, TypeError) as exc:  # the rows are stored; training reads them from SQL
+            log.warning("ingest %s: no snapshot part (%s)", run_id, exc)
     log.info(
         "ingest %s: %d read, %d new, %d already stored, %d rejected",
         run_id, batch.rows_read, result.inserted, result.duplicates, len(batch.rejects),
