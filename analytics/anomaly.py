@@ -110,18 +110,76 @@ def _key_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ordered[starts], np.diff(np.r_[starts, len(ordered)])
 
 
-def _group_baseline(key: np.ndarray, log_amount: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Sorted distinct keys with the median, MAD (float32) and count (int32) of their log amounts."""
+def _group_baseline(key: np.ndarray, log_amount: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """Sorted distinct keys with the median, MAD (float32) and count (int32) of their log amounts, and the
+    position of each row's key in that table (so the fitted rows need not search for it again)."""
     if len(key) == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.float32), np.zeros(0, np.float32), np.zeros(0, np.int32)
+        empty = np.zeros(0, np.int64), np.zeros(0, np.float32), np.zeros(0, np.float32), np.zeros(0, np.int32)
+        return empty, np.zeros(0, np.int64)
     order = np.argsort(key, kind="stable")
     k, v = key[order], log_amount[order]
     starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
     group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(k)]))
     med = pd.Series(v).groupby(group).median().to_numpy()
     mad = pd.Series(np.abs(v - med[group])).groupby(group).median().to_numpy()
+    row_group = np.empty(len(key), dtype=np.int64)
+    row_group[order] = group
     return (k[starts], med.astype(np.float32), mad.astype(np.float32),
-            np.diff(np.r_[starts, len(k)]).astype(np.int32))
+            np.diff(np.r_[starts, len(k)]).astype(np.int32)), row_group
+
+
+Distinct = tuple[np.ndarray, np.ndarray]   # each row's code (-1 = missing), the distinct values as objects
+OPTIONAL_TEXT = ("category", "merchant")
+
+
+def _distinct(values: pd.Series) -> Distinct:
+    """Each row's code into the column's distinct non-missing values, in order of first appearance."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+
+
+def _distinct_columns(txns: pd.DataFrame) -> dict[str, Distinct]:
+    """`_distinct` of each text column the detector reads; an absent optional column is all missing."""
+    found = {name: _distinct(txns[name]) for name in ("customer_id", "location")}
+    for name in OPTIONAL_TEXT:
+        found[name] = _distinct(txns[name]) if name in txns else (np.full(len(txns), -1, np.int64), np.empty(0, object))
+    return found
+
+
+def _with_missing(values: np.ndarray, missing: Any) -> np.ndarray:
+    """`values` followed by `missing`, so that indexing with a code of -1 picks `missing`."""
+    out = np.empty(len(values) + 1, dtype=values.dtype)
+    out[:-1] = values
+    out[-1] = missing
+    return out
+
+
+def _count_at(keys: np.ndarray, counts: np.ndarray, query: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """counts[pos] where keys[pos] is the query, else 0 (`pos` may fall outside the table)."""
+    inside = np.clip(pos, 0, len(keys) - 1)
+    return np.where((pos >= 0) & (pos < len(keys)) & (keys[inside] == query), counts[inside], 0).astype(np.int64)
+
+
+def _top_two(groups: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per group (rows of a group contiguous in `groups`): its id, size, largest and second-largest value
+    (-inf for a group of one). A value occurring twice at the top is also the second largest."""
+    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+    sizes = np.diff(np.r_[starts, len(values)])
+    top = np.maximum.reduceat(values, starts)
+    # Set one occurrence of each group's largest aside: the largest value left is the second.
+    position = np.arange(len(values))
+    first_top = np.minimum.reduceat(np.where(values == np.repeat(top, sizes), position, len(values)), starts)
+    rest = values.copy()
+    rest[first_top] = -np.inf
+    return groups[starts], sizes, top, np.maximum.reduceat(rest, starts)
+
+
+def _take_rows(columns: Mapping[str, np.ndarray], rows: np.ndarray) -> dict[str, Any]:
+    """The given rows of each column for the per-row sentence code: Python lists, whose items are much
+    cheaper to read one by one; float32 columns stay arrays so arithmetic on them keeps float32, as when
+    a single row is explained."""
+    return {name: values[rows] if values.dtype == np.float32 else values[rows].tolist()
+            for name, values in columns.items()}
 
 
 def _text_or_none(value: Any) -> Any:
@@ -184,35 +242,52 @@ class TransactionAnomalyDetector(BaseEstimator):
         self.n_jobs = n_jobs
 
     # ----------------------------------------------------------------------------------------- preparation
-    def _prepare(self, txns: pd.DataFrame) -> dict[str, np.ndarray]:
-        """Columns as arrays, customers and locations as codes into the fitted vocabularies (-1 = unseen)."""
+    def _prepare(self, txns: pd.DataFrame, distinct: Mapping[str, Distinct] | None = None,
+                 fitting: bool = False) -> dict[str, np.ndarray]:
+        """Columns as arrays, customers and locations as codes into the fitted vocabularies (-1 = unseen).
+
+        Text columns are looked up once per distinct value (`distinct`, computed here unless given): a
+        million per-row look-ups of Python strings in a string index cost seconds.
+        """
+        distinct = distinct if distinct is not None else _distinct_columns(txns)
+        codes = self._vocabulary_codes(distinct, fitting)
         ts = txns["ts"].to_numpy("datetime64[s]")
         secs = (ts - EPOCH).astype("int64")
-        location = txns["location"]
-        loc_text = location.astype(object).where(location.notna(), None).to_numpy(object)
+        customer_group, _ = distinct["customer_id"]
+        loc_codes, loc_values = distinct["location"]
         tod = secs % 86400
+        # Rows by customer, then time (stable): velocity and the fitted "recent" timestamps walk this order.
+        time_key = customer_group * (1 << 36) + secs
         return {
-            "cat": self._codes(self.categories_, txns, "category"),
-            "merch": self._codes(self.merchants_, txns, "merchant"),
-            "cust": self.customers_.get_indexer(txns["customer_id"].astype(object)),
-            "cust_id": txns["customer_id"].to_numpy(object),
+            "cat": codes["category"],
+            "merch": codes["merchant"],
+            "cust": codes["customer_id"],
+            "group": customer_group,
+            "time_key": time_key,
+            "time_order": np.argsort(time_key, kind="stable"),
             "secs": secs,
             "amount": txns["amount"].to_numpy(float),
             "is_debit": (txns["txn_type"] != CREDIT).to_numpy(),
-            "loc": self.locations_.get_indexer(loc_text),
-            "loc_known": location.notna().to_numpy(),
-            "loc_text": loc_text,
+            "loc": codes["location"],
+            "loc_known": loc_codes >= 0,
+            "loc_text": _with_missing(loc_values, None)[loc_codes],
             "hour": (tod // 3600).astype(np.int64),
             "minute": ((tod % 3600) // 60).astype(np.int64),
         }
 
-    @staticmethod
-    def _codes(vocabulary: pd.Index, txns: pd.DataFrame, column: str) -> np.ndarray:
-        """Codes of a text column in a fitted vocabulary; -1 for unseen, missing or absent values."""
-        if column not in txns:
-            return np.full(len(txns), -1, dtype=np.int64)
-        values = txns[column]
-        return vocabulary.get_indexer(values.astype(object).where(values.notna(), None).to_numpy(object)).astype(np.int64)
+    def _vocabulary_codes(self, distinct: Mapping[str, Distinct], fitting: bool) -> dict[str, np.ndarray]:
+        """Each text column's codes in its fitted vocabulary; -1 for unseen, missing or absent values. When
+        fitting, the vocabularies were just built from `distinct`, so its codes already are theirs."""
+        vocabularies = {"customer_id": self.customers_, "location": self.locations_,
+                        "category": self.categories_, "merchant": self.merchants_}
+        codes = {}
+        for name, vocabulary in vocabularies.items():
+            row_codes, values = distinct[name]
+            if fitting:
+                codes[name] = row_codes
+            else:  # each distinct value is looked up once
+                codes[name] = _with_missing(vocabulary.get_indexer(values).astype(np.int64), -1)[row_codes]
+        return codes
 
     @staticmethod
     def _code_of(vocabulary: pd.Index, value: Any) -> int:
@@ -224,14 +299,20 @@ class TransactionAnomalyDetector(BaseEstimator):
             return -1
 
     def _group_lookup(self, table: tuple[np.ndarray, ...], key: np.ndarray, valid: np.ndarray,
-                      part_of_fit: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Median, MAD and count of earlier debits for each row's group key (count 0 when not stored)."""
+                      part_of_fit: bool, fitted_position: np.ndarray | None = None,
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Median, MAD and count of earlier debits for each row's group key (count 0 when not stored).
+        `fitted_position` is each fitted row's place in the table (-1 for none), known from fitting."""
         keys, med, mad, count = table
         if len(keys) == 0:
             zeros = np.zeros(len(key))
             return zeros, zeros, np.zeros(len(key), dtype=np.int64)
-        pos = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
-        hit = valid & (keys[pos] == key)
+        if fitted_position is not None:
+            pos = np.maximum(fitted_position, 0)
+            hit = valid & (fitted_position >= 0)
+        else:
+            pos = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
+            hit = valid & (keys[pos] == key)
         n = np.where(hit, count[pos], 0).astype(np.int64) - (hit & part_of_fit)
         return np.where(hit, med[pos], 0.0), np.where(hit, mad[pos], 0.0), n
 
@@ -250,37 +331,58 @@ class TransactionAnomalyDetector(BaseEstimator):
         return out
 
     def _hour_window_count(self, cust: np.ndarray, hour: np.ndarray) -> np.ndarray:
-        """Customer's stored transactions in the hour before, the hour itself and the hour after."""
-        total = np.zeros(len(cust), dtype=np.int64)
-        safe = np.maximum(cust, 0).astype(np.int64)
-        base = safe * 24 + hour
-        order = np.argsort(base, kind="stable") if len(base) > 1 else np.zeros(len(base), dtype=np.int64)
-        for shift in (-1, 0, 1):  # shifted keys stay almost sorted in the same order
-            total += self._pair_count(self.hour_keys_, self.hour_counts_, safe * 24 + (hour + shift) % 24, order)
+        """Customer's stored transactions in the hour before, the hour itself and the hour after.
+
+        One search finds each row's own (customer, hour) key. The stored keys are sorted and distinct, so
+        the hour before, if stored, sits just before that position and the hour after just after it; only
+        the neighbours that wrap round midnight (hours 0 and 23) need searches of their own.
+        """
+        keys, counts = self.hour_keys_, self.hour_counts_
+        if len(keys) == 0 or len(cust) == 0:
+            return np.zeros(len(cust), dtype=np.int64)
+        day = np.maximum(cust, 0).astype(np.int64) * 24
+        own = day + hour
+        pos = np.searchsorted(keys, own)
+        own_count = _count_at(keys, counts, own, pos)
+        before, after = day + (hour - 1) % 24, day + (hour + 1) % 24
+        before_pos = pos - 1
+        after_pos = pos + (own_count > 0)
+        wraps = hour == 0
+        before_pos[wraps] = np.searchsorted(keys, before[wraps])
+        wraps = hour == 23
+        after_pos[wraps] = np.searchsorted(keys, after[wraps])
+        total = own_count + _count_at(keys, counts, before, before_pos) + _count_at(keys, counts, after, after_pos)
         return np.where(cust >= 0, total, 0)
 
     # ------------------------------------------------------------------------------------------------ fit
     def fit(self, txns: pd.DataFrame, y: Any = None) -> TransactionAnomalyDetector:
         """Learn every customer's baseline from `txns` and the global forest on their features."""
-        self._fit(txns)
+        _, _, X, sample_rows = self._fit(txns)
+        self._calibrate(self.forest_.score(X if sample_rows is None else X[sample_rows], n_jobs=self.n_jobs))
         return self
 
     def fit_score_frame(self, txns: pd.DataFrame) -> pd.DataFrame:
         """`fit(txns)` then `score_frame(txns, part_of_fit=True)`, computing the features only once."""
-        a, features, X = self._fit(txns)
-        return self._score_arrays(a, features, X, txns.index)
+        a, features, X, sample_rows = self._fit(txns)
+        raw = self.forest_.score(X, n_jobs=self.n_jobs)  # the training sample's scores are among these
+        self._calibrate(raw if sample_rows is None else raw[sample_rows])
+        return self._score_arrays(a, features, raw, txns.index)
 
-    def _fit(self, txns: pd.DataFrame) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray]:
+    def _fit(self, txns: pd.DataFrame,
+             ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray, np.ndarray | None]:
+        """Learn the baselines and the forest; the prepared columns, features, forest matrix and the forest's
+        training rows (None: all) are returned for the caller to calibrate and perhaps score with."""
         if len(txns) == 0:
             raise ValueError("cannot fit the anomaly detector on no transactions")
-        _, customers = pd.factorize(txns["customer_id"].astype(object))
-        self.customers_ = pd.Index(customers)
-        location = txns["location"]
-        self.locations_ = pd.Index(pd.unique(location.dropna().astype(object)))
-        self.categories_ = pd.Index(pd.unique(txns["category"].dropna().astype(object)) if "category" in txns else [])
-        self.merchants_ = pd.Index(pd.unique(txns["merchant"].dropna().astype(object)) if "merchant" in txns else [])
-        a = self._prepare(txns)
-        n = len(customers)
+        distinct = _distinct_columns(txns)
+        # Vocabularies in order of first appearance (the distinct values above, missing ones left out); the
+        # customers' is an object index and the others are inferred (str for text), as they always were.
+        self.customers_ = pd.Index(distinct["customer_id"][1], dtype=object)
+        self.locations_ = pd.Index(distinct["location"][1])
+        self.categories_ = pd.Index(distinct["category"][1])
+        self.merchants_ = pd.Index(distinct["merchant"][1])
+        a = self._prepare(txns, distinct, fitting=True)
+        n = len(self.customers_)
         c = a["cust"]
 
         self.n_txn_ = np.bincount(c, minlength=n)
@@ -295,23 +397,26 @@ class TransactionAnomalyDetector(BaseEstimator):
         self.mad_log_ = np.full(n, np.nan)
         self.mad_log_[mad.index.to_numpy()] = mad.to_numpy()
         # Baselines per (customer, category) and (customer, merchant): rent, EMIs and transfers are big but usual.
-        for name, code, size in (("cat_base_", a["cat"], len(self.categories_)),
-                                 ("merch_base_", a["merch"], len(self.merchants_))):
+        fitted_positions = {}
+        for name, code, size in (("cat", a["cat"], len(self.categories_)), ("merch", a["merch"], len(self.merchants_))):
             rows = debit & (code >= 0)
-            setattr(self, name, _group_baseline(c[rows].astype(np.int64) * max(size, 1) + code[rows], log_amount[rows]))
+            table, row_group = _group_baseline(c[rows].astype(np.int64) * max(size, 1) + code[rows], log_amount[rows])
+            setattr(self, f"{name}_base_", table)
+            fitted_positions[name] = np.full(len(c), -1, dtype=np.int64)
+            fitted_positions[name][rows] = row_group
         # Largest and second-largest debit: "the most you have ever paid", leaving the row itself out.
-        order = np.lexsort((a["amount"][debit], c[debit]))
-        dc, da = c[debit][order], a["amount"][debit][order]
-        last = np.r_[dc[1:] != dc[:-1], True]
-        self.max_debit_ = np.zeros(n)
-        self.max_debit_[dc[last]] = da[last]
-        second = np.r_[False, dc[1:] == dc[:-1]] & np.r_[last[1:], False]
-        self.second_debit_ = np.zeros(n)
-        self.second_debit_[dc[second]] = da[second]
+        debit_rows = a["time_order"][debit[a["time_order"]]]  # grouped by customer, in vocabulary order
+        self.max_debit_, self.second_debit_ = np.zeros(n), np.zeros(n)
+        if len(debit_rows):
+            ids, sizes, top, second = _top_two(c[debit_rows], a["amount"][debit_rows])
+            self.max_debit_[ids] = top
+            self.second_debit_[ids] = np.where(sizes >= 2, second, 0.0)  # none for a single debit
         # Bank-wide context for transactions that only the global forest finds odd.
-        self.amount_grid_ = np.quantile(log_amount[debit], np.linspace(0, 1, 1001)) if debit.any() else np.zeros(1001)
+        # Sorted once: the quantiles and the median of sorted values are found far faster, and are the same.
+        debit_log = np.sort(log_amount[debit])
+        self.amount_grid_ = np.quantile(debit_log, np.linspace(0, 1, 1001)) if debit.any() else np.zeros(1001)
         self.hour_share_ = np.bincount(a["hour"], minlength=24) / max(len(a["hour"]), 1)
-        self.global_median_log_ = float(np.median(log_amount[debit])) if debit.any() else 0.0
+        self.global_median_log_ = float(np.median(debit_log)) if debit.any() else 0.0
         self.global_mad_log_ = float(np.median(np.abs(log_amount[debit] - self.global_median_log_))) if debit.any() else 1.0
 
         has_loc = a["loc"] >= 0
@@ -323,7 +428,7 @@ class TransactionAnomalyDetector(BaseEstimator):
         active_days = np.bincount((days // 100_000).astype(np.int64), minlength=n)
         self.daily_rate_ = self.n_txn_ / np.maximum(active_days, 1)
 
-        order = np.lexsort((a["secs"], c))
+        order = a["time_order"]  # by customer then time; in the fitted rows `group` codes are `cust` codes
         sc, ss = c[order], a["secs"][order]
         last_of_group = np.r_[sc[1:] != sc[:-1], True]
         self.recent_secs_ = np.full((n, RECENT_KEPT), np.iinfo(np.int32).min, dtype=np.int64)
@@ -334,20 +439,23 @@ class TransactionAnomalyDetector(BaseEstimator):
         self.recent_secs_[sc[keep], RECENT_KEPT - 1 - rank_from_end[keep]] = ss[keep]
 
         self._compact()
-        features = self._features(a, part_of_fit=True)
+        features = self._features(a, part_of_fit=True, fitted_positions=fitted_positions)
         X = self._forest_matrix(features)
         rng = np.random.default_rng(self.random_state)
-        sample = X if len(X) <= self.fit_sample else X[rng.choice(len(X), self.fit_sample, replace=False)]
+        sample_rows = None if len(X) <= self.fit_sample else rng.choice(len(X), self.fit_sample, replace=False)
+        sample = X if sample_rows is None else X[sample_rows]
         forest = IsolationForest(n_estimators=self.n_estimators, max_samples=min(self.max_samples, len(sample)),
                                  random_state=self.random_state).fit(sample)
         self.isolation_forest_ = forest  # the sklearn estimator, for comparison; scoring uses forest_
         self.forest_ = FlatForest(forest)
-        # Calibrate the forest term on the training sample: its top 1% starts counting, its top 0.01% counts fully.
-        raw = self.forest_.score(sample, n_jobs=self.n_jobs)
-        self.forest_low_, self.forest_high_ = (float(q) for q in np.quantile(raw, [0.99, 0.9999]))
+        return a, features, X, sample_rows
+
+    def _calibrate(self, sample_raw: np.ndarray) -> None:
+        """Calibrate the forest term on the training sample's raw scores: its top 1% starts counting, its
+        top 0.01% counts fully."""
+        self.forest_low_, self.forest_high_ = (float(q) for q in np.quantile(sample_raw, [0.99, 0.9999]))
         if self.forest_high_ <= self.forest_low_:
             self.forest_high_ = self.forest_low_ + 1e-6
-        return a, features, X
 
     def _compact(self) -> None:
         """Store per-customer baselines in 32 bits: the artifact of the public data (884k customers) halves
@@ -358,8 +466,10 @@ class TransactionAnomalyDetector(BaseEstimator):
             setattr(self, name, getattr(self, name).astype(np.int32))
 
     # ------------------------------------------------------------------------------------------- features
-    def _features(self, a: dict[str, np.ndarray], part_of_fit: bool, recent: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """Engineered features for rows; `part_of_fit` rows are compared with their customer's *other* rows."""
+    def _features(self, a: dict[str, np.ndarray], part_of_fit: bool, recent: np.ndarray | None = None,
+                  fitted_positions: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        """Engineered features for rows; `part_of_fit` rows are compared with their customer's *other* rows.
+        `fitted_positions` (fitting only) are the rows' places in the merchant / category baseline tables."""
         c = a["cust"]
         known = c >= 0
         cs = np.maximum(c, 0)
@@ -382,7 +492,8 @@ class TransactionAnomalyDetector(BaseEstimator):
             code = a[code_name]
             valid = known & (code >= 0) & a["is_debit"]
             g_med, g_mad, g_n = self._group_lookup(table, cs.astype(np.int64) * max(size, 1) + np.maximum(code, 0),
-                                                   valid, self_debit)
+                                                   valid, self_debit,
+                                                   None if fitted_positions is None else fitted_positions[code_name])
             use = valid & (g_n >= MIN_GROUP_HISTORY)
             med = np.where(use, g_med, med)
             spread = np.where(use, np.maximum(g_mad * 1.4826, MIN_LOG_SPREAD), spread)
@@ -419,9 +530,9 @@ class TransactionAnomalyDetector(BaseEstimator):
 
     def _velocity(self, a: dict[str, np.ndarray], part_of_fit: bool, recent: np.ndarray | None) -> tuple[np.ndarray, ...]:
         secs = a["secs"]
-        codes, _ = pd.factorize(a["cust_id"])
-        order = np.lexsort((secs, codes))
-        key = codes[order].astype(np.int64) * (1 << 36) + secs[order]
+        codes = a["group"]
+        order = a["time_order"]
+        key = a["time_key"][order]
         position = np.arange(len(key))
         burst = np.empty(len(key), dtype=np.int64)
         hour = np.empty(len(key), dtype=np.int64)
@@ -489,8 +600,8 @@ class TransactionAnomalyDetector(BaseEstimator):
             keep = keep * (1.0 - value)
         return 1.0 - keep
 
-    def _reasons(self, i: int, a: dict[str, np.ndarray], f: dict[str, np.ndarray],
-                 comps: dict[str, np.ndarray]) -> list[str]:
+    def _reasons(self, i: int, a: Mapping[str, Any], f: Mapping[str, Any], comps: Mapping[str, Any]) -> list[str]:
+        """Sentences for row `i` of the columns (arrays, or the lists `_take_rows` makes), strongest first."""
         found: list[tuple[float, str]] = []
         amount = float(a["amount"][i])
         if comps["amount"][i] >= REASON_FLOOR:
@@ -514,7 +625,7 @@ class TransactionAnomalyDetector(BaseEstimator):
         found.sort(key=lambda item: -item[0])
         return [text for _, text in found]
 
-    def _bank_wide_reasons(self, i: int, a: dict[str, np.ndarray], f: dict[str, np.ndarray]) -> list[str]:
+    def _bank_wide_reasons(self, i: int, a: Mapping[str, Any], f: Mapping[str, Any]) -> list[str]:
         """What makes a row odd for the bank as a whole (the forest's view), in words."""
         texts = []
         share = np.searchsorted(self.amount_grid_, f["log_amount"][i], side="right") / len(self.amount_grid_)
@@ -547,11 +658,10 @@ class TransactionAnomalyDetector(BaseEstimator):
         check_is_fitted(self, "forest_")
         a = self._prepare(txns)
         f = self._features(a, part_of_fit)
-        return self._score_arrays(a, f, self._forest_matrix(f), txns.index)
+        return self._score_arrays(a, f, self.forest_.score(self._forest_matrix(f), n_jobs=self.n_jobs), txns.index)
 
-    def _score_arrays(self, a: dict[str, np.ndarray], f: dict[str, np.ndarray], X: np.ndarray,
+    def _score_arrays(self, a: dict[str, np.ndarray], f: dict[str, np.ndarray], raw: np.ndarray,
                       index: pd.Index) -> pd.DataFrame:
-        raw = self.forest_.score(X, n_jobs=self.n_jobs)
         comps = self._components(f, raw)
         score = self._combine(comps)
         flagged = score >= self.threshold
@@ -561,8 +671,9 @@ class TransactionAnomalyDetector(BaseEstimator):
         empty: tuple[str, ...] = ()
         reasons.fill(empty)
         worth = np.flatnonzero(flagged | (np.maximum.reduce(list(comps.values())) >= REASON_FLOOR))
-        for i in worth:
-            reasons[i] = tuple(self._reasons(int(i), a, f, comps))
+        a_rows, f_rows, comps_rows = (_take_rows(columns, worth) for columns in (a, f, comps))
+        for j, i in enumerate(worth.tolist()):
+            reasons[i] = tuple(self._reasons(j, a_rows, f_rows, comps_rows))
         return pd.DataFrame({"anomaly_score": score, "flagged": flagged, "reasons": reasons}, index=index)
 
     def score_one(self, txn: Mapping[str, Any], recent: Sequence[dt.datetime] = ()) -> tuple[float, bool, list[str]]:
@@ -592,7 +703,8 @@ class TransactionAnomalyDetector(BaseEstimator):
         a = {
             "cat": np.array([self._code_of(self.categories_, category)]),
             "merch": np.array([self._code_of(self.merchants_, merchant)]),
-            "cust": np.array([cust]), "cust_id": np.array([cid], dtype=object), "secs": np.array([secs]),
+            "cust": np.array([cust]), "group": np.zeros(1, dtype=np.int64), "secs": np.array([secs]),
+            "time_key": np.array([secs]), "time_order": np.zeros(1, dtype=np.int64),
             "amount": np.array([float(txn["amount"])]),
             "is_debit": np.array([txn.get("txn_type", "DEBIT") != CREDIT]),
             "loc": np.array([loc]), "loc_known": np.array([loc_known]),

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -61,6 +64,97 @@ def normalize_merchant(text: object) -> str:
     while len(kept) > 1 and kept[-1] in _PLACE_SUFFIXES:
         kept = kept[:-1]
     return " ".join(kept)
+
+
+def _alnum_upper_table() -> np.ndarray:
+    """ASCII byte -> the byte upper-cased if a letter or digit, else a space (normalize_merchant's first steps)."""
+    table = np.full(128, ord(" "), dtype=np.uint8)
+    for char in "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789":
+        table[ord(char)] = table[ord(char.lower())] = ord(char)
+    return table
+
+
+_ALNUM_UPPER = _alnum_upper_table()
+
+
+def _spaced_upper(texts: pa.StringArray) -> pa.StringArray:
+    """ASCII texts upper-cased with every other character than A-Z and 0-9 made a space: one table look-up
+    over the column's byte buffer (in ASCII a byte is a character), much faster than a regex per string."""
+    validity, offsets, data = texts.buffers()
+    if data is None or data.size == 0:
+        return texts
+    mapped = _ALNUM_UPPER[np.frombuffer(data, dtype=np.uint8)]
+    return pa.StringArray.from_buffers(len(texts), offsets, pa.py_buffer(mapped), validity, texts.null_count,
+                                       texts.offset)
+
+
+def _segment_starts(owner: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For tokens grouped by owner: each group's first position, each token's group and its rank in it."""
+    first = np.r_[True, owner[1:] != owner[:-1]]
+    starts = np.flatnonzero(first)
+    group = np.cumsum(first) - 1
+    return starts, group, np.arange(len(owner)) - starts[group]
+
+
+def _normalize_ascii(texts: pa.Array) -> pa.Array:
+    """`normalize_merchant` of ASCII strings, one token table for all of them instead of a loop.
+
+    Same steps on the same tokens: digit-heavy tokens go, then the leading rail prefixes (keeping one
+    token), the noise tokens (unless nothing else is left) and the trailing place names (keeping one).
+    Upper-casing byte by byte is only right for ASCII (Python's `str.upper` turns "ß" into "SS"), hence
+    the restriction.
+    """
+    words = pc.ascii_split_whitespace(_spaced_upper(texts))
+    owner = pc.list_parent_indices(words).to_numpy()
+    # What a token is (mostly digits, a rail prefix, noise, a place) is decided once per distinct token.
+    encoded = pc.dictionary_encode(pc.list_flatten(words))
+    token_code = encoded.indices.to_numpy()
+    distinct = encoded.dictionary.to_pylist()
+
+    def flag(test: Callable[[str], bool]) -> np.ndarray:
+        return np.fromiter((test(t) for t in distinct), dtype=bool, count=len(distinct))[token_code]
+
+    named = flag(lambda t: 2 * len(_DIGITS.findall(t)) < len(t))   # also drops the empty edge tokens
+    tokens, token_code, owner = encoded.dictionary.take(pa.array(token_code[named])), token_code[named], owner[named]
+    if len(tokens) == 0:
+        return pa.array([""] * len(texts), pa.string())
+
+    def among(words_set: frozenset[str]) -> np.ndarray:
+        return np.fromiter((t in words_set for t in distinct), dtype=bool, count=len(distinct))[token_code]
+
+    starts, group, rank = _segment_starts(owner)
+    size = np.diff(np.r_[starts, len(owner)])
+    # Leading rail prefixes: drop the run of them, but never the last token.
+    first_other = np.minimum.reduceat(np.where(among(_RAIL_PREFIXES), size[group], rank), starts)
+    kept = rank >= np.minimum(first_other, size - 1)[group]
+    # Noise tokens, unless they are all that is left.
+    signal = kept & ~among(_NOISE_TOKENS)
+    kept = np.where(np.add.reduceat(signal.astype(np.int64), starts)[group] > 0, signal, kept)
+    # Trailing place names: drop the run of them, but never the last kept token.
+    position = np.cumsum(kept) - 1
+    position = position - np.r_[0, np.cumsum(kept)][starts][group]
+    n_kept = np.add.reduceat(kept.astype(np.int64), starts)
+    last_other = np.maximum.reduceat(np.where(kept & ~among(_PLACE_SUFFIXES), position, -1), starts)
+    trailing = n_kept - 1 - last_other
+    kept &= position < (n_kept - np.minimum(trailing, n_kept - 1))[group]
+
+    per_text = np.bincount(owner[kept], minlength=len(texts))
+    offsets = pa.array(np.r_[0, np.cumsum(per_text)].astype(np.int32))
+    return pc.binary_join(pa.ListArray.from_arrays(offsets, tokens.filter(pa.array(kept))), " ")
+
+
+def normalize_merchants(values: Sequence[object]) -> np.ndarray:
+    """`normalize_merchant` of many values (object array out): ASCII text in one vectorised pass, anything
+    else (missing, non-ASCII, not text) one by one."""
+    array = np.asarray(values, dtype=object)
+    if pd.api.types.infer_dtype(array, skipna=True) != "string":  # not all text: one by one
+        return np.array([normalize_merchant(v) for v in array], dtype=object)
+    texts = pa.array(array, pa.string(), from_pandas=True)  # missing values become nulls
+    fast = pc.fill_null(pc.string_is_ascii(texts), False).to_numpy(zero_copy_only=False)
+    out = np.empty(len(array), dtype=object)
+    out[fast] = _normalize_ascii(texts.filter(pa.array(fast))).to_numpy(zero_copy_only=False)
+    out[~fast] = [normalize_merchant(v) for v in array[~fast]]
+    return out
 
 
 class MerchantCategorizer(ClassifierMixin, BaseEstimator):
@@ -219,52 +313,64 @@ def _upper(value: object) -> str:
     return str(value).upper()
 
 
-def assign_categories(txns: pd.DataFrame, categorizer: MerchantCategorizer | None) -> pd.Series:
+def assign_categories(txns: pd.DataFrame,
+                      categorizer: MerchantCategorizer | Callable[[], MerchantCategorizer] | None) -> pd.Series:
     """One category per row of a canonical frame (contract §1), predicting each distinct merchant once.
 
     Order of evidence: a given `category` (normalised to the contract list); CREDIT -> `income`; an ATM
     debit -> `cash`; a debit with merchant text -> the categorizer; otherwise `uncategorized`.
     A `MerchantCategorizer` sees only `normalize_merchant` of the text, so it is asked once per distinct
     normalised merchant (tens of thousands of raw strings collapse to a few hundred).
+    `categorizer` may also be a function that makes one (`train_default_categorizer`): it is called only
+    if some row needs it, so a store whose rows all carry a category never trains a model.
     """
     n = len(txns)
-    result = np.full(n, UNCATEGORIZED, dtype=object)
-    if n == 0:
-        return pd.Series(result, index=txns.index, name="category")
-
-    def column(name: str, fn) -> np.ndarray:
+    # Rows carry codes into `labels` until the end: a million small integers, not a million Python strings.
+    labels: dict[str, int] = {UNCATEGORIZED: 0, "income": 1, "cash": 2}
+    code = _label_codes(txns["category"], normalize_category, labels) if "category" in txns.columns else None
+    code = np.full(n, -1, dtype=np.int64) if code is None else code
+    # Each later rule reads only the rows still open: after the given categories, a small minority.
+    for name, value, category in (("txn_type", CREDIT, "income"), ("channel", "ATM", "cash")):
         if name in txns.columns:
-            return _per_distinct(txns[name], fn)
-        return np.full(n, None, dtype=object)
-
-    given = column("category", normalize_category)
-    done = np.not_equal(given, None)
-    result[done] = given[done]
-
-    is_credit = (column("txn_type", _upper) == CREDIT) & ~done
-    result[is_credit] = "income"
-    done |= is_credit
-
-    is_atm = (column("channel", _upper) == "ATM") & ~done
-    result[is_atm] = "cash"
-    done |= is_atm
+            rows = np.flatnonzero(code < 0)
+            code[rows[_per_distinct(txns[name].iloc[rows], _upper) == value]] = labels[category]
 
     if categorizer is not None and "merchant" in txns.columns:
-        texts = column("merchant", str)
-        has_merchant = np.not_equal(texts, None)
-        has_merchant[has_merchant] = column("merchant", lambda v: str(v).strip() != "")[has_merchant].astype(bool)
-        todo = has_merchant & ~done
+        rows = np.flatnonzero(code < 0)
+        merchant_codes, merchants = pd.factorize(txns["merchant"].iloc[rows], use_na_sentinel=True)
+        texts = np.array([str(m) for m in merchants], dtype=object)
+        has_text = np.append(np.array([t.strip() != "" for t in texts], dtype=bool), False)
+        todo = has_text[merchant_codes]  # code -1 (missing) picks the trailing False
         if todo.any():
-            codes, uniques = pd.factorize(texts[todo])
-            names = list(uniques)
-            if isinstance(categorizer, MerchantCategorizer):
-                # Raw strings with the same normalised form get the same prediction: ask for one of each.
-                keys, representatives = pd.factorize(np.array([normalize_merchant(u) for u in names], dtype=object))
-                first = np.full(len(representatives), -1, dtype=np.int64)
-                first[keys[::-1]] = np.arange(len(keys))[::-1]
-                predicted = debit_categories(categorizer, [names[i] for i in first])[keys]
-            else:
-                predicted = debit_categories(categorizer, names)
-            result[todo] = np.asarray(predicted, dtype=object)[codes]
-            log.debug("categorised %d rows from %d distinct merchants", int(todo.sum()), len(uniques))
-    return pd.Series(result, index=txns.index, name="category")
+            if not hasattr(categorizer, "predict_proba"):  # a function that makes one
+                categorizer = cast(Callable[[], MerchantCategorizer], categorizer)()
+            used = np.flatnonzero(has_text[:-1])
+            predicted = _predict_distinct(cast(MerchantCategorizer, categorizer), list(texts[used]))
+            per_merchant = np.full(len(merchants), -1, dtype=np.int64)
+            predicted_codes, distinct_predictions = pd.factorize(np.asarray(predicted, dtype=object))
+            per_merchant[used] = np.array([labels.setdefault(str(p), len(labels)) for p in distinct_predictions],
+                                          dtype=np.int64)[predicted_codes]
+            code[rows[todo]] = per_merchant[merchant_codes[todo]]
+            log.debug("categorised %d rows from %d distinct merchants", int(todo.sum()), len(used))
+    code[code < 0] = labels[UNCATEGORIZED]
+    return pd.Series(np.array(list(labels), dtype=object)[code], index=txns.index, name="category")
+
+
+def _label_codes(values: pd.Series, fn: Callable[[Any], str | None], labels: dict[str, int]) -> np.ndarray:
+    """Per row, the code in `labels` of fn(value), computed once per distinct value (new results are added
+    to `labels`); -1 where the value is missing or fn gives None."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    results = [fn(u) for u in uniques]
+    table = np.array([-1 if r is None else labels.setdefault(r, len(labels)) for r in results] + [-1], dtype=np.int64)
+    return table[codes]  # code -1 (missing) picks the trailing -1
+
+
+def _predict_distinct(categorizer: MerchantCategorizer, names: list[str]) -> np.ndarray:
+    """Debit category of each distinct merchant text. A `MerchantCategorizer` sees only the normalised
+    text, so raw strings with the same normalised form are asked about once (through the first of them)."""
+    if not isinstance(categorizer, MerchantCategorizer):
+        return debit_categories(categorizer, names)
+    keys, representatives = pd.factorize(normalize_merchants(names))
+    first = np.full(len(representatives), -1, dtype=np.int64)
+    first[keys[::-1]] = np.arange(len(keys))[::-1]
+    return debit_categories(categorizer, [names[i] for i in first])[keys]

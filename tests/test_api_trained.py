@@ -33,3 +33,24 @@ async def test_real_scorer_flags_a_huge_purchase_and_stores_its_score(trained_se
     stored = store.db.execute("SELECT amount, source FROM transactions WHERE transaction_id = 'API-HUGE'").fetchone()
     assert stored == (round(biggest * 40, 2), "api")
     assert check["flagged"] is True and check["anomaly_score"] == pytest.approx(scored["anomaly_score"], abs=1e-6)
+
+
+async def test_anomaly_check_of_a_quiet_trained_transaction_gives_its_training_score(trained_services):
+    """Quiet rows have no stored score row; the API recomputes the figure training gave them."""
+    from analytics.anomaly import TransactionAnomalyDetector
+    from analytics.categorize import assign_categories, train_default_categorizer
+    from bot.storage.transactions import TransactionRepository
+
+    services = trained_services
+    services.config = replace(services.config, api=replace(services.config.api, api_key=KEY))
+    frame = TransactionRepository(services.store).all_frame()
+    frame["category"] = assign_categories(frame, train_default_categorizer)
+    scored = TransactionAnomalyDetector(random_state=0).fit_score_frame(frame)   # train's own fit, redone here
+    stored = {r[0] for r in services.store.db.execute("SELECT transaction_id FROM transaction_scores")}
+    quiet = next(i for i in range(len(frame)) if frame["transaction_id"].iloc[i] not in stored)
+    tid = frame["transaction_id"].iloc[quiet]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(services)), base_url="http://t") as client:
+        check = (await client.get(f"/transaction/{tid}/anomaly-check", headers={"X-API-Key": KEY})).json()
+    assert check["scored"] is True and check["flagged"] is False and check["reasons"] == []
+    assert check["anomaly_score"] == pytest.approx(scored["anomaly_score"].iloc[quiet], abs=1e-9)
+    assert check["scored_at"] is not None

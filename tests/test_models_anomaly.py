@@ -86,6 +86,27 @@ def test_score_one_equals_score_frame_for_the_same_rows():
         assert flagged == expected["flagged"] and reasons == list(expected["reasons"])
 
 
+def test_fit_score_frame_equals_fit_then_scoring_the_fitted_rows():
+    txns = synth_bank().transactions
+    together = TransactionAnomalyDetector(random_state=0)
+    combined = together.fit_score_frame(txns)
+    separate = TransactionAnomalyDetector(random_state=0).fit(txns)
+    assert (together.forest_low_, together.forest_high_) == (separate.forest_low_, separate.forest_high_)
+    pd.testing.assert_frame_equal(combined, separate.score_frame(txns, part_of_fit=True))
+
+
+def test_usual_hours_wrap_round_midnight():
+    rows = [{"customer_id": "C1", "ts": pd.Timestamp("2016-06-01 23:20") + pd.Timedelta(days=i), "amount": 500.0}
+            for i in range(40)]
+    rows += [{"customer_id": f"C{100 + i}", "ts": pd.Timestamp("2016-06-01 12:00") + pd.Timedelta(days=i),
+              "amount": 200.0 + 37 * i} for i in range(40)]
+    detector = TransactionAnomalyDetector(random_state=0).fit(frame(rows))
+    _, _, after_midnight = detector.score_one(new(500.0, ts="2016-08-25 00:10"))
+    _, _, at_noon = detector.score_one(new(500.0, ts="2016-08-25 12:10"))
+    assert not any("usual hours" in r for r in after_midnight)
+    assert "at 12:10 pm, outside your usual hours" in at_noon
+
+
 def test_flat_forest_equals_sklearn_scores():
     X = np.random.default_rng(0).normal(size=(2000, 7))
     forest = IsolationForest(n_estimators=25, max_features=0.7, random_state=0).fit(X)
@@ -138,3 +159,17 @@ def test_monthly_rent_forty_times_the_grocery_median_is_expected():
     assert not rent_flagged and rent_reasons == []
     _, flagged, reasons = detector.score_one({**rent, "merchant": "KIRANA STORE", "category": "groceries"})
     assert flagged and reasons[0].startswith("₹20,000.00 is")
+
+
+def test_largest_and_second_largest_debit_are_each_customers_own():
+    """"Leaving the row itself out" needs the true second-largest debit, whatever the neighbours hold."""
+    amounts = {"CA": [900.0], "CB": [300.0, 700.0], "CC": [100.0, 800.0, 500.0], "CD": [250.0],
+               "CE": [600.0, 600.0]}
+    rows = [{"customer_id": cid, "ts": pd.Timestamp("2016-06-01 11:00") + pd.Timedelta(days=i), "amount": amount,
+             "location": "PUNE"} for cid, values in amounts.items() for i, amount in enumerate(values)]
+    detector = TransactionAnomalyDetector(random_state=0).fit(frame(rows))
+    for cid, values in amounts.items():
+        at = detector.customers_.get_loc(cid)
+        ranked = sorted(values, reverse=True)
+        assert detector.max_debit_[at] == ranked[0]
+        assert detector.second_debit_[at] == (ranked[1] if len(ranked) > 1 else 0.0), cid

@@ -9,11 +9,14 @@ import json
 import pandas as pd
 import pytest
 
+from analytics.anomaly import TransactionAnomalyDetector
+from analytics.categorize import assign_categories, train_default_categorizer
 from bot.commands import export as export_command
 from bot.commands import train as train_command
 from bot.config import Config
 from bot.services.errors import NotTrained
 from bot.services.scoring import TransactionScorer
+from bot.services.trained_scores import TrainedScores
 from bot.services.training import train
 from bot.storage.database import Store
 from bot.storage.scores import ScoreRepository
@@ -43,9 +46,24 @@ def scalar(store: Store, sql: str, *params):
     return store.conn.execute(sql, params).fetchone()[0]
 
 
-def test_every_transaction_gets_a_score_and_category(trained):
+@pytest.fixture(scope="module")
+def refit(trained):
+    """The same detector fitted again here on the stored rows, and the categories, for independent figures."""
+    store, _, _ = trained
+    frame = TransactionRepository(store).all_frame()
+    given = frame["category"].copy()
+    frame["category"] = assign_categories(frame, train_default_categorizer)
+    scored = TransactionAnomalyDetector(random_state=0).fit_score_frame(frame)
+    return frame, given, scored
+
+
+def test_rows_with_something_to_say_are_stored(trained, refit):
     store, report, _ = trained
-    assert scalar(store, "SELECT COUNT(*) FROM transaction_scores") == scalar(store, "SELECT COUNT(*) FROM transactions")
+    frame, given, scored = refit
+    worth = scored["flagged"] | (scored["reasons"].map(len) > 0) | (given.isna() & frame["merchant"].notna())
+    stored = {r[0] for r in store.conn.execute("SELECT transaction_id FROM transaction_scores")}
+    assert stored == set(frame.loc[worth, "transaction_id"])
+    assert 0 < len(stored) < len(frame) == report.n_transactions
     assert scalar(store, "SELECT COUNT(*) FROM transaction_scores WHERE flagged = 1") == report.anomaly_flagged
     assert scalar(store, "SELECT COUNT(*) FROM transaction_scores s JOIN transactions t USING (transaction_id) "
                          "WHERE t.txn_type = 'CREDIT' AND s.category != 'income'") == 0
@@ -123,6 +141,28 @@ def test_export_writes_contract_columns(trained, trained_config, tmp_path):
         n = sum(1 for _ in handle)
     assert header[:4] == ["CustomerID", "segment", "persona", "churn_risk"]
     assert n == report.n_customers
+
+
+def test_export_gives_every_transaction_its_training_score_and_category(trained, trained_config, refit, tmp_path):
+    frame, _, scored = refit
+    assert export_command.run(argparse.Namespace(out=str(tmp_path)), trained_config) == 0
+    exported = pd.read_csv(tmp_path / "transactions_scored.csv", keep_default_na=False)
+    assert exported["TransactionID"].tolist() == frame["transaction_id"].tolist()
+    assert exported["category"].tolist() == frame["category"].tolist()
+    assert (exported["anomaly_score"] - scored["anomaly_score"].round(6)).abs().max() < 1e-9
+    assert exported["flagged"].tolist() == scored["flagged"].astype(int).tolist()
+    assert exported["reasons"].tolist() == ["; ".join(r) for r in scored["reasons"]]
+
+
+def test_a_quiet_transaction_is_scored_again_exactly(trained, refit):
+    store, _, _ = trained
+    frame, _, scored = refit
+    quiet = scored.index[~scored["flagged"] & (scored["reasons"].map(len) == 0)][len(frame) // 3]
+    tid = frame.loc[quiet, "transaction_id"]
+    assert ScoreRepository(store).transaction_score(tid) is None
+    got = TrainedScores(store).for_transaction(tid)
+    assert got["anomaly_score"] == scored.loc[quiet, "anomaly_score"] and got["flagged"] is False
+    assert got["category"] == frame.loc[quiet, "category"] and got["reasons"] == []
 
 
 def test_indexes_survive_the_bulk_rewrite(trained):

@@ -16,6 +16,7 @@ from analytics.categorize import (
     evaluate_held_out_merchants,
     load_merchant_examples,
     normalize_merchant,
+    normalize_merchants,
     train_default_categorizer,
 )
 from analytics.schema import CATEGORIES, TXN_COLUMNS
@@ -141,3 +142,30 @@ def test_assign_categories_predicts_each_distinct_merchant_once():
     result = assign_categories(txns, counting)
     assert counting.asked == 2
     assert (result == "dining").all()
+
+
+def test_normalize_merchants_equals_normalize_merchant_one_by_one():
+    names = ["UPI/SWIGGY*ORDER 1234 BANGALORE", "POS 4456 DMART THANE", "DELHI METRO", "NEW DELHI", "UPI",
+             "UPI POS", "POS 1234", "THE AND LTD", "ECOM AMAZON ORD98231", "upi-zomato-55120@ybl", "1MG", "",
+             "   ", "PAY IN MUMBAI", "ONLINE DEBIT CARD", "X MH KA", "café coffee day", "straße 12", "ı", None,
+             float("nan")]
+    expected = [normalize_merchant(n) for n in names]
+    assert normalize_merchants(names).tolist() == expected
+    assert normalize_merchants([n for n in names if isinstance(n, str)]).tolist() == [
+        e for n, e in zip(names, expected, strict=True) if isinstance(n, str)]
+    assert normalize_merchants([12, "POS 9 DMART"]).tolist() == ["", "DMART"]
+
+
+def test_assign_categories_trains_the_categorizer_only_when_a_row_needs_it(categorizer):
+    calls = []
+
+    def train():
+        calls.append(1)
+        return categorizer
+
+    given = frame([{"txn_type": "DEBIT", "merchant": "SWIGGY", "category": "dining"}])
+    assert assign_categories(given, train).tolist() == ["dining"] and calls == []
+    open_rows = frame([{"txn_type": "DEBIT", "merchant": "POS 4456 DMART THANE"},
+                       {"txn_type": "DEBIT", "merchant": "UPI/DMART/1234"}])
+    assert assign_categories(open_rows, train).tolist() == assign_categories(open_rows, categorizer).tolist()
+    assert calls == [1]

@@ -23,6 +23,7 @@ from bot.notify.outbox import Outbox
 from bot.notify.runner import linking_and_preferences
 from bot.services.errors import CustomerNotFound, FinAssistError, InvalidMonth, NoData, NotTrained
 from bot.services.scoring import TransactionScorer
+from bot.services.trained_scores import TrainedScores
 from bot.storage.fraud_checks import FraudCheckRepository
 from bot.storage.scores import ScoreRepository
 from bot.storage.transactions import TransactionRepository
@@ -87,6 +88,7 @@ def create_app(services: Any, *, scorer_factory: Callable[[], Scorer] | None = N
         score_writer if score_writer is not None else _default_score_writer(store),
     )
     fraud_checks = FraudCheckRepository(store)
+    trained_scores = TrainedScores(store)
 
     def require_key(provided: str | None = Depends(API_KEY_HEADER)) -> None:
         if provided is None or not hmac.compare_digest(provided.encode(), api_key.encode()):
@@ -123,6 +125,9 @@ def create_app(services: Any, *, scorer_factory: Callable[[], Scorer] | None = N
         row = fraud_checks.anomaly_check(transaction_id)
         if row is None:
             raise HTTPException(status_code=404, detail=f"no transaction with ID {transaction_id!r}")
+        if row["anomaly_score"] is None and (quiet := trained_scores.for_transaction(transaction_id)) is not None:
+            row.update(anomaly_score=quiet["anomaly_score"], flagged=quiet["flagged"],
+                       reasons=json.dumps(quiet["reasons"]), category=quiet["category"], scored_at=quiet["scored_at"])
         scored = row["anomaly_score"] is not None
         return JSONResponse(_plain({
             "transaction_id": row["transaction_id"],

@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.cli import CommandFailed
 from bot.config import Config
+from bot.services.trained_scores import TrainedScores
 from bot.storage.database import Store
 from bot.storage.scores import CUSTOMER_EXPORT_COLUMNS, TRANSACTION_EXPORT_COLUMNS, ScoreRepository
 
@@ -24,7 +25,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
             raise CommandFailed("nothing to export yet: run `finassist train` first")
         out.mkdir(parents=True, exist_ok=True)
         n_txn = write_csv(out / "transactions_scored.csv", TRANSACTION_EXPORT_COLUMNS,
-                          scores.iter_transaction_export())
+                          TrainedScores(store).export_rows())
         n_cust = write_csv(out / "customers_scored.csv", CUSTOMER_EXPORT_COLUMNS, scores.iter_customer_export())
     finally:
         store.close()

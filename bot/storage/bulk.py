@@ -25,15 +25,19 @@ def insert_columns(
     table: str,
     columns: Mapping[str, Sequence[Any] | np.ndarray],
     constants: Mapping[str, Any] | None = None,
+    derived: Mapping[str, str] | None = None,
     chunk_rows: int = 100_000,
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
     """`verb` (e.g. "INSERT OR IGNORE") the rows given column-wise into `table`; return the rows changed.
 
     Every array in `columns` has one value per row, already a type sqlite3 binds (str, int, float, None;
-    NaN floats bind as NULL). `constants` are bound once per statement. Rows go in order, so rowids follow it.
+    NaN floats bind as NULL). `constants` are bound once per statement. `derived` columns are SQL expressions
+    over a row's own values, named `{column}` (e.g. "substr({ts}, 1, 10)"): SQLite computes them, so they are
+    never built or bound in Python. Rows go in order, so rowids follow it.
     """
     constants = dict(constants or {})
+    derived = dict(derived or {})
     names = list(columns)
     arrays = [np.asarray(columns[name], dtype=object) for name in names]
     total = len(arrays[0]) if arrays else 0
@@ -50,13 +54,13 @@ def insert_columns(
         before = conn.total_changes
         if full:
             conn.executemany(
-                _statement(verb, table, names, constants, ROWS_PER_STATEMENT),
+                _statement(verb, table, names, constants, derived, ROWS_PER_STATEMENT),
                 _with_constants(grid[:full].reshape(-1, ROWS_PER_STATEMENT * width), constants),
             )
         if full < stop - start:
             rest = grid[full:]
             conn.execute(
-                _statement(verb, table, names, constants, len(rest)),
+                _statement(verb, table, names, constants, derived, len(rest)),
                 _with_constants(rest.reshape(1, -1), constants)[0],
             )
         changed += conn.total_changes - before
@@ -65,15 +69,17 @@ def insert_columns(
     return changed
 
 
-def _statement(verb: str, table: str, names: list[str], constants: Mapping[str, Any], rows: int) -> str:
+def _statement(verb: str, table: str, names: list[str], constants: Mapping[str, Any], derived: Mapping[str, str],
+               rows: int) -> str:
     """INSERT with `rows` groups of numbered parameters; the constants' numbers follow the last row's."""
     width = len(names)
     shared = [f"?{rows * width + k + 1}" for k in range(len(constants))]
     groups = []
     for r in range(rows):
         own = [f"?{r * width + j + 1}" for j in range(width)]
-        groups.append("(" + ", ".join(own + shared) + ")")
-    return f"{verb} INTO {table} ({', '.join([*names, *constants])}) VALUES {', '.join(groups)}"
+        computed = [expression.format(**dict(zip(names, own, strict=True))) for expression in derived.values()]
+        groups.append("(" + ", ".join(own + shared + computed) + ")")
+    return f"{verb} INTO {table} ({', '.join([*names, *constants, *derived])}) VALUES {', '.join(groups)}"
 
 
 def _with_constants(grid: np.ndarray, constants: Mapping[str, Any]) -> list[list[Any]]:

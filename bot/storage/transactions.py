@@ -67,7 +67,8 @@ class TransactionRepository:
             # DDL is transactional in SQLite, so the caller's rollback restores the indexes too.
             rebuilt = self._drop_secondary_indexes() if total > old_max_rowid and total >= _REBUILD_MIN_ROWS else []
             inserted = insert_columns(conn, "INSERT OR IGNORE", "transactions", _insert_values(frame),
-                                      constants={"source": source}, chunk_rows=_CHUNK_ROWS, progress=progress)
+                                      constants={"source": source}, derived={"txn_date": "substr({ts}, 1, 10)"},
+                                      chunk_rows=_CHUNK_ROWS, progress=progress)
             for create_sql in rebuilt:
                 conn.execute(create_sql)
             stored_at = time.perf_counter()
@@ -198,11 +199,15 @@ class TransactionRepository:
         return _frame_from_rows(rows)
 
     def all_frame(self) -> pd.DataFrame:
-        """Every stored transaction as one canonical frame, in stored (rowid) order.
+        """Every stored transaction as one canonical frame, in stored (rowid) order."""
+        return self.all_frame_and_last_rowid()[0]
+
+    def all_frame_and_last_rowid(self) -> tuple[pd.DataFrame, int]:
+        """Every stored transaction in stored (rowid) order, and the rowid of the last one (0 when empty).
 
         Rows covered by the columnar snapshot (bot/storage/snapshot.py) are loaded from it, the rest from SQL;
         a large SQL remainder is added to the snapshot for next time, but only outside a transaction, where
-        every row read is committed.
+        every row read is committed. The rowid says later which rows this read saw (the table is append-only).
         """
         snapshot = TransactionSnapshot(self.store)
         parts = snapshot.valid_parts()
@@ -211,11 +216,33 @@ class TransactionRepository:
         rest, rowids = self._frame_after(covered)
         if len(rest) and rowids[0] == covered + 1 and rowids[-1] - rowids[0] + 1 == len(rest):
             snapshot.add_part(rest, first_rowid=covered + 1)
+        last_rowid = int(rowids[-1]) if len(rest) else covered
         if not frames:
-            return rest
+            return rest, last_rowid
         if len(rest):
             frames.append(rest)
-        return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        return (frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)), last_rowid
+
+    def rowid_and_customer(self, transaction_id: str) -> tuple[int, str] | None:
+        with self.store.locked():
+            row = self.store.conn.execute(
+                "SELECT rowid, customer_id FROM transactions WHERE transaction_id = ?", (transaction_id,)
+            ).fetchone()
+        return (int(row[0]), row[1]) if row is not None else None
+
+    def count_up_to_rowid(self, last_rowid: int) -> int:
+        with self.store.locked():
+            return int(self.store.conn.execute(
+                "SELECT count(*) FROM transactions WHERE rowid <= ?", (last_rowid,)).fetchone()[0])
+
+    def for_customer_up_to_rowid(self, customer_id: str, last_rowid: int) -> pd.DataFrame:
+        """One customer's rows stored up to `last_rowid`, in stored order: what a training run saw of them."""
+        with self.store.locked():
+            rows = self.store.conn.execute(
+                f"SELECT {_SELECT_COLUMNS} FROM transactions WHERE customer_id = ? AND rowid <= ? ORDER BY rowid",
+                (customer_id, last_rowid),
+            ).fetchall()
+        return _frame_from_rows(rows)
 
     def _frame_after(self, rowid: int) -> tuple[pd.DataFrame, np.ndarray]:
         """The canonical frame of the rows after `rowid`, and their rowids."""
@@ -321,7 +348,7 @@ def _order_by_customer_time_arrival(codes: np.ndarray, ts: np.ndarray) -> np.nda
 
 
 def _insert_values(frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Column arrays of the values to store (TXN_COLUMNS, then txn_date), built column-wise in numpy
+    """Column arrays of the values to store (TXN_COLUMNS; txn_date is derived in SQL), built column-wise in numpy
     (ts/dob as ISO text, NaT as None) so neither Python nor SQLite does per-row function calls.
 
     Text columns are passed through as they are: a canonical frame holds str or None, and a stray NaN
@@ -338,7 +365,6 @@ def _insert_values(frame: pd.DataFrame) -> dict[str, np.ndarray]:
             columns[name] = frame[name].to_numpy(dtype=np.float64).astype(object)  # NaN binds as NULL
         else:
             columns[name] = frame[name].to_numpy(dtype=object)
-    columns["txn_date"] = ts_text.astype("U10").astype(object)  # the date is the text's first ten characters
     return columns
 
 
