@@ -116,7 +116,7 @@ def test_failed_insert_rolls_back_everything(fresh_store, monkeypatch):
     repo = TransactionRepository(fresh_store)
     frame = read_transactions([QUIRKS]).frame
 
-    def boom(self, rows):
+    def boom(self, rows, summary=None):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(TransactionRepository, "_refresh_customers", boom)

@@ -106,12 +106,16 @@ def train(store: Store, config: Config, progress: Progress | None = None, random
     # Only rows with something to say are stored: flagged or explained ones, and categories the merchant
     # model inferred. Every other score is exactly what the stored detector gives again for the same rows
     # (`bot/services/trained_scores.py` recomputes them for `export` and the API).
-    keep = (scored["flagged"].to_numpy() | (scored["reasons"].map(len).to_numpy() > 0) | model_category)
+    reasons = scored["reasons"].to_numpy(dtype=object)
+    explained = np.fromiter(map(len, reasons), dtype=np.int64, count=len(reasons)) > 0
+    keep = np.flatnonzero(scored["flagged"].to_numpy() | explained | model_category)
     txn_scores = pd.DataFrame({
-        "transaction_id": txns["transaction_id"], "customer_id": txns["customer_id"],
-        "category": txns["category"], "anomaly_score": scored["anomaly_score"], "flagged": scored["flagged"],
-        "reasons": scored["reasons"],
-    })[keep]
+        "transaction_id": txns["transaction_id"].iloc[keep].to_numpy(dtype=object),
+        "customer_id": txns["customer_id"].iloc[keep].to_numpy(dtype=object),
+        "category": txns["category"].iloc[keep].to_numpy(dtype=object),
+        "anomaly_score": scored["anomaly_score"].to_numpy()[keep], "flagged": scored["flagged"].to_numpy()[keep],
+        "reasons": reasons[keep],
+    })
     n_scored, n_flagged = len(txns), int(scored["flagged"].sum())
     del txns, scored  # the scores frame above keeps what is written; free the rest before the bulk insert
     sizes = np.bincount(labels, minlength=segmenter.k_)

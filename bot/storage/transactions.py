@@ -11,8 +11,10 @@ import datetime as dt
 import gc
 import json
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,12 +71,19 @@ class TransactionRepository:
             inserted = insert_columns(conn, "INSERT OR IGNORE", "transactions", _insert_values(frame),
                                       constants={"source": source}, derived={"txn_date": "substr({ts}, 1, 10)"},
                                       chunk_rows=_CHUNK_ROWS, progress=progress)
-            for create_sql in rebuilt:
-                conn.execute(create_sql)
+            summary = None
+            if rebuilt and inserted == total:
+                # Building an index is one long C sort that releases the GIL: summarise customers meanwhile.
+                with ThreadPoolExecutor(max_workers=1, thread_name_prefix="index") as pool:
+                    indexing = pool.submit(_create_indexes, conn, rebuilt)
+                    summary = _summarise(frame)
+                    indexing.result()
+            else:
+                _create_indexes(conn, rebuilt)
             stored_at = time.perf_counter()
             if inserted:
                 new_rows = frame if inserted == total else self._rows_after(old_max_rowid)
-                self._refresh_customers(new_rows)
+                self._refresh_customers(new_rows, summary)
         log.info(
             "stored %d of %d rows in %.2f s; customers refreshed in %.2f s",
             inserted, total, stored_at - started, time.perf_counter() - stored_at,
@@ -100,7 +109,7 @@ class TransactionRepository:
         frame["dob"] = pd.to_datetime(frame["dob"], format="%Y-%m-%d")
         return frame
 
-    def _refresh_customers(self, new_rows: pd.DataFrame) -> None:
+    def _refresh_customers(self, new_rows: pd.DataFrame, summary: pd.DataFrame | None = None) -> None:
         """Update the customers summary for the customers of `new_rows` (rows just stored).
 
         The profile (dob, gender, location) comes from each customer's latest row, ties going to the row stored
@@ -109,7 +118,7 @@ class TransactionRepository:
         from all their stored rows with one set-based statement over the (customer_id, ts) index.
         """
         conn = self.store.conn
-        summary = _summarise(new_rows)
+        summary = _summarise(new_rows) if summary is None else summary
         known: set[str] = set()
         if conn.execute("SELECT 1 FROM customers LIMIT 1").fetchone() is not None:
             conn.execute("CREATE TEMP TABLE IF NOT EXISTS touched_customers (customer_id TEXT PRIMARY KEY)")
@@ -302,6 +311,12 @@ class TransactionRepository:
             row = cursor.fetchone()
             names = [d[0] for d in cursor.description]
         return dict(zip(names, row, strict=True)) if row is not None else None
+
+
+def _create_indexes(conn: sqlite3.Connection, create_statements: Sequence[str]) -> None:
+    """Run CREATE INDEX statements (the caller holds the store lock and does not touch `conn` meanwhile)."""
+    for create_sql in create_statements:
+        conn.execute(create_sql)
 
 
 def _summarise(rows: pd.DataFrame) -> pd.DataFrame:
