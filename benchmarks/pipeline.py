@@ -48,7 +48,7 @@ def _ingest_and_train(csv_path: str, db_path: str, queue: mp.Queue) -> None:
     train_s = time.perf_counter() - started
     store.close()
     queue.put({"rows": report.inserted, "rejected": report.rejected, "ingest_s": ingest_s, "train_s": train_s,
-               "peak_mb": _peak_mb(), "train": repr(trained)[:2000]})
+               "peak_mb": _peak_mb(), "ingest_stages": report.timings, "train_stages": trained.timings})
 
 
 def _naive_ingest(csv_path: str, queue: mp.Queue) -> None:
@@ -176,7 +176,10 @@ def main() -> None:
               f"(naive parse + pandas to_sql: {naive['to_sql_s']:.2f} s, ratio {naive['to_sql_s'] / result['ingest_s']:.2f}x; "
               f"parse + row-wise sqlite-utils insert_all: {naive['rowwise_s']:.1f} s, "
               f"ratio {naive['rowwise_s'] / result['ingest_s']:.2f}x)")
+        print("           stages: " + ", ".join(f"{k} {v:.2f}" for k, v in result["ingest_stages"].items()))
         print(f"train                   {result['train_s']:6.2f} s")
+        print("           stages: " + ", ".join(f"{k} {v:.2f}" for k, v in result["train_stages"].items())
+              + "  (anomaly runs beside profiles, segments and churn)")
         print(f"ingest+train            {total:6.2f} s  (target < 15 s)  peak RSS {result['peak_mb']:,.0f} MB "
               f"(target < 2,048 MB)")
         flagged = {r[0] for r in sqlite3.connect(db_path).execute(

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pyarrow import ArrowException
@@ -18,6 +19,8 @@ from bot.storage.snapshot import TransactionSnapshot, as_table
 from bot.storage.transactions import TransactionRepository
 
 log = logging.getLogger(__name__)
+
+BULK_ROWS = 100_000  # from here on the WAL is copied into the database file in the background after commit
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class IngestReport:
     rejected: int
     rejects_path: Path | None
     rejects: tuple[Reject, ...] = ()
+    timings: dict[str, float] = field(default_factory=dict)   # seconds: parse, store (incl. commit), snapshot
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:
@@ -62,7 +66,10 @@ def ingest_files(
     started_at = dt.datetime.now(dt.UTC)
     run_id = new_run_id(started_at)
     files = tuple(str(p) for p in paths)
+    clock = time.perf_counter()
     batch = read_transactions(paths)
+    timings = {"parse": time.perf_counter() - clock}
+    clock = time.perf_counter()
     repo = TransactionRepository(store)
     on_rows = (lambda done, total: progress("storing", done, total)) if progress else None
 
@@ -72,7 +79,7 @@ def ingest_files(
 
     # The snapshot part's Arrow table needs no database: build it on the other core while SQLite inserts.
     snapshot = TransactionSnapshot(store)
-    with ThreadPoolExecutor(max_workers=1) as pool, store.atomic():
+    with ThreadPoolExecutor(max_workers=1) as pool, store.atomic(bulk=len(batch.frame) >= BULK_ROWS):
         part_table = pool.submit(as_table, batch.frame) if snapshot.accepts(len(batch.frame)) else None
         result = repo.insert_frame(batch.frame, source=run_id, progress=on_rows)
         repo.record_run(
@@ -86,11 +93,14 @@ def ingest_files(
             rejected=len(batch.rejects),
             rejects_path=str(target) if target else None,
         )
+    timings["store"] = time.perf_counter() - clock
+    clock = time.perf_counter()
     if part_table is not None and result.inserted == len(batch.frame):  # exactly the new rows, committed
         try:
             snapshot.add_part(part_table.result(), first_rowid=result.first_rowid)
         except (ArrowException, ValueError, TypeError) as exc:  # the rows are stored; training reads them from SQL
             log.warning("ingest %s: no snapshot part (%s)", run_id, exc)
+    timings["snapshot"] = time.perf_counter() - clock
     log.info(
         "ingest %s: %d read, %d new, %d already stored, %d rejected",
         run_id, batch.rows_read, result.inserted, result.duplicates, len(batch.rejects),
@@ -105,4 +115,5 @@ def ingest_files(
         rejected=len(batch.rejects),
         rejects_path=target,
         rejects=batch.rejects,
+        timings={stage: round(seconds, 3) for stage, seconds in timings.items()},
     )
