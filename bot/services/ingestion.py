@@ -7,15 +7,12 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pyarrow import ArrowException
-
 from analytics.ingest import Reject, read_transactions, write_rejects
 from bot.storage.database import Store
-from bot.storage.snapshot import TransactionSnapshot, as_table
+from bot.storage.snapshot import TransactionSnapshot
 from bot.storage.transactions import TransactionRepository
 
 log = logging.getLogger(__name__)
@@ -77,11 +74,10 @@ def ingest_files(
     if batch.rejects or rejects_path is not None:
         target = write_rejects(batch.rejects, rejects_path or default_rejects_path(store, run_id))
 
-    # The snapshot part's Arrow table needs no database: build it on the other core while SQLite inserts.
     snapshot = TransactionSnapshot(store)
-    with ThreadPoolExecutor(max_workers=1) as pool, store.atomic(bulk=len(batch.frame) >= BULK_ROWS):
-        part_table = pool.submit(as_table, batch.frame) if snapshot.accepts(len(batch.frame)) else None
-        result = repo.insert_frame(batch.frame, source=run_id, progress=on_rows)
+    with store.atomic(bulk=len(batch.frame) >= BULK_ROWS):
+        result = repo.insert_frame(batch.frame, source=run_id, progress=on_rows,
+                                   snapshot_part=snapshot.accepts(len(batch.frame)))
         repo.record_run(
             run_id,
             started_at=started_at,
@@ -95,11 +91,8 @@ def ingest_files(
         )
     timings["store"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    if part_table is not None and result.inserted == len(batch.frame):  # exactly the new rows, committed
-        try:
-            snapshot.add_part(part_table.result(), first_rowid=result.first_rowid)
-        except (ArrowException, ValueError, TypeError) as exc:  # the rows are stored; training reads them from SQL
-            log.warning("ingest %s: no snapshot part (%s)", run_id, exc)
+    if result.part_table is not None:  # exactly the new rows, now committed
+        snapshot.add_part(result.part_table, first_rowid=result.first_rowid)
     timings["snapshot"] = time.perf_counter() - clock
     log.info(
         "ingest %s: %d read, %d new, %d already stored, %d rejected",

@@ -69,8 +69,8 @@ def _as_of(config: Config, txns: pd.DataFrame) -> dt.date:
 def train(store: Store, config: Config, progress: Progress | None = None, random_state: int = 0) -> TrainReport:
     """Fit every model on the stored transactions up to as_of and store scores, segments and artifacts.
 
-    The anomaly detector only needs the transactions, so it runs on a second thread while profiles,
-    segments and churn are computed: most of each stage is numpy, sklearn or SQLite work that releases the
+    Categories and the anomaly detector (which uses them) run on a second thread while profiles, segments
+    and churn (which do not) are computed: most of each stage is numpy or sklearn work that releases the
     GIL, which lets a two-core machine do both at once. Both threads only read `txns`.
     """
     started = time.perf_counter()
@@ -88,18 +88,22 @@ def train(store: Store, config: Config, progress: Progress | None = None, random
     txns, last_rowid = timed("read", _read_until_as_of, store, config)
     as_of = _as_of(config, txns)
     model_category = (txns["category"].isna() & txns["merchant"].notna()).to_numpy()
-    # The merchant classifier is trained only if some row has merchant text but no category.
-    txns["category"] = timed("categories", assign_categories, txns, train_default_categorizer)
+
+    def categorise_and_score(frame: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
+        # The merchant classifier is trained only if some row has merchant text but no category.
+        categories = timed("categories", assign_categories, frame, train_default_categorizer)
+        return categories, timed("anomaly", detector.fit_score_frame, frame.assign(category=categories))
 
     detector = TransactionAnomalyDetector(random_state=random_state)
     segmenter = CustomerSegmenter(random_state=random_state)
     churn = ChurnModel(random_state=random_state)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="anomaly") as pool:
-        anomaly = pool.submit(timed, "anomaly", detector.fit_score_frame, txns)
+        anomaly = pool.submit(categorise_and_score, txns)
         profiles = timed("profiles", build_profiles, txns, as_of)
         labels = timed("segments", _fit_predict_segments, segmenter, profiles)
         risk = timed("churn", _fit_predict_churn, churn, txns, as_of)
-        scored = anomaly.result()
+        categories, scored = anomaly.result()
+    txns["category"] = categories
 
     clock = time.perf_counter()
     customers = _customer_frame(profiles, labels, segmenter, risk)
@@ -127,7 +131,7 @@ def train(store: Store, config: Config, progress: Progress | None = None, random
     scores = ScoreRepository(store)
     anomaly_metrics = {"flagged": n_flagged, "scored": n_scored, "stored": len(txn_scores),
                        "threshold": detector.threshold, "last_rowid": last_rowid}
-    with store.atomic():
+    with store.atomic(bulk=True):
         scores.write_transaction_scores(txn_scores)
         scores.write_customer_scores(customers, as_of=as_of)
         scores.write_segments(segment_rows)

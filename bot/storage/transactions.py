@@ -20,11 +20,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from analytics.schema import TXN_COLUMNS
 from bot.storage.bulk import insert_columns
 from bot.storage.database import Store
-from bot.storage.snapshot import TransactionSnapshot
+from bot.storage.snapshot import TransactionSnapshot, as_table
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class InsertResult:
     inserted: int
     duplicates: int
     first_rowid: int = 0   # rowid of the first new row; new rows take first_rowid .. first_rowid + inserted - 1
+    part_table: pa.Table | None = None   # the new rows as a snapshot part, when asked for and all rows were new
 
 
 class TransactionRepository:
@@ -53,9 +55,13 @@ class TransactionRepository:
     # ------------------------------------------------------------------------------------------ writes
 
     def insert_frame(
-        self, frame: pd.DataFrame, source: str, progress: ProgressCallback | None = None
+        self, frame: pd.DataFrame, source: str, progress: ProgressCallback | None = None, snapshot_part: bool = False
     ) -> InsertResult:
-        """Insert a canonical frame (INSERT OR IGNORE by transaction_id) and refresh the touched customers."""
+        """Insert a canonical frame (INSERT OR IGNORE by transaction_id) and refresh the touched customers.
+
+        `snapshot_part=True` also returns the rows as a snapshot part's Arrow table when every row was new
+        (the caller writes it once committed): built while SQLite rebuilds the indexes, it costs no time.
+        """
         total = len(frame)
         if total == 0:
             return InsertResult(0, 0)
@@ -71,15 +77,18 @@ class TransactionRepository:
             inserted = insert_columns(conn, "INSERT OR IGNORE", "transactions", _insert_values(frame),
                                       constants={"source": source}, derived={"txn_date": "substr({ts}, 1, 10)"},
                                       chunk_rows=_CHUNK_ROWS, progress=progress)
-            summary = None
+            summary, part_table = None, None
             if rebuilt and inserted == total:
-                # Building an index is one long C sort that releases the GIL: summarise customers meanwhile.
+                # Building an index is one long C sort that releases the GIL: the Python work on the new rows
+                # runs meanwhile (on the same thread as the inserts it would slow them down by fighting for it).
                 with ThreadPoolExecutor(max_workers=1, thread_name_prefix="index") as pool:
                     indexing = pool.submit(_create_indexes, conn, rebuilt)
                     summary = _summarise(frame)
+                    part_table = _part_table(frame) if snapshot_part else None
                     indexing.result()
             else:
                 _create_indexes(conn, rebuilt)
+                part_table = _part_table(frame) if snapshot_part and inserted == total else None
             stored_at = time.perf_counter()
             if inserted:
                 new_rows = frame if inserted == total else self._rows_after(old_max_rowid)
@@ -88,7 +97,8 @@ class TransactionRepository:
             "stored %d of %d rows in %.2f s; customers refreshed in %.2f s",
             inserted, total, stored_at - started, time.perf_counter() - stored_at,
         )
-        return InsertResult(inserted=inserted, duplicates=total - inserted, first_rowid=old_max_rowid + 1)
+        return InsertResult(inserted=inserted, duplicates=total - inserted, first_rowid=old_max_rowid + 1,
+                            part_table=part_table)
 
     def _drop_secondary_indexes(self) -> list[str]:
         """Drop the explicit indexes on `transactions`; return their CREATE statements, verbatim, to rebuild them."""
@@ -311,6 +321,15 @@ class TransactionRepository:
             row = cursor.fetchone()
             names = [d[0] for d in cursor.description]
         return dict(zip(names, row, strict=True)) if row is not None else None
+
+
+def _part_table(frame: pd.DataFrame) -> pa.Table | None:
+    """The snapshot part of `frame`, or None if Arrow refuses it: the part is a cache, never worth an ingest."""
+    try:
+        return as_table(frame)
+    except (pa.ArrowException, ValueError, TypeError) as exc:
+        log.warning("no snapshot part for these rows (%s): training will read them from SQL", exc)
+        return None
 
 
 def _create_indexes(conn: sqlite3.Connection, create_statements: Sequence[str]) -> None:
