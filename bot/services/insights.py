@@ -126,8 +126,9 @@ class InsightsService:
         frame["category"] = given
         unscored = frame["scored_category"].isna()
         if unscored.any():
-            # Rows stored after the last `train` (e.g. via the API) are categorised live, the same way.
-            frame.loc[unscored, "category"] = assign_categories(frame.loc[unscored], self._live_categorizer())
+            # Rows with no stored score (quiet ones, which train does not store, and rows stored after it) are
+            # categorised live by the same rules; the merchant model is only built if one of them needs it.
+            frame.loc[unscored, "category"] = assign_categories(frame.loc[unscored], self._live_categorizer)
         frame.loc[~unscored, "category"] = frame.loc[~unscored, "scored_category"]
         return frame
 
