@@ -68,6 +68,7 @@ class SchedulerConfig:
     monthly_summary_day: int = 1
     monthly_summary_time: str = "09:00"
     quiet_hours: str = "22:00-08:00"
+    fraud_alerts_bypass_quiet_hours: bool = False   # "Was this you?" goes out at once, even at night
 
 
 @dataclass(frozen=True)

@@ -96,3 +96,35 @@ async def bot(fake):
 
     async with Bot(fake.token, base_url=fake.base_url, base_file_url=fake.base_file_url) as client:
         yield client
+
+
+# ---- the hand-made bank of tests/intake_history.py, ingested and trained through the CLI once ---------
+@pytest.fixture(scope="session")
+def handmade_bank_master(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    from bot.cli import main
+    from tests.intake_history import write_history
+
+    folder = tmp_path_factory.mktemp("handmade")
+    facts = write_history(folder / "history.csv")
+    config = folder / "config.toml"
+    config.write_text(f'[storage]\ndb_path = "{folder / "store.db"}"\n')
+    assert main(["ingest", "--config", str(config), str(folder / "history.csv")]) == 0
+    assert main(["train", "--config", str(config)]) == 0
+    store = Store(folder / "store.db")
+    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+    return folder / "store.db", facts
+
+
+@pytest.fixture
+def handmade_bank(handmade_bank_master, tmp_path: Path) -> tuple[Path, dict, Path]:
+    """(config path, per-customer facts, store path) of a private copy of the trained hand-made bank; quiet
+    hours are off so queued messages are due at once."""
+    import shutil
+
+    master, facts = handmade_bank_master
+    db = tmp_path / "store.db"
+    shutil.copyfile(master, db)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[storage]\ndb_path = "{db}"\n[scheduler]\nquiet_hours = "off"\n')
+    return config, facts, db

@@ -51,35 +51,35 @@ async def test_post_with_existing_id_for_another_customer_changes_nothing(fresh_
     assert fresh_store.db.execute("SELECT COUNT(*) FROM customers WHERE customer_id = 'C2'").fetchone()[0] == 0
 
 
-class _RacingScorer:
-    """Flags every amount over 1,000; while scoring, a 'concurrent request' stores the same ID for C1."""
-
-    def __init__(self, store):
-        self.store = store
-
-    def score(self, txn):
-        import pandas as pd
-
-        from analytics.ingest import to_canonical
-        from bot.storage.transactions import TransactionRepository
-        row = {"transaction_id": txn["transaction_id"], "customer_id": "C1", "ts": pd.Timestamp("2016-09-03 12:00"),
-               "amount": 5.0}
-        TransactionRepository(self.store).insert_frame(to_canonical(pd.DataFrame([row])), source="api")
-        return 0.99, txn["amount"] > 1000, ["much more than usual"]
-
-
-async def test_concurrently_stored_id_is_not_alerted_to_the_other_customer(fresh_store, test_config):
+async def test_concurrent_posts_of_one_id_store_it_once_and_alert_only_its_owner(handmade_bank):
+    """50 requests race to store the same transaction ID, half for C100 and half for C101 (both linked): one
+    row is stored, and a "Was this you?" can only reach the chat of the customer who owns that row."""
+    import asyncio
     import datetime as dt
 
+    from bot.config import load_config
+    from bot.container import build_services
     from bot.storage.links import LinkStore
-    config = replace(test_config, api=replace(test_config.api, api_key=KEY),
-                     scheduler=replace(test_config.scheduler, quiet_hours="00:00-00:00"))
-    services = Services(config=config, store=fresh_store, insights=InsightsService(fresh_store, config))
-    LinkStore(fresh_store).link(77, "C2", 77, dt.datetime.now(dt.UTC))
-    app = create_app(services, scorer_factory=lambda: _RacingScorer(fresh_store), score_writer=lambda rows: None)
-    row = {"transaction_id": "T9", "customer_id": "C2", "ts": "2016-09-04T12:00:00", "amount": 50000}
-    async with _client(app) as client:
-        response = await client.post("/transactions", json=[row], headers={"X-API-Key": KEY})
-    assert response.status_code == 200 and response.json()["inserted"] == 0
-    assert fresh_store.db.execute("SELECT customer_id FROM transactions").fetchall() == [("C1",)]
-    assert fresh_store.db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0
+
+    config_path, _, _ = handmade_bank
+    config = load_config(str(config_path))
+    services = build_services(replace(config, api=replace(config.api, api_key=KEY)))
+    links = LinkStore(services.store)
+    links.link(100, "C100", 100, dt.datetime.now(dt.UTC))
+    links.link(101, "C101", 101, dt.datetime.now(dt.UTC))
+    rows = [{"transaction_id": "RACE1", "customer_id": "C100" if i % 2 else "C101", "ts": "2016-10-01T03:12:00",
+             "amount": 95_000, "merchant": "NORDIC ELECTRONICS", "location": "REYKJAVIK"} for i in range(50)]
+    try:
+        async with _client(create_app(services)) as client:
+            responses = await asyncio.gather(*(client.post("/transactions", json=[row], headers={"X-API-Key": KEY})
+                                               for row in rows))
+        stored = services.store.db.execute(
+            "SELECT customer_id FROM transactions WHERE transaction_id = 'RACE1'").fetchall()
+        outbox = services.store.db.execute("SELECT chat_id FROM outbox").fetchall()
+    finally:
+        services.close()
+    assert [r.status_code for r in responses] == [200] * 50
+    assert sum(r.json()["inserted"] for r in responses) == 1
+    assert len(stored) == 1
+    owner_chat = int(stored[0][0][1:])
+    assert outbox == [(owner_chat,)]

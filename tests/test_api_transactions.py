@@ -4,61 +4,37 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import statistics
 from dataclasses import replace
 
 import httpx
 import pytest
 
 from bot.api.app import create_app
-from bot.container import Services
-from bot.services.insights import InsightsService
+from bot.config import load_config
+from bot.container import build_services
 from bot.storage.links import LinkStore
 
 KEY = "k-123"
 HEADERS = {"X-API-Key": KEY}
 
 
-class MedianScorer:
-    """Test double for TransactionScorer: flags an amount over 10x the customer's stored median."""
-
-    def __init__(self, store):
-        self.store = store
-
-    def score(self, txn):
-        amounts = [r[0] for r in self.store.db.execute(
-            "SELECT amount FROM transactions WHERE customer_id = ?", [txn["customer_id"]]).fetchall()]
-        if not amounts:
-            return 0.0, False, []
-        ratio = txn["amount"] / statistics.median(amounts)
-        flagged = ratio > 10
-        return min(1.0, ratio / 20), flagged, ([f"{ratio:.0f}x your usual amount"] if flagged else [])
-
-
-def _write_scores(store):
-    def write(rows):
-        for r in rows:
-            store.db.execute(
-                "INSERT OR REPLACE INTO transaction_scores VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [r["transaction_id"], r["customer_id"], r["category"], r["anomaly_score"], int(r["flagged"]),
-                 json.dumps(r["reasons"]), r["scored_at"]])
-    return write
-
-
-def _txn(tid, amount, day=1, cid="C1", **extra):
-    return {"transaction_id": tid, "customer_id": cid, "ts": f"2016-09-{day:02d}T12:00:00", "amount": amount,
-            "merchant": "BIG BAZAAR", "location": "PUNE", **extra}
+def _txn(tid, amount, day=1, cid="C100", hour=12, **extra):
+    return {"transaction_id": tid, "customer_id": cid, "ts": f"2016-10-{day:02d}T{hour:02d}:00:00", "amount": amount,
+            "merchant": "BIG BAZAAR", "category": "groceries", "location": "PUNE", **extra}
 
 
 @pytest.fixture
-def client_and_store(fresh_store, test_config):
-    config = replace(test_config, api=replace(test_config.api, api_key=KEY),
-                     scheduler=replace(test_config.scheduler, quiet_hours="00:00-00:00"))
-    services = Services(config=config, store=fresh_store, insights=InsightsService(fresh_store, config))
-    LinkStore(fresh_store).link(4242, "C1", 4242, dt.datetime.now(dt.UTC))
-    app = create_app(services, scorer_factory=lambda: MedianScorer(fresh_store),
-                     score_writer=_write_scores(fresh_store))
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api.test"), fresh_store
+def client_and_store(handmade_bank):
+    """The API over the hand-made bank of tests/intake_history.py, ingested and trained for real: C100 buys
+    groceries for ₹250–₹650 in PUNE every day, so ₹50,000 at 3 am in another city is unusual by any measure."""
+    config_file, _, _ = handmade_bank
+    config = load_config(str(config_file))
+    config = replace(config, api=replace(config.api, api_key=KEY))
+    services = build_services(config)
+    LinkStore(services.store).link(4242, "C100", 4242, dt.datetime.now(dt.UTC))
+    app = create_app(services)
+    yield httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api.test"), services.store
+    services.close()
 
 
 async def _post(client, rows):
@@ -69,11 +45,11 @@ async def test_posted_transactions_are_stored(client_and_store):
     client, store = client_and_store
     async with client:
         response = await _post(client, [_txn("T1", 500.0), _txn("T2", 620.5, day=2, txn_type="credit")])
-    rows = store.db.execute(
-        "SELECT transaction_id, amount, txn_type, ts, source FROM transactions ORDER BY transaction_id").fetchall()
+    rows = store.db.execute("SELECT transaction_id, amount, txn_type, ts, source FROM transactions"
+                            " WHERE source = 'api' ORDER BY transaction_id").fetchall()
     assert response.status_code == 200
-    assert rows == [("T1", 500.0, "DEBIT", "2016-09-01 12:00:00", "api"),
-                    ("T2", 620.5, "CREDIT", "2016-09-02 12:00:00", "api")]
+    assert rows == [("T1", 500.0, "DEBIT", "2016-10-01 12:00:00", "api"),
+                    ("T2", 620.5, "CREDIT", "2016-10-02 12:00:00", "api")]
     assert response.json()["inserted"] == 2
 
 
@@ -86,11 +62,22 @@ async def test_reposting_the_same_ids_changes_nothing(client_and_store):
     assert store.db.execute("SELECT amount FROM transactions WHERE transaction_id='T1'").fetchone() == (500.0,)
 
 
+async def test_every_posted_row_gets_its_score_row(client_and_store):
+    client, store = client_and_store
+    async with client:
+        body = (await _post(client, [_txn(f"T{d}", 400.0 + d, day=d) for d in range(1, 9)])).json()
+    stored = dict(store.db.execute("SELECT transaction_id, anomaly_score FROM transaction_scores"
+                                   " WHERE transaction_id LIKE 'T%'").fetchall())
+    assert sorted(stored) == [f"T{d}" for d in range(1, 9)]
+    assert {t["transaction_id"]: t["anomaly_score"] for t in body["transactions"]} == pytest.approx(stored)
+
+
 async def test_outlier_is_flagged_and_queues_was_this_you_for_the_linked_chat(client_and_store):
     client, store = client_and_store
     async with client:
-        await _post(client, [_txn(f"T{d}", 400.0 + d, day=d) for d in range(1, 9)])
-        body = (await _post(client, [_txn("BIG1", 50_000.0, day=20), _txn("OK1", 420.0, day=21)])).json()
+        body = (await _post(client, [_txn("BIG1", 50_000.0, day=2, hour=3, merchant="NORDIC ELECTRONICS",
+                                          category="shopping", location="REYKJAVIK"),
+                                     _txn("OK1", 420.0, day=2, hour=12)])).json()
     by_id = {t["transaction_id"]: t for t in body["transactions"]}
     assert by_id["BIG1"]["flagged"] is True and by_id["OK1"]["flagged"] is False
     assert (body["flagged"], body["alerts_queued"]) == (1, 1)
@@ -102,11 +89,14 @@ async def test_outlier_is_flagged_and_queues_was_this_you_for_the_linked_chat(cl
 async def test_anomaly_check_returns_the_stored_score_and_reasons(client_and_store):
     client, store = client_and_store
     async with client:
-        await _post(client, [_txn(f"T{d}", 400.0, day=d) for d in range(1, 9)])
-        await _post(client, [_txn("BIG1", 12_000.0, day=20)])
+        posted = (await _post(client, [_txn("BIG1", 50_000.0, day=2, hour=3, location="REYKJAVIK")])).json()
         check = (await client.get("/transaction/BIG1/anomaly-check", headers=HEADERS)).json()
-    assert check["flagged"] is True and check["anomaly_score"] == pytest.approx(1.0)   # 30x median, capped
-    assert check["reasons"] == ["30x your usual amount"] and check["fraud_check"] is None
+    stored = store.db.execute("SELECT anomaly_score, flagged, reasons FROM transaction_scores"
+                              " WHERE transaction_id = 'BIG1'").fetchone()
+    assert check["flagged"] is True and bool(stored[1]) is True
+    assert check["anomaly_score"] == pytest.approx(stored[0]) == pytest.approx(posted["transactions"][0]["anomaly_score"])
+    assert check["reasons"] == json.loads(stored[2]) and check["reasons"]
+    assert check["fraud_check"] is None
 
 
 async def test_anomaly_check_of_unknown_transaction_is_404(client_and_store):
@@ -118,7 +108,7 @@ async def test_anomaly_check_of_unknown_transaction_is_404(client_and_store):
 
 async def test_malformed_rows_are_422_with_row_index_and_nothing_is_stored(client_and_store):
     client, store = client_and_store
-    rows = [_txn("T1", 100.0), _txn("T2", -5.0), {"transaction_id": "T3", "customer_id": "C1", "amount": 5},
+    rows = [_txn("T1", 100.0), _txn("T2", -5.0), {"transaction_id": "T3", "customer_id": "C100", "amount": 5},
             _txn("T4", 100.0, ts="yesterday"), _txn("T1", 7.0)]
     async with client:
         response = await _post(client, rows)
@@ -127,7 +117,7 @@ async def test_malformed_rows_are_422_with_row_index_and_nothing_is_stored(clien
     assert [d["row"] for d in detail] == [1, 2, 3, 4]
     assert "amount" in detail[0]["errors"][0] and "ts" in detail[1]["errors"][0]
     assert "repeated" in detail[3]["errors"][0]
-    assert store.db.execute("SELECT COUNT(*) FROM transactions").fetchone()[0] == 0
+    assert store.db.execute("SELECT COUNT(*) FROM transactions WHERE source = 'api'").fetchone()[0] == 0
 
 
 async def test_body_that_is_not_a_list_is_422(client_and_store):

@@ -7,10 +7,8 @@ import hmac
 import json
 import logging
 import math
-from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any
 
-import pandas as pd
 from fastapi import Body, Depends, FastAPI, HTTPException, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
@@ -18,14 +16,12 @@ from fastapi.security import APIKeyHeader
 
 from bot.api.schemas import MAX_BATCH, validate_rows
 from bot.notify.checks import ProactiveChecks
-from bot.notify.intake import Scorer, ScoreWriter, TransactionIntake
+from bot.notify.intake import TransactionIntake
 from bot.notify.outbox import Outbox
 from bot.notify.runner import linking_and_preferences
 from bot.services.errors import CustomerNotFound, FinAssistError, InvalidMonth, NoData, NotTrained
-from bot.services.scoring import TransactionScorer
 from bot.services.trained_scores import TrainedScores
 from bot.storage.fraud_checks import FraudCheckRepository
-from bot.storage.scores import ScoreRepository
 from bot.storage.transactions import TransactionRepository
 
 log = logging.getLogger(__name__)
@@ -55,23 +51,7 @@ def _plain(value: Any) -> Any:
     return clean(encoded)
 
 
-def _default_scorer_factory(store: Any) -> Callable[[], Scorer]:
-    return lambda: TransactionScorer.from_store(store)
-
-
-def _default_score_writer(store: Any) -> ScoreWriter:
-    """Upserts API scores into transaction_scores (never `replace_all`: that is a retrain's job)."""
-    repo = ScoreRepository(store)
-
-    def write(rows: Sequence[Mapping[str, Any]]) -> None:
-        frame = pd.DataFrame(list(rows))
-        repo.write_transaction_scores(frame, replace_all=False, scored_at=str(rows[0]["scored_at"]))
-
-    return write
-
-
-def create_app(services: Any, *, scorer_factory: Callable[[], Scorer] | None = None,
-               score_writer: ScoreWriter | None = None) -> FastAPI:
+def create_app(services: Any) -> FastAPI:
     """Build the API over the composition root's Services. Raises ApiKeyMissing without a configured key."""
     config = services.config
     api_key = config.api.api_key
@@ -82,11 +62,7 @@ def create_app(services: Any, *, scorer_factory: Callable[[], Scorer] | None = N
     linking, preferences = linking_and_preferences(services, services.extras.get("linking"),
                                                    services.extras.get("preferences"))
     checks = ProactiveChecks(services.insights, linking, preferences, Outbox(store, config), config)
-    intake = TransactionIntake(
-        store, checks,
-        scorer_factory if scorer_factory is not None else _default_scorer_factory(store),
-        score_writer if score_writer is not None else _default_score_writer(store),
-    )
+    intake = TransactionIntake(store, checks)
     fraud_checks = FraudCheckRepository(store)
     trained_scores = TrainedScores(store)
 

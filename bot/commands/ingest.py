@@ -9,8 +9,9 @@ from pathlib import Path
 from analytics.ingest import IngestFormatError
 from bot.cli import CommandFailed
 from bot.config import Config
+from bot.container import build_services
+from bot.notify.intake import IntakeOutcome, TransactionIntake
 from bot.services.ingestion import IngestReport, ingest_files
-from bot.storage.database import Store
 
 REJECTS_SHOWN = 5
 
@@ -24,15 +25,21 @@ def run(args: argparse.Namespace, config: Config) -> int:
     interactive = sys.stderr.isatty()
     if interactive:
         print(f"reading {len(paths)} file{'s' if len(paths) != 1 else ''}...", file=sys.stderr, flush=True)
-    store = Store(config.storage.db_path)
+    services = build_services(config)
     try:
-        report = ingest_files(store, paths, rejects_path, progress=_progress_line if interactive else None)
-    except IngestFormatError as exc:
-        raise CommandFailed(str(exc)) from exc
-    except FileNotFoundError as exc:
-        raise CommandFailed(str(exc)) from exc
+        try:
+            report = ingest_files(services.store, paths, rejects_path,
+                                  progress=_progress_line if interactive else None)
+        except IngestFormatError as exc:
+            raise CommandFailed(str(exc)) from exc
+        except FileNotFoundError as exc:
+            raise CommandFailed(str(exc)) from exc
+        if interactive:
+            print("\r\033[Kscoring new transactions...", end="", file=sys.stderr, flush=True)
+        # The one intake path: rows stored after a model exists are scored now and alerts queued.
+        outcome = TransactionIntake.from_services(services).process()
     finally:
-        store.close()
+        services.close()
     if interactive:
         print("\r\033[K", end="", file=sys.stderr, flush=True)
     print(summary(report))
@@ -40,6 +47,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         print(f"  {reject}")
     if report.rejected > REJECTS_SHOWN:
         print(f"  ... and {report.rejected - REJECTS_SHOWN:,} more in the rejects report")
+    print(intake_summary(outcome))
     return 0
 
 
@@ -52,6 +60,20 @@ def summary(report: IngestReport) -> str:
     )
     if report.rejects_path is not None:
         line += f" (see {report.rejects_path})"
+    return line
+
+
+def intake_summary(outcome: IntakeOutcome) -> str:
+    """One line: how many new rows were scored and flagged, and the "Was this you?" questions queued."""
+    if not outcome.trained:
+        return "not scored yet: no model is trained (run `finassist train`; later files are scored at intake)"
+    line = f"scored {outcome.scored:,} new transactions: {outcome.flagged:,} flagged"
+    if outcome.flagged:
+        line += f", {outcome.alerts_queued:,} \"Was this you?\" queued"
+        if outcome.alerts_deferred:
+            line += f" ({outcome.alerts_deferred:,} wait for quiet hours to end)"
+        if outcome.not_asked:
+            line += f"; {outcome.not_asked:,} too old to ask about"
     return line
 
 

@@ -133,7 +133,8 @@ class ProactiveChecks:
                     chat_id=chat_id, kind="unusual", dedupe_key=f"unusual:{flag.transaction_id}:{chat_id}",
                     text=messages.unusual_text(flag), buttons=messages.fraud_buttons(flag.transaction_id),
                     meta={"transaction_id": flag.transaction_id, "customer_id": customer_id},
-                    quiet_hours=prefs.quiet_hours, now=now)
+                    quiet_hours="off" if self.config.scheduler.fraud_alerts_bypass_quiet_hours else prefs.quiet_hours,
+                    now=now)
                 counts = counts.count(result)
         return counts
 

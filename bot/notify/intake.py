@@ -1,30 +1,46 @@
-"""New transactions from outside (REST): stored, scored against the customer's history, alerts queued."""
+"""The one intake path: new transactions are stored, scored at intake, and "Was this you?" is queued.
+
+`finassist ingest` (after storing a file), `POST /transactions` and every notification pass call
+`TransactionIntake.process`: it scores whatever waits after the intake mark (bot/services/intake_scoring.py)
+and queues one question per linked chat for each recent flagged debit (outbox dedupe, quiet hours). Rows
+back-filled from long before the analytics date are scored but not asked about.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import pandas as pd
 
 from analytics.ingest import to_canonical
 from analytics.results import AnomalyFlag
 from bot.notify.checks import ProactiveChecks
+from bot.notify.outbox import Outbox
 from bot.services.errors import FinAssistError
+from bot.services.intake_scoring import IntakeScorer, IntakeScoring
+from bot.services.linking import LinkingService
+from bot.services.preferences import PreferencesService
 from bot.storage.database import Store
+from bot.storage.scores import ScoreRepository
 from bot.storage.transactions import TransactionRepository
 
 log = logging.getLogger(__name__)
 
 
-class Scorer(Protocol):
-    def score(self, txn: Mapping[str, Any]) -> tuple[float, bool, Sequence[str]]: ...
+@dataclass(frozen=True)
+class IntakeOutcome:
+    """One intake pass: rows scored (0 and `trained` False before any `train`), flagged, alerts queued."""
 
-
-ScoreWriter = Callable[[Sequence[Mapping[str, Any]]], None]
+    trained: bool
+    scored: int
+    flagged: int
+    alerts_queued: int
+    alerts_deferred: int                # queued for after quiet hours
+    not_asked: int = 0                  # flagged, but too old to ask about (back-filled history)
 
 
 @dataclass(frozen=True)
@@ -44,88 +60,84 @@ class IntakeResult:
     duplicates: int
     flagged: int
     alerts_queued: int
-    alerts_deferred: int                # queued for after quiet hours
+    alerts_deferred: int
     scored: bool                        # False when no anomaly model is trained yet
     transactions: tuple[ScoredTransaction, ...]
 
 
 class TransactionIntake:
-    """Scores each new row before it is stored (so its own amount does not dilute the history it is judged by)."""
+    """Stores (API), scores (every caller) and queues alerts for what was flagged."""
 
-    def __init__(self, store: Store, checks: ProactiveChecks, scorer_factory: Callable[[], Scorer] | None,
-                 score_writer: ScoreWriter | None) -> None:
+    def __init__(self, store: Store, checks: ProactiveChecks, scorer: IntakeScorer | None = None) -> None:
         self.store = store
         self.transactions = TransactionRepository(store)
+        self.scores = ScoreRepository(store)
         self.checks = checks
-        self.scorer_factory = scorer_factory
-        self.score_writer = score_writer
-        self._scorer: Scorer | None = None
+        self.scorer = scorer or IntakeScorer(store)
 
-    def _get_scorer(self) -> Scorer | None:
-        if self._scorer is None and self.scorer_factory is not None:
+    @classmethod
+    def from_services(cls, services: Any, *, linking: Any = None, preferences: Any = None) -> TransactionIntake:
+        """Built over the composition root's Services (the CLI, the API and the notifier share this)."""
+        linking = linking if linking is not None else LinkingService(services.store)
+        preferences = preferences if preferences is not None else PreferencesService(services.store, services.config)
+        checks = ProactiveChecks(services.insights, linking, preferences, Outbox(services.store, services.config),
+                                 services.config)
+        return cls(services.store, checks)
+
+    def process(self, now: dt.datetime | None = None) -> IntakeOutcome:
+        """Score what waits and queue "Was this you?" for recent flagged rows."""
+        now = now or dt.datetime.now(dt.UTC)
+        scoring = self.scorer.score_pending(now)
+        return self._queue(scoring, now)
+
+    def _queue(self, scoring: IntakeScoring, now: dt.datetime) -> IntakeOutcome:
+        if not scoring.flagged:
+            return IntakeOutcome(scoring.trained, scoring.scored, 0, 0, 0)
+        try:
+            since = self.checks.insights.as_of() - dt.timedelta(days=self.checks.unusual_window_days)
+        except FinAssistError:  # nothing to date the flags against: ask about none rather than all
+            return IntakeOutcome(scoring.trained, scoring.scored, len(scoring.flagged), 0, 0, len(scoring.flagged))
+        by_customer: dict[str, list[AnomalyFlag]] = {}
+        old = 0
+        for row in scoring.flagged:
+            if row.flag.ts.date() < since:
+                old += 1
+                continue
+            by_customer.setdefault(row.customer_id, []).append(row.flag)
+        queued = deferred = 0
+        for customer_id, flags in by_customer.items():
             try:
-                self._scorer = self.scorer_factory()
-            except FinAssistError as exc:  # NotTrained: store the rows, score nothing, say so
-                log.warning("new transactions stored unscored: %s", exc)
-                return None
-        return self._scorer
+                counts = self.checks.queue_unusual(customer_id, flags, now)
+            except Exception:  # one customer's failure must not stop the others' alerts
+                log.exception("could not queue alerts for one customer's flagged transactions")
+                continue
+            queued, deferred = queued + counts.queued, deferred + counts.deferred
+        return IntakeOutcome(scoring.trained, scoring.scored, len(scoring.flagged), queued, deferred, old)
 
     def submit(self, rows: Sequence[Mapping[str, Any]], now: dt.datetime | None = None) -> IntakeResult:
-        """`rows` are validated canonical transactions (analytics.schema.TXN_COLUMNS)."""
+        """Store validated canonical transactions (analytics.schema.TXN_COLUMNS), then run the intake pass."""
         now = now or dt.datetime.now(dt.UTC)
         if not rows:
             return IntakeResult(0, 0, 0, 0, 0, 0, True, ())
         frame = to_canonical(pd.DataFrame(list(rows)))
-        records = frame.to_dict("records")
-        known = {r["transaction_id"] for r in records if self.transactions.get(r["transaction_id"]) is not None}
-        new = [r for r in records if r["transaction_id"] not in known]
-        scorer = self._get_scorer() if new else None
-        scores: dict[str, tuple[float, bool, tuple[str, ...]]] = {}
-        if scorer is not None:
-            for record in new:
-                score, flagged, reasons = scorer.score(record)
-                scores[record["transaction_id"]] = (float(score), bool(flagged), tuple(reasons))
-        scored_at = now.astimezone(dt.UTC).isoformat(timespec="seconds")
-        with self.store.atomic():
-            # A concurrent request may have stored one of these IDs since `known` was read: it keeps its owner,
-            # and this request must not score it or queue "Was this you?" about it for its own customer.
-            raced = {r["transaction_id"] for r in new if self.transactions.get(r["transaction_id"]) is not None}
-            if raced:
-                known |= raced
-                new = [r for r in new if r["transaction_id"] not in raced]
-                scores = {t: s for t, s in scores.items() if t not in raced}
+        ids = frame["transaction_id"].tolist()
+        with self.store.atomic(immediate=True):
+            # Inside the write lock: an ID a concurrent request stored first keeps its owner, and this request
+            # neither scores it nor reports it as its own.
+            known = {tid for tid in ids if self.transactions.get(tid) is not None}
             inserted = self.transactions.insert_frame(frame[~frame["transaction_id"].isin(known)], source="api")
-            if scores and self.score_writer is not None:
-                self.score_writer([
-                    {"transaction_id": r["transaction_id"], "customer_id": r["customer_id"],
-                     "category": r["category"] or "uncategorized", "anomaly_score": scores[r["transaction_id"]][0],
-                     "flagged": scores[r["transaction_id"]][1], "reasons": list(scores[r["transaction_id"]][2]),
-                     "scored_at": scored_at}
-                    for r in new
-                ])
-        queued = deferred = 0
-        flags_by_customer: dict[str, list[AnomalyFlag]] = {}
-        for record in new:
-            score = scores.get(record["transaction_id"])
-            if score and score[1]:
-                flags_by_customer.setdefault(record["customer_id"], []).append(AnomalyFlag(
-                    transaction_id=record["transaction_id"], ts=record["ts"].to_pydatetime(),
-                    amount=float(record["amount"]), merchant=record["merchant"], location=record["location"],
-                    score=score[0], reasons=score[2]))
-        for customer_id, flags in flags_by_customer.items():
-            counts = self.checks.queue_unusual(customer_id, flags, now)
-            queued, deferred = queued + counts.queued, deferred + counts.deferred
-        results = tuple(
-            ScoredTransaction(
-                transaction_id=r["transaction_id"], customer_id=r["customer_id"],
-                inserted=r["transaction_id"] not in known,
-                anomaly_score=scores[r["transaction_id"]][0] if r["transaction_id"] in scores else None,
-                flagged=scores[r["transaction_id"]][1] if r["transaction_id"] in scores else None,
-                reasons=scores[r["transaction_id"]][2] if r["transaction_id"] in scores else (),
-            )
-            for r in records
-        )
+        outcome = self.process(now)
+        results = []
+        for record in frame.to_dict("records"):
+            tid = record["transaction_id"]
+            stored = self.scores.transaction_score(tid) if tid not in known else None
+            results.append(ScoredTransaction(
+                transaction_id=tid, customer_id=record["customer_id"], inserted=tid not in known,
+                anomaly_score=float(stored["anomaly_score"]) if stored else None,
+                flagged=bool(stored["flagged"]) if stored else None,
+                reasons=tuple(stored["reasons"]) if stored else ()))
+        flagged = sum(1 for r in results if r.flagged)
         return IntakeResult(
-            received=len(records), inserted=inserted.inserted, duplicates=len(records) - inserted.inserted,
-            flagged=sum(1 for s in scores.values() if s[1]), alerts_queued=queued, alerts_deferred=deferred,
-            scored=scorer is not None or not new, transactions=results)
+            received=len(results), inserted=inserted.inserted, duplicates=len(results) - inserted.inserted,
+            flagged=flagged, alerts_queued=outcome.alerts_queued, alerts_deferred=outcome.alerts_deferred,
+            scored=outcome.trained or inserted.inserted == 0, transactions=tuple(results))

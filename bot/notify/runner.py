@@ -10,6 +10,7 @@ from typing import Any
 from telegram import Bot
 
 from bot.notify.checks import CheckCounts, ProactiveChecks
+from bot.notify.intake import TransactionIntake
 from bot.notify.outbox import Outbox
 from bot.notify.sender import DrainCounts, OutboxSender, SendPolicy
 from bot.services.linking import LinkingService
@@ -45,9 +46,10 @@ def linking_and_preferences(services: Any, linking: Any = None, preferences: Any
 class Notifier:
     """Checks plus sender; `run_once` is what the scheduler job and `finassist notify --once` call."""
 
-    def __init__(self, checks: ProactiveChecks, sender: OutboxSender) -> None:
+    def __init__(self, checks: ProactiveChecks, sender: OutboxSender, intake: TransactionIntake | None = None) -> None:
         self.checks = checks
         self.sender = sender
+        self.intake = intake
 
     @classmethod
     def from_services(cls, services: Any, bot: Bot, policy: SendPolicy | None = None, *,
@@ -55,14 +57,18 @@ class Notifier:
         linking, preferences = linking_and_preferences(services, linking, preferences)
         outbox = Outbox(services.store, services.config)
         checks = ProactiveChecks(services.insights, linking, preferences, outbox, services.config)
-        return cls(checks, OutboxSender(bot, services.store, policy))
+        return cls(checks, OutboxSender(bot, services.store, policy), TransactionIntake(services.store, checks))
 
     async def run_once(self, now: dt.datetime | None = None, *, monthly_now: bool = False) -> PassReport:
         """All checks, then a drain. `monthly_now` sends the monthly summary whatever the day (daily job)."""
         now = now or dt.datetime.now(dt.UTC)
 
         def check() -> CheckCounts:
-            counts = self.checks.low_balance(now) + self.checks.unusual(now)
+            counts = CheckCounts()
+            if self.intake is not None:  # rows stored by anything since the last pass are scored first
+                outcome = self.intake.process(now)
+                counts = CheckCounts(outcome.alerts_queued, outcome.alerts_deferred)
+            counts = counts + self.checks.low_balance(now) + self.checks.unusual(now)
             return counts + self.checks.monthly_summary(now, force=monthly_now)
 
         counts = await asyncio.to_thread(check)

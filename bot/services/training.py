@@ -21,6 +21,7 @@ from analytics.segments import CustomerSegmenter
 from bot.config import Config
 from bot.services.errors import NoData
 from bot.storage.database import Store
+from bot.storage.intake import IntakeMark
 from bot.storage.scores import ScoreRepository
 from bot.storage.transactions import TransactionRepository
 
@@ -138,6 +139,7 @@ def train(store: Store, config: Config, progress: Progress | None = None, random
         scores.save_artifact("anomaly", detector, anomaly_metrics, as_of)
         scores.save_artifact("segments", segmenter, {"k": segmenter.k_, "silhouette": segmenter.scores_}, as_of)
         scores.save_artifact("churn", churn, churn.metrics_, as_of)
+        IntakeMark(store).set(last_rowid)  # rows after it (stored while training ran) are scored at intake
     timings["write"] = round(time.perf_counter() - clock, 3)
     log.info("train: write took %.2fs", timings["write"])
 

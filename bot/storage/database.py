@@ -62,8 +62,11 @@ class Store:
             yield self.db
 
     @contextmanager
-    def atomic(self, *, bulk: bool = False) -> Iterator[sqlite_utils.Database]:
+    def atomic(self, *, bulk: bool = False, immediate: bool = False) -> Iterator[sqlite_utils.Database]:
         """One transaction: commit on success, roll back on error (re-entrant via SAVEPOINT).
+
+        `immediate=True` takes the write lock at BEGIN, for a read-then-write that another process may race
+        (in WAL mode a deferred transaction that read first cannot upgrade once another writer committed).
 
         `bulk=True` is for a load of hundreds of MB: its commit leaves the WAL un-checkpointed and a
         background connection copies it into the database file (0.5-1 s per million rows that nothing has to
@@ -92,7 +95,7 @@ class Store:
                     raise
                 conn.execute(f"RELEASE {name}")
                 return
-            conn.execute("BEGIN")
+            conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
             try:
                 yield self.db
             except BaseException:

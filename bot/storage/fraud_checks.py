@@ -112,6 +112,17 @@ class FraudCheckRepository:
             ).fetchall()
         return [(txn, 1 if status == "disputed" else 0) for txn, status in rows]
 
+    def confirmed_transactions(self) -> list[dict[str, Any]]:
+        """The transactions customers confirmed ("Yes, it was me"): what the detector must now expect."""
+        with self.store.locked() as db:
+            cursor = db.execute(
+                "SELECT t.transaction_id, t.customer_id, t.ts, t.amount, t.txn_type, t.merchant, t.category,"
+                " t.location FROM fraud_checks f JOIN transactions t ON t.transaction_id = f.transaction_id"
+                " WHERE f.status = 'confirmed' ORDER BY t.customer_id, t.ts"
+            )
+            names = [c[0] for c in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
     def transaction_facts(self, transaction_id: str) -> TransactionFacts | None:
         with self.store.locked() as db:
             row = db.execute(

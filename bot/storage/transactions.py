@@ -276,6 +276,42 @@ class TransactionRepository:
             rowids = np.fromiter((row[-1] for row in rows), dtype=np.int64, count=len(rows))
             return _frame_from_rows(rows), rowids
 
+    def max_rowid(self) -> int:
+        """The rowid of the newest stored row (0 when empty): rows after a remembered rowid are new since then."""
+        with self.store.locked():
+            return int(self.store.conn.execute("SELECT coalesce(max(rowid), 0) FROM transactions").fetchone()[0])
+
+    def frame_after(self, rowid: int, limit: int) -> tuple[pd.DataFrame, np.ndarray]:
+        """Up to `limit` rows stored after `rowid` (canonical frame, stored order) and their rowids."""
+        with self.store.locked():
+            rows = self.store.conn.execute(
+                f"SELECT {_SELECT_COLUMNS}, rowid FROM transactions WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                (rowid, int(limit)),
+            ).fetchall()
+        rowids = np.fromiter((row[-1] for row in rows), dtype=np.int64, count=len(rows))
+        return _frame_from_rows(rows), rowids
+
+    def context_for(self, customer_ids: Sequence[str], after_rowid: int, up_to_rowid: int,
+                    since: dt.datetime) -> pd.DataFrame:
+        """The given customers' rows stored in (after_rowid, up_to_rowid] with ts >= since, in stored order:
+        what arrived between the last training run and a batch, for the velocity of the batch's first rows."""
+        if not customer_ids or up_to_rowid <= after_rowid:
+            return _frame_from_rows([])
+        conn = self.store.conn
+        with self.store.locked():
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS context_customers (customer_id TEXT PRIMARY KEY)")
+            conn.execute("DELETE FROM temp.context_customers")
+            conn.executemany("INSERT OR IGNORE INTO temp.context_customers VALUES (?)",
+                             ((c,) for c in customer_ids))
+            rows = conn.execute(
+                f"SELECT {', '.join('t.' + c for c in TXN_COLUMNS)} FROM temp.context_customers k"
+                " JOIN transactions t ON t.customer_id = k.customer_id"
+                " WHERE t.ts >= ? AND t.rowid > ? AND t.rowid <= ? ORDER BY t.rowid",
+                (since.strftime("%Y-%m-%d %H:%M:%S"), after_rowid, up_to_rowid),
+            ).fetchall()
+            conn.execute("DELETE FROM temp.context_customers")
+        return _frame_from_rows(rows)
+
     def get(self, transaction_id: str) -> dict[str, Any] | None:
         """One transaction as a dict of canonical values (ts/dob as datetime/date), or None."""
         with self.store.locked():
