@@ -43,6 +43,8 @@ _PLACE_SUFFIXES = frozenset({
     "UDAIPUR", "GWALIOR", "JABALPUR", "MOHALI", "GHAZIABAD", "HOWRAH", "IND", "INDIA", "MH", "KA", "DL",
     "TN", "TS", "AP", "UP", "WB", "GJ", "RJ", "HR", "KL",
 })
+# Public name for other layers (the LLM redactor scrubs these place words from what it sends out).
+PLACE_WORDS: frozenset[str] = _PLACE_SUFFIXES
 _NON_ALNUM = re.compile(r"[^A-Z0-9]+")
 _DIGITS = re.compile(r"\d")
 

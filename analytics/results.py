@@ -78,6 +78,17 @@ class TransactionBrief:
 
 
 @dataclass(frozen=True)
+class PersonalDetails:
+    """What identifies the customer in their own rows, so it can be kept from an external model."""
+
+    customer_id: str
+    locations: tuple[str, ...]         # every distinct location on their rows (an ID is not one person)
+    dobs: tuple[dt.date, ...]          # every distinct date of birth on their rows
+    merchants: tuple[str, ...]         # every distinct merchant text (payee names of transfers hide here)
+    transfer_merchants: tuple[str, ...] = ()   # those of transfers, where the whole text may be a person's name
+
+
+@dataclass(frozen=True)
 class SpendingSummary:
     customer_id: str
     month: str                         # "YYYY-MM"

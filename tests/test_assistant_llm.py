@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
 import socket
-import time
 
 import pytest
 
@@ -14,7 +14,7 @@ from analytics.money import format_inr
 from bot.config import Config
 from bot.llm.assistant import build_assistant
 from bot.llm.nlu import trained_classifier
-from tests.fakes.insights_fake import BALANCE, OTHER, OWN, FakeInsights
+from tests.fakes.insights_fake import BALANCE, OTHER, OWN, SPEND, FakeInsights
 from tests.fakes.openai_server import FakeOpenAI
 
 OWN_BALANCE = format_inr(BALANCE[OWN])              # "₹12,345.67", written independently of the code under test
@@ -73,18 +73,22 @@ async def test_reply_with_invented_number_is_replaced_by_offline_answer(server, 
 
 async def test_reply_with_invented_percentage_is_rejected(server, insights) -> None:
     server.push_tool_call("get_spending", {"month": "2016-09"})
-    server.push_text("Dining was 42% of your spending in September 2016.")     # the tool says 25%
+    server.push_text("Dining was 42% of your spending in September 2016.")     # the tool says 9,000 / 36,000
     reply = await _assistant(server, insights).answer(OWN, "how much on dining last month?", "c1")
-    assert reply.source == "offline"
+    assert reply.source == "offline" and reply.fallback == "ungrounded"
+    dining, payments = SPEND[OWN]["2016-09"][2]["dining"]
+    assert reply.text.startswith(f"Dining: {format_inr(dining)} in September 2016 over {payments} payments, "
+                                 f"{round(100 * dining / SPEND[OWN]['2016-09'][0])}% of your spending.")
+    assert "42%" not in reply.text
 
 
-async def test_slow_server_falls_back_within_the_timeout(server, insights) -> None:
-    server.push_text("too late", delay_s=3.0)
-    assistant = _assistant(server, insights, timeout_s=0.5)
-    start = time.perf_counter()
-    reply = await assistant.answer(OWN, "what's my balance?", "c1")
-    assert time.perf_counter() - start < 2.5   # the server would take 3 s: the 0.5 s budget cut it short
-    assert reply.source == "offline" and OWN_BALANCE in reply.text
+async def test_stalled_server_falls_back_when_the_budget_ends(server, insights) -> None:
+    never = asyncio.Event()                    # the server holds its answer until this is set: never
+    server.push_text("too late", hold=never)
+    reply = await _assistant(server, insights, timeout_s=0.3).answer(OWN, "what's my balance?", "c1")
+    assert reply.source == "offline" and reply.fallback == "timeout" and OWN_BALANCE in reply.text
+    assert len(server.requests) == 1 and server.answered == 0     # the budget, not an answer, ended the turn
+    never.set()
 
 
 @pytest.mark.parametrize("status", [500, 429])
@@ -119,7 +123,13 @@ async def test_tool_call_with_bad_json_arguments_falls_back(server, insights) ->
 async def test_call_to_unknown_tool_falls_back(server, insights) -> None:
     server.push_tool_call("transfer_money", {"to": "C2002", "amount": 5000})
     reply = await _assistant(server, insights).answer(OWN, "what's my balance?", "c1")
-    assert reply.source == "offline"
+    assert reply.source == "offline" and reply.fallback == "bad tool call"
+    assert reply.text.startswith(f"Your balance is {OWN_BALANCE} (as of 20 Oct 2016). "
+                                 f"It is down {format_inr(4321.5)} over the last 30 days.")
+    assert len(server.requests) == 1                   # no tool result went back: nothing ran
+    # the offline answer's balance and the redactor's read; no tool ran
+    assert {m for m, _ in insights.calls} == {"balance", "personal_details"}
+    assert all(cid == OWN for _, cid in insights.calls)
 
 
 async def test_injection_asking_for_another_customer_is_refused_without_calling_the_model(server, insights) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.llm.context import ConversationState
 from bot.llm.nlu import load_examples, trained_classifier
 from bot.llm.offline import OfflineAssistant
 from bot.llm.slots import extract_slots, resolve_month
@@ -102,8 +103,16 @@ def test_product_kinds(text: str, kind: str | None) -> None:
 
 
 def test_gibberish_gets_a_clarifying_question_with_suggestions() -> None:
-    offline = OfflineAssistant(FakeInsights(), trained_classifier())
-    assert offline.understand("zxq blorp wibble").intent == "unclear"
+    insights = FakeInsights()
+    offline = OfflineAssistant(insights, trained_classifier())
+    understood, answer = offline.respond("C1001", "zxq blorp wibble", ConversationState("C1001"))
+    assert understood.intent == "unclear" and insights.calls == []        # asking back reads no data
+    assert answer.text.startswith("Sorry, I'm not sure what you mean.")
+    assert 2 <= len(answer.suggestions) <= 3 and len(set(answer.suggestions)) == len(answer.suggestions)
+    for suggestion in answer.suggestions:
+        assert f"• {suggestion}" in answer.text
+        # a suggestion is only useful if the assistant itself understands it when it is tapped
+        assert offline.understand(suggestion).intent not in ("unclear", "out_of_scope"), suggestion
 
 
 def test_another_customers_id_is_refused_even_when_phrased_as_balance() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from analytics.money import format_inr, format_percent
@@ -92,11 +94,54 @@ async def test_low_confidence_asks_with_suggestions(assistant) -> None:
     assert "₹" not in reply.text
 
 
-async def test_every_data_intent_answers_briefly(assistant) -> None:
-    questions = ["balance?", "spent in aug", "how much on petrol", "compare aug and sep", "suggest a budget",
-                 "how can I save", "any card for me", "anything strange on my account", "why is my balance low",
-                 "can I afford a ₹1.5 lakh bike", "monthly report", "what kind of customer am I", "alert settings"]
-    for q in questions:
-        reply = await assistant.answer(OWN, q, "c1")
-        assert reply.intent not in ("unclear", "out_of_scope"), q
-        assert 0 < len(reply.text) < 1500, q
+def _affordability(price: float) -> tuple[float, int]:
+    """The shortfall and months to save for `price`, by hand from the fake's profile (one month of spending
+    kept as a cushion; income per month over the same span as spending)."""
+    balance, monthly_spend, total_spend, total_income = BALANCE[OWN], 31250.0, 87500.0, 150000.0
+    shortfall = price + monthly_spend - balance
+    surplus = total_income * monthly_spend / total_spend - monthly_spend
+    return round(shortfall, 2), math.ceil(shortfall / surplus)
+
+
+SHORTFALL, MONTHS_TO_SAVE = _affordability(150_000)
+AUG, SEP, OCT = (SPEND[OWN][m] for m in ("2016-08", "2016-09", "2016-10"))
+
+
+@pytest.mark.parametrize("question, intent, expected", [
+    ("balance?", "balance", [f"Your balance is {format_inr(BALANCE[OWN])} (as of 20 Oct 2016)",
+                             f"down {format_inr(4321.5)} over the last 30 days"]),
+    ("spent in aug", "spending_summary", [
+        f"In August 2016 you spent {format_inr(AUG[0])} across {sum(n for _, n in AUG[2].values())} payments",
+        f"Rent: {format_inr(12000)} ({round(100 * 12000 / AUG[0])}%)"]),
+    ("how much on petrol", "spending_category", [
+        f"Fuel: {format_inr(SEP[2]['fuel'][0])} in September 2016 over {SEP[2]['fuel'][1]} payments, "
+        f"{round(100 * SEP[2]['fuel'][0] / SEP[0])}% of your spending",
+        f"{round(100 * (SEP[2]['fuel'][0] / AUG[2]['fuel'][0] - 1))}% more on fuel than in August 2016"]),
+    ("compare aug and sep", "compare_months", [f"August 2016: {format_inr(AUG[0])} spent.",
+                                               f"September 2016: {format_inr(SEP[0])} spent."]),
+    ("suggest a budget", "budget_advice", [f"a monthly budget of {format_inr(16100)}",
+                                           f"• Dining: {format_inr(6400)} (you average {format_inr(7500)})",
+                                           f"save about {format_inr(1400)} a month"]),
+    ("how can I save", "saving_tips", [
+        f"• Dining: bring it from {format_inr(7500)} to {format_inr(6400)}, saving {format_inr(1100)}\n"
+        f"• Entertainment: bring it from {format_inr(1500)} to {format_inr(1200)}, saving {format_inr(300)}"]),
+    ("any card for me", "recommendations", ["DineMore Credit Card: 5% back on restaurants"]),
+    ("anything strange on my account", "unusual_transactions", [
+        "I flagged 1 transaction that looks unusual", f"14 Sep 2016, {format_inr(48000)} at LUXE WATCHES MUMBAI"]),
+    ("why is my balance low", "low_balance_explanation", [
+        f"you spent {format_inr(OCT[0])}, mostly on rent ({format_inr(12000)})",
+        f"• 3 Oct 2016: {format_inr(12000)} at LANDLORD\n• 9 Oct 2016: {format_inr(2500)} at SWIGGY"]),
+    ("can I afford a ₹1.5 lakh bike", "affordability", [
+        f"paying {format_inr(150000)}", f"needs {format_inr(SHORTFALL)} more", f"in about {MONTHS_TO_SAVE} months"]),
+    ("monthly report", "monthly_report", [f"Money in: {format_inr(SEP[1])}", f"Money out: {format_inr(SEP[0])}",
+                                          f"Net savings: {format_inr(SEP[1] - SEP[0])}"]),
+    ("what kind of customer am I", "profile", ["57 transactions", f"about {format_inr(31250)} spent a month"]),
+    ("alert settings", "alert_settings", [f"falls below {format_inr(2000)}", "/alerts"]),
+])
+async def test_every_data_intent_answers_with_the_facade_figures(assistant, question: str, intent: str,
+                                                                 expected: list[str]) -> None:
+    reply = await assistant.answer(OWN, question, f"q:{question}")
+    assert reply.intent == intent
+    for phrase in expected:
+        assert phrase in reply.text
+    assert len(reply.text) < 1500

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from dataclasses import dataclass
 from typing import Any
 
+import httpx2
 import openai
 
+from analytics import periods
 from bot.config import Config, LLMConfig
 from bot.llm.answers import Answer, Facade
-from bot.llm.client import LLMClient, LLMTurnError
-from bot.llm.context import ConversationMemory
+from bot.llm.client import LLMClient, LLMTurnError, ResponseTooLarge
+from bot.llm.context import ConversationMemory, ConversationState
 from bot.llm.grounding import collect, ungrounded
 from bot.llm.nlu import IntentClassifier, trained_classifier
 from bot.llm.offline import OfflineAssistant, Understanding
+from bot.llm.privacy import PLACEHOLDER, Redactor, drop_personal
 from bot.llm.prompts import system_prompt
-from bot.llm.tools import BoundTools, Redactor, ToolCallError
+from bot.llm.tools import BoundTools, ToolCallError
+from bot.services.errors import CustomerNotFound, NoData
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +35,38 @@ class AssistantReply:
     confidence: float
     source: str                       # "offline" or "llm"
     suggestions: tuple[str, ...] = ()  # follow-up questions, e.g. for buttons
+    fallback: str | None = None       # why the LLM's answer was not used: "timeout", "ungrounded", ...
+
+
+class Ungrounded(ValueError):
+    """The model's reply has figures no tool returned this turn."""
+
+
+def fallback_reason(exc: BaseException) -> str:
+    """A short, stable name for why an LLM turn was answered offline (logs, tests, metrics)."""
+    if isinstance(exc, TimeoutError | openai.APITimeoutError):
+        return "timeout"
+    if isinstance(exc, ResponseTooLarge) or isinstance(exc.__cause__, ResponseTooLarge):
+        return "response too large"
+    if isinstance(exc, Ungrounded):
+        return "ungrounded"
+    if isinstance(exc, openai.APIStatusError):
+        return f"http {exc.status_code}"
+    if isinstance(exc, openai.APIConnectionError | httpx2.RequestError):
+        return "connection"
+    if isinstance(exc, json.JSONDecodeError):
+        return "malformed response"
+    if isinstance(exc, ToolCallError):
+        return "bad tool call"
+    if isinstance(exc, LLMTurnError):
+        return "unusable reply"
+    return "error"
+
+
+def check_grounding(reply: str, results: list[Any], clock: tuple[Any, ...]) -> list[str]:
+    """The ungrounded figures of a reply (sync and linear-time: the assistant runs it in a worker thread)."""
+    facts = collect((drop_personal(r) for r in results), clock)
+    return ungrounded(PLACEHOLDER.sub(" ", reply), facts)
 
 
 class Assistant:
@@ -52,52 +89,54 @@ class Assistant:
         if self.llm is None or understanding.refused:
             return offline_reply
         try:
+            # One budget for the whole turn: redaction, every tool round and the grounding check.
             async with asyncio.timeout(self.llm_config.timeout_s):
-                reply = await self._llm_answer(customer_id, text, history)
-        except TimeoutError:
-            log.warning("LLM turn exceeded %.1f s; answering offline", self.llm_config.timeout_s)
-            return offline_reply
-        except (openai.APIError, json.JSONDecodeError, ToolCallError, LLMTurnError) as exc:
-            log.warning("LLM turn failed (%s: %s); answering offline", type(exc).__name__, exc)
-            return offline_reply
-        except Exception:   # a model must never take the channel down with it
-            log.warning("LLM turn failed unexpectedly; answering offline", exc_info=True)
-            return offline_reply
-        if reply is None:
-            return offline_reply
+                reply = await self._llm_answer(customer_id, text, history, state)
+        except Exception as exc:   # a model must never take the channel down with it
+            reason = fallback_reason(exc)
+            if reason == "timeout":
+                log.warning("LLM turn exceeded %.1f s; answering offline", self.llm_config.timeout_s)
+            elif reason == "ungrounded":
+                log.warning("LLM reply failed the grounding check (%s); answering offline", exc)
+            elif reason == "error":
+                log.warning("LLM turn failed unexpectedly; answering offline", exc_info=True)
+            else:
+                log.warning("LLM turn failed (%s: %s); answering offline", reason, exc.__cause__ or exc)
+            return dataclasses.replace(offline_reply, fallback=reason)
         if state.turns:
             state.turns[-1] = (text, reply)
         return AssistantReply(reply, understanding.intent, understanding.confidence, "llm", offline.suggestions)
 
-    async def _llm_answer(self, customer_id: str, text: str, history: list[tuple[str, str]]) -> str | None:
-        """The model's reply if every figure in it is grounded in this turn's tool results, else None."""
+    async def _llm_answer(self, customer_id: str, text: str, history: list[tuple[str, str]],
+                          state: ConversationState) -> str:
+        """The model's reply if every figure in it is grounded in this turn's tool results; else raises."""
         assert self.llm is not None
         share = self.llm_config.share_personal_data
-        redactor = None if share else await asyncio.to_thread(self._redactor, customer_id)
-        scrub = (lambda s: s) if redactor is None else redactor.text
+        redactor = None if share else await asyncio.to_thread(self._redactor, customer_id, state)
+        as_of = await asyncio.to_thread(self.insights.as_of)
         personal = f"The customer's ID is {customer_id}." if share else None
-        messages: list[dict[str, Any]] = [{"role": "system",
-                                           "content": system_prompt(await asyncio.to_thread(self.insights.as_of),
-                                                                    personal)}]
+        messages: list[dict[str, Any]] = [{"role": "system", "content": system_prompt(as_of, personal)}]
         for user, assistant in history:
-            messages += [{"role": "user", "content": scrub(user)}, {"role": "assistant", "content": scrub(assistant)}]
-        messages.append({"role": "user", "content": scrub(text)})
-        tools = BoundTools(self.insights, customer_id, redactor)
-        reply = await self.llm.run_turn(messages, tools)
-        problems = ungrounded(reply, collect(tools.results, text))
+            messages += [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
+        messages.append({"role": "user", "content": text})
+        tools = BoundTools(self.insights, customer_id)
+        reply = await self.llm.run_turn(messages, tools, outgoing=redactor.messages if redactor else None)
+        clock = (as_of, periods.this_month(as_of), periods.last_complete_month(as_of))
+        problems = await asyncio.to_thread(check_grounding, reply, list(tools.results), clock)
         if problems:
-            log.warning("LLM reply failed the grounding check (%s); answering offline", ", ".join(problems[:5]))
-            return None
-        return reply
+            raise Ungrounded("no tool returned " + ", ".join(problems[:5]))
+        if redactor is None:
+            return reply
+        state.remember_private(redactor.hidden)
+        return redactor.restore(reply)
 
-    def _redactor(self, customer_id: str) -> Redactor:
-        """Scrubs the customer's ID and home location (sync: reads the profile)."""
-        secrets: tuple[str, ...] = (customer_id,)
+    def _redactor(self, customer_id: str, state: ConversationState) -> Redactor:
+        """Hides what the store knows about the customer, and what this conversation hid before (sync)."""
         try:
-            location = self.insights.profile(customer_id).location
-        except Exception:  # an unknown customer has no location to hide; the tools will say so
-            location = None
-        return Redactor(secrets + ((location,) if location else ()))
+            details = self.insights.personal_details(customer_id)  # type: ignore[attr-defined]
+        except (CustomerNotFound, NoData):    # no rows: nothing personal to know; the tools will say so
+            details = None
+        return Redactor(details, customer_id, tuple(state.private_terms.items()))
 
     async def aclose(self) -> None:
         if self.llm is not None:

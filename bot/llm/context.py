@@ -20,6 +20,15 @@ class ConversationState:
     pending_intent: str | None = None       # asked a question back (e.g. "how much does it cost?")
     turns: deque[tuple[str, str]] = field(default_factory=lambda: deque(maxlen=4))   # (user, assistant)
     touched: float = field(default_factory=time.monotonic)
+    # Personal values the LLM redactor hid in this conversation (value -> kind, e.g. a name the customer typed),
+    # hidden again in later turns wherever they appear; bounded like the turns.
+    private_terms: dict[str, str] = field(default_factory=dict)
+
+    def remember_private(self, terms: dict[str, str], limit: int = 200) -> None:
+        for term, kind in terms.items():
+            self.private_terms.setdefault(term, kind)
+        while len(self.private_terms) > limit:
+            self.private_terms.pop(next(iter(self.private_terms)))
 
 
 class ConversationMemory:

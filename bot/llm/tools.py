@@ -16,9 +16,6 @@ from bot.services.errors import InvalidMonth, NoData, NotTrained
 
 log = logging.getLogger(__name__)
 
-PERSONAL_KEYS = frozenset({"customer_id", "location", "age", "age_band", "gender", "dob", "customer_name"})  # product "name"s are not personal
-_NOT_LEARNED = frozenset({"age_band"})   # dropped, but values like "unknown" must not be scrubbed from all text
-REDACTED = "[redacted]"
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _KINDS = ["savings", "fd", "sip", "credit_card", "personal_loan", "overdraft"]
 _MONTH_PARAM = {"type": "string", "description": "calendar month as YYYY-MM; omit for the last complete month"}
@@ -72,60 +69,16 @@ def to_plain(value: Any) -> Any:
     return value
 
 
-class Redactor:
-    """Removes personal fields and scrubs the customer's ID and any location it has seen out of all text."""
-
-    def __init__(self, secrets: tuple[str, ...]) -> None:
-        self._secrets: set[str] = set()
-        self._pattern: re.Pattern[str] | None = None
-        self._learn(secrets)
-
-    def _learn(self, secrets: tuple[str, ...] | list[str]) -> None:
-        new = {s.strip() for s in secrets if isinstance(s, str) and len(s.strip()) >= 3} - self._secrets
-        if new:
-            self._secrets |= new
-            words = sorted(self._secrets, key=len, reverse=True)
-            self._pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
-
-    def text(self, value: str) -> str:
-        return self._pattern.sub(REDACTED, value) if self._pattern else value
-
-    def value(self, value: Any) -> Any:
-        """A copy without personal keys; values seen under them (e.g. a transaction's city) are scrubbed too."""
-        self._learn(list(_personal_strings(value)))
-        return self._scrub(value)
-
-    def _scrub(self, value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: self._scrub(v) for k, v in value.items() if k not in PERSONAL_KEYS}
-        if isinstance(value, list):
-            return [self._scrub(v) for v in value]
-        if isinstance(value, str):
-            return self.text(value)
-        return value
-
-
-def _personal_strings(value: Any) -> list[str]:
-    found: list[str] = []
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if k in PERSONAL_KEYS and k not in _NOT_LEARNED and isinstance(v, str):
-                found.append(v)
-            else:
-                found += _personal_strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            found += _personal_strings(v)
-    return found
-
-
 class BoundTools:
-    """Tool executor closed over one customer ID: whatever the model sends, it reads only this customer."""
+    """Tool executor closed over one customer ID: whatever the model sends, it reads only this customer.
 
-    def __init__(self, insights: Facade, customer_id: str, redactor: Redactor | None = None) -> None:
+    Results go out unredacted from here: the client's redactor (bot.llm.privacy) scrubs every outgoing
+    request in one place, tool results and history alike.
+    """
+
+    def __init__(self, insights: Facade, customer_id: str) -> None:
         self._insights = insights
         self._customer_id = customer_id
-        self._redactor = redactor           # None = share personal data
         self.results: list[Any] = []        # everything returned this turn, for the grounding check
 
     @staticmethod
@@ -168,8 +121,6 @@ class BoundTools:
             result = to_plain(self._run(name, args))
         except (InvalidMonth, NoData, NotTrained) as exc:
             result = {"error": str(exc)}
-        if self._redactor is not None:
-            result = self._redactor.value(result)
         self.results.append(result)
         return json.dumps(result, ensure_ascii=False)
 

@@ -17,6 +17,7 @@ reads figures only through `InsightsService`, so every channel shows the same nu
     svc.affordability(cid, price) -> Affordability
     svc.transactions(cid, month=None, limit=None) -> tuple[TransactionBrief, ...]
     svc.months_available(cid) -> tuple[str, ...]
+    svc.personal_details(cid) -> PersonalDetails          # what the LLM path must not send
     svc.insights(cid) -> CustomerInsights
 Raises bot.services.errors.CustomerNotFound for an unknown ID, InvalidMonth for a bad month.
 """
@@ -45,6 +46,7 @@ from analytics.results import (
     CustomerInsights,
     CustomerProfile,
     MonthlyReport,
+    PersonalDetails,
     Recommendation,
     SegmentInfo,
     SpendingSummary,
@@ -345,6 +347,18 @@ class InsightsService:
     def months_available(self, customer_id: str) -> tuple[str, ...]:
         frame = self._frame(customer_id)
         return tuple(sorted(frame["ts"].dt.strftime("%Y-%m").unique()))
+
+    def personal_details(self, customer_id: str) -> PersonalDetails:
+        """Every location, date of birth and merchant text on the customer's rows (for the LLM redactor)."""
+        frame = self._frame(customer_id)
+
+        def distinct(values: pd.Series) -> tuple[str, ...]:
+            return tuple(sorted({v.strip() for v in values if isinstance(v, str) and v.strip()}))
+
+        dobs = tuple(sorted({d.date() for d in frame["dob"] if not pd.isna(d)}))
+        transfers = frame.loc[frame["category"] == "transfers", "merchant"]
+        return PersonalDetails(customer_id, distinct(frame["location"]), dobs, distinct(frame["merchant"]),
+                               distinct(transfers))
 
     def insights(self, customer_id: str) -> CustomerInsights:
         """All of it in one read of the customer's transactions."""

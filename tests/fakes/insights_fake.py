@@ -13,6 +13,7 @@ from analytics.results import (
     CategoryChange,
     CustomerProfile,
     MonthlyReport,
+    PersonalDetails,
     Recommendation,
     SegmentInfo,
     SpendingSummary,
@@ -139,3 +140,11 @@ class FakeInsights:
                 TransactionBrief("T21", dt.datetime(2016, 10, 9, 20, 0), 2500.0, "DEBIT", "dining", "SWIGGY", "JAMSHEDPUR"),
                 TransactionBrief("T22", dt.datetime(2016, 10, 1, 9, 0), 50000.0, "CREDIT", "income", "SALARY", None))
         return rows[:limit] if limit else rows
+
+    def personal_details(self, cid: str) -> PersonalDetails:
+        calls = len(self.calls)
+        merchants = sorted({t.merchant for t in self.transactions(cid) if t.merchant}
+                           | {a.merchant for a in self.anomalies(cid) if a.merchant})
+        del self.calls[calls:]                  # one read, as the real facade does it
+        self._check("personal_details", cid)
+        return PersonalDetails(cid, ("JAMSHEDPUR", "MUMBAI"), (dt.date(1982, 3, 14),), tuple(merchants))

@@ -6,6 +6,10 @@
         config.llm.base_url = server.base_url     # "http://127.0.0.1:PORT/v1"
         ...
         server.requests                           # the JSON bodies the client sent, in order
+
+Hostile answers for the caps: `push_text(..., hold=event)` answers only once the event is set (a stalled
+server), `push_huge(n)` streams an n-byte body (optionally stopping after `pause_after` bytes until `release`
+is set), `push_drip()` sends a body a few bytes at a time, for ever (until `release`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,11 @@ class Scripted:
     status: int = 200
     body: Any = None            # dict -> JSON; str -> sent raw (garbage bodies)
     delay_s: float = 0.0
+    hold: asyncio.Event | None = None   # answer only once this is set
+    stream_bytes: int = 0       # > 0: stream a body of this many bytes instead
+    pause_after: int | None = None      # stop streaming after this many bytes until `release` is set
+    content_length: bool = False
+    drip: bool = False
 
 
 class FakeOpenAI:
@@ -33,6 +42,11 @@ class FakeOpenAI:
         self.model = model
         self.script: deque[Scripted] = deque()
         self.requests: list[dict[str, Any]] = []
+        self.release = asyncio.Event()          # lets a paused or dripping stream go on
+        self.bytes_sent = 0                     # of streamed bodies, as far as the client read them
+        self.streams_finished = 0
+        self.streaming = asyncio.Event()        # set once a streamed body has started
+        self.answered = 0                       # responses handed over in full (not cut short)
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -52,9 +66,22 @@ class FakeOpenAI:
         self.script.append(Scripted(body=self._completion(
             {"role": "assistant", "content": None, "tool_calls": calls}, "tool_calls")))
 
-    def push_text(self, text: str, delay_s: float = 0.0) -> None:
+    def push_text(self, text: str, delay_s: float = 0.0, hold: asyncio.Event | None = None) -> None:
         self.script.append(Scripted(body=self._completion({"role": "assistant", "content": text}, "stop"),
-                                    delay_s=delay_s))
+                                    delay_s=delay_s, hold=hold))
+
+    def push_reply(self, compose: Any) -> None:
+        """A text answer composed from the request it answers: `compose(request_json) -> str` (a model echoing
+        what it was sent, e.g. a placeholder from a tool result)."""
+        self.script.append(Scripted(body=compose))
+
+    def push_huge(self, size: int, pause_after: int | None = None, content_length: bool = False) -> None:
+        """A 200 whose body is `size` bytes of one long JSON string (the shape of a runaway completion)."""
+        self.script.append(Scripted(stream_bytes=size, pause_after=pause_after, content_length=content_length))
+
+    def push_drip(self) -> None:
+        """A 200 that sends its body a few bytes at a time and never finishes (until `release` is set)."""
+        self.script.append(Scripted(stream_bytes=1 << 30, drip=True))
 
     def push_error(self, status: int, message: str = "error", err_type: str = "server_error") -> None:
         self.script.append(Scripted(status=status, body={"error": {"message": message, "type": err_type,
@@ -70,9 +97,43 @@ class FakeOpenAI:
             status=500, body={"error": {"message": "script exhausted", "type": "server_error"}})
         if step.delay_s:
             await asyncio.sleep(step.delay_s)
+        if step.hold is not None:
+            await step.hold.wait()
+        if step.stream_bytes:
+            return await self._stream(request, step)
+        self.answered += 1
+        if callable(step.body):
+            text = step.body(self.requests[-1])
+            return web.json_response(self._completion({"role": "assistant", "content": text}, "stop"))
         if isinstance(step.body, str):
             return web.Response(status=step.status, text=step.body, content_type="application/json")
         return web.json_response(step.body, status=step.status)
+
+    async def _stream(self, request: web.Request, step: Scripted) -> web.StreamResponse:
+        response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        if step.content_length:
+            response.content_length = step.stream_bytes
+        await response.prepare(request)
+        self.streaming.set()
+        head = b'{"id": "x", "object": "chat.completion", "choices": [{"index": 0, "message": {"content": "'
+        chunk = 64 * 1024 if not step.drip else 4
+        try:
+            await response.write(head)
+            self.bytes_sent += len(head)
+            while self.bytes_sent < step.stream_bytes:
+                if step.drip:
+                    if self.release.is_set():
+                        break
+                    await asyncio.sleep(0.02)
+                elif step.pause_after is not None and self.bytes_sent >= step.pause_after:
+                    await self.release.wait()
+                piece = b"9" * min(chunk, step.stream_bytes - self.bytes_sent)
+                await response.write(piece)
+                self.bytes_sent += len(piece)
+            self.streams_finished += 1
+        except (ConnectionError, RuntimeError):
+            pass                                  # the client hung up: what the caps are for
+        return response
 
     @property
     def base_url(self) -> str:
