@@ -6,7 +6,8 @@ signals. They work on any frame with the canonical columns (`analytics.schema.TX
 merchants, categories, channels and credits (the synthetic bank), and a thin one with debits only (the public
 file). A field the frame never fills is left empty on injected rows too, so "has a merchant" is never a tell;
 scenarios that cannot be told apart from fraud without payee text (an insurance premium, a rent rise) are
-not injected where there is no payee text (see each scenario's docstring).
+not injected where there is no payee text (see each scenario's docstring). On the public file `location` is
+the only place field (the customer's, row by row); injected rows use it as the place of the transaction.
 
 Names are the module's own (cities and merchants absent from `data/merchants.csv` and `synth_params`), brand
 names are composed at random per seed, and every amount is a random multiple of the customer's own usual
