@@ -229,10 +229,27 @@ CREATE TABLE store_meta (
 INSERT INTO store_meta (key, value) VALUES ('store_id', lower(hex(randomblob(16))))
 """
 
+DELIVERY_0006 = """
+-- Delivery that survives outages and crashes (issue 9). A row is claimed before it is sent ('sending' with a
+-- lease: claimed_by, lease_until), so several workers can share the outbox (PostgreSQL: FOR UPDATE SKIP
+-- LOCKED) and a row left 'sending' by a crash is reclaimed once its lease ends.
+ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+ALTER TABLE outbox ADD COLUMN lease_until TEXT;
+ALTER TABLE outbox ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;          -- transient failures so far (backoff)
+ALTER TABLE outbox ADD COLUMN unknown_outcomes INTEGER NOT NULL DEFAULT 0;  -- timeouts / crashes mid-send
+CREATE INDEX idx_outbox_chat_status ON outbox (chat_id, status);
+-- A broadcast is an outbox-backed job: each treatment recipient is one outbox row.
+ALTER TABLE broadcast_recipients ADD COLUMN outbox_id INTEGER;
+ALTER TABLE broadcasts ADD COLUMN as_of TEXT;                 -- the analytics date when it started (uplift window)
+ALTER TABLE broadcasts ADD COLUMN progress_chat_id INTEGER;   -- where the admin's progress message is
+ALTER TABLE broadcasts ADD COLUMN progress_message_id INTEGER
+"""
+
 MIGRATIONS: list[Migration] = [
     ("0001_core", CORE_0001),
     ("0002_bot", BOT_0002),
     ("0003_notify", NOTIFY_0003),
     ("0004_models_scores", MODELS_0004),
     ("0005_scale", SCALE_0005),
+    ("0006_delivery", DELIVERY_0006),
 ]
