@@ -131,7 +131,7 @@ def broadcast_report_lines(report: BroadcastReport) -> list[str]:
     state = "done" if p.finished else "sending"
     lines = [f"Broadcast #{report.broadcast_id} ({report.target_kind}"
              + (f" {report.target_value}" if report.target_value else "") + f", {state}): "
-             f"{p.sent:,} delivered, {p.failed:,} failed, {p.waiting + p.due:,} waiting; "
+             f"{p.sent:,} delivered, {p.failed:,} not delivered, {p.waiting + p.due:,} waiting; "
              f"control {report.control_size:,}"]
     if report.as_of is None or report.window_end is None:
         lines.append("  Uplift: not measured (no analytics date was recorded when it started)")

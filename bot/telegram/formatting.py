@@ -249,7 +249,7 @@ def progress_text(progress: BroadcastProgress) -> str:
     state = "Finished" if progress.finished else "Sending"
     text = f"📣 Broadcast #{progress.broadcast_id}: {state} {progress.done}/{progress.total}"
     if progress.failed:
-        text += f" · {progress.failed} failed"
+        text += f" · {progress.failed} not delivered"
     if progress.waiting:
         text += f" · {progress.waiting} waiting (quiet hours, a flood wait or a retry)"
     return text
