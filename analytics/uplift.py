@@ -69,6 +69,9 @@ def compare_groups(treatment: Sequence[int], control: Sequence[int], z: float = 
     p_t, p_c = _mean(active_t), _mean(active_c)
     # Wald interval of a difference of proportions: p(1 - p) per group.
     active = _difference(active_t, active_c, p_t * (1 - p_t), p_c * (1 - p_c), z)
+    if active.low is not None and active.high is not None:   # a difference of shares lies in [-1, 1]
+        active = Difference(active.treatment, active.control, active.difference, max(active.low, -1.0),
+                            min(active.high, 1.0))
     counts_t, counts_c = [float(c) for c in treatment], [float(c) for c in control]
     per_customer = _difference(counts_t, counts_c, _variance(counts_t), _variance(counts_c), z)
     return GroupComparison(len(treatment), len(control), active, per_customer)

@@ -76,3 +76,59 @@ def test_unknown_kind_is_refused(fresh_store, test_config):
     with pytest.raises(ValueError):
         Outbox(fresh_store, test_config).enqueue(chat_id=1, kind="spam", dedupe_key="x", text="x",
                                                  now=dt.datetime(2026, 1, 1, 12, tzinfo=IST))
+
+
+# ---- claiming (issue 9): one statement with a lease, so several workers never take the same row ----------
+def _queue_many(store, n, now):
+    repo = OutboxRepository(store)
+    return [repo.enqueue(chat_id=1000 + i, kind="low_balance", dedupe_key=f"k{i}", payload={"text": str(i)},
+                         created_at=now, due_at=now) for i in range(n)]
+
+
+def test_enqueue_returns_the_row_id_once_and_none_for_a_repeated_key(fresh_store):
+    now = dt.datetime(2026, 3, 10, 12, 0, tzinfo=IST)
+    repo = OutboxRepository(fresh_store)
+    first = repo.enqueue(chat_id=1, kind="low_balance", dedupe_key="x", payload={"text": "a"}, created_at=now,
+                         due_at=now)
+    again = repo.enqueue(chat_id=1, kind="low_balance", dedupe_key="x", payload={"text": "b"}, created_at=now,
+                         due_at=now)
+    assert first == fresh_store.db.execute("SELECT id FROM outbox").fetchone()[0] and again is None
+
+
+def test_two_workers_claiming_at_once_never_take_the_same_row(fresh_store, tmp_path):
+    import threading
+
+    from bot.storage.database import Store
+
+    now = dt.datetime(2026, 3, 10, 12, 0, tzinfo=IST)
+    ids = _queue_many(fresh_store, 200, now)
+    other = Store(fresh_store.path)                   # a second process's connection to the same file
+    taken: dict[str, list[int]] = {"a": [], "b": []}
+
+    def work(store, name):
+        repo = OutboxRepository(store)
+        while rows := repo.claim(now, name, now + dt.timedelta(minutes=2), limit=3):
+            taken[name] += [r.id for r in rows]
+
+    threads = [threading.Thread(target=work, args=(fresh_store, "a")),
+               threading.Thread(target=work, args=(other, "b"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    other.close()
+    assert sorted(taken["a"] + taken["b"]) == sorted(ids)          # every row once, none twice
+    owners = dict(fresh_store.db.execute("SELECT id, claimed_by FROM outbox").fetchall())
+    assert all(owners[i] == "a" for i in taken["a"]) and all(owners[i] == "b" for i in taken["b"])
+
+
+def test_a_worker_that_lost_its_claim_cannot_record_the_outcome(fresh_store):
+    now = dt.datetime(2026, 3, 10, 12, 0, tzinfo=IST)
+    [outbox_id] = _queue_many(fresh_store, 1, now)
+    repo = OutboxRepository(fresh_store)
+    repo.claim(now, "slow", now + dt.timedelta(seconds=60))
+    [again] = repo.claim(now + dt.timedelta(seconds=60), "fast", now + dt.timedelta(seconds=120))
+    assert again.id == outbox_id and again.reclaimed and again.unknown_outcomes == 1
+    assert not repo.mark_sent(outbox_id, "slow", telegram_message_id=1, sent_at=now)
+    assert repo.mark_sent(outbox_id, "fast", telegram_message_id=2, sent_at=now)
+    assert fresh_store.db.execute("SELECT status, message_id FROM outbox").fetchone() == ("sent", 2)
