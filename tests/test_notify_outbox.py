@@ -132,3 +132,42 @@ def test_a_worker_that_lost_its_claim_cannot_record_the_outcome(fresh_store):
     assert not repo.mark_sent(outbox_id, "slow", telegram_message_id=1, sent_at=now)
     assert repo.mark_sent(outbox_id, "fast", telegram_message_id=2, sent_at=now)
     assert fresh_store.db.execute("SELECT status, message_id FROM outbox").fetchone() == ("sent", 2)
+
+
+async def test_a_broadcast_stuck_before_the_upgrade_resumes_through_the_outbox(tmp_path, fake, bot):
+    """A store from before migration 0006 with a broadcast a crash left 'sending': 2 sent, 3 never reached."""
+    import sqlite3
+
+    import sqlite_utils
+
+    from bot.notify.sender import OutboxSender, SendPolicy
+    from bot.storage import database
+    from bot.storage.database import Store
+    from bot.storage.links import LinkStore
+    from tests.fakes.clock import ManualClock
+
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(sqlite3.connect(path, isolation_level=None))
+    old.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for name, step in database.MIGRATIONS[:5]:
+        database._apply(old, name, step)
+    old.execute("INSERT INTO broadcasts (created_at, admin_user_id, target_kind, message, audience_size,"
+                " control_share, control_size, seed, status) VALUES ('2026-03-10T06:00:00+00:00', 1, 'all',"
+                " 'Fees & more', 6, 0.2, 1, 1, 'sending')")
+    old.conn.executemany("INSERT INTO broadcast_recipients (broadcast_id, chat_id, customer_id, grp, status)"
+                         " VALUES (1, ?, ?, ?, ?)",
+                         [(1, "C1", "treatment", "sent"), (2, "C2", "treatment", "sent"),
+                          (3, "C3", "treatment", "pending"), (4, "C4", "treatment", "pending"),
+                          (5, "C5", "treatment", "pending"), (6, "C6", "control", "held_out")])
+    old.conn.close()
+    store = Store(path)                                     # applies 0006
+    now = dt.datetime(2026, 3, 10, 6, 30, tzinfo=dt.UTC)
+    for chat in range(1, 7):
+        LinkStore(store).link(chat, f"C{chat}", chat, now)
+    sender = OutboxSender(bot, store, SendPolicy(per_chat_interval_s=0.0), clock=ManualClock(now))
+    counts = await sender.drain()
+    status = store.db.execute("SELECT status, sent FROM broadcasts").fetchone()
+    store.close()
+    assert counts.sent == 3 and sorted(c.chat_id for c in fake.delivered()) == [3, 4, 5]
+    assert {c.text for c in fake.delivered()} == {"Fees &amp; more"}   # HTML-escaped, as broadcasts are sent
+    assert status == ("done", 5)
