@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     verb("api", "serve the REST API")
 
+    p = verb("stats", "admin figures: messages sent/pending/dead-lettered, alerts and answers, broadcast uplift")
+    p.add_argument("--broadcasts", type=int, default=3, metavar="N", help="recent broadcasts to report (default 3)")
+
     p = verb("demo", "the embedded-default tour on bundled sample data (no token or key needed)")
     p.add_argument("--fresh", action="store_true", help="rebuild the demo store even if it exists")
     return parser

@@ -69,6 +69,13 @@ class SchedulerConfig:
     monthly_summary_time: str = "09:00"
     quiet_hours: str = "22:00-08:00"
     fraud_alerts_bypass_quiet_hours: bool = False   # "Was this you?" goes out at once, even at night
+    # Delivery (added for issue 9, additive): pacing, the claim lease, and the retry schedule of the outbox.
+    send_rate_per_second: float = 25.0     # overall pace of proactive sends (Telegram allows ~30/s)
+    send_timeout_seconds: float = 10.0     # one Bot API call; a timeout leaves the outcome unknown
+    send_lease_seconds: float = 120.0      # a claimed row left by a crashed worker is reclaimed after this
+    retry_first_seconds: float = 30.0      # first retry after a network error / 5xx, doubling each time
+    retry_max_minutes: float = 240.0       # the cap of that doubling
+    retry_give_up_hours: float = 24.0      # then the message is dead-lettered (counted in /stats)
 
 
 @dataclass(frozen=True)
@@ -161,7 +168,20 @@ def config_from_mapping(data: Mapping[str, Any], *, env: Mapping[str, str] | Non
     share = sections["telegram"].broadcast_control_share
     if not 0.0 <= share < 1.0:
         raise ConfigError(f"[telegram] broadcast_control_share must be in [0, 1), got {share!r}")
+    _check_delivery(sections["scheduler"])
     return Config(**sections, source=source)
+
+
+def _check_delivery(scheduler: SchedulerConfig) -> None:
+    for key in ("send_rate_per_second", "send_timeout_seconds", "send_lease_seconds", "retry_first_seconds",
+                "retry_max_minutes", "retry_give_up_hours"):
+        if getattr(scheduler, key) <= 0:
+            raise ConfigError(f"[scheduler] {key} must be positive, got {getattr(scheduler, key)!r}")
+    if scheduler.send_lease_seconds <= scheduler.send_timeout_seconds:
+        raise ConfigError("[scheduler] send_lease_seconds must be longer than send_timeout_seconds "
+                          "(else a slow send could be claimed twice)")
+    if scheduler.retry_max_minutes * 60 < scheduler.retry_first_seconds:
+        raise ConfigError("[scheduler] retry_max_minutes must be at least retry_first_seconds")
 
 
 def find_config_path(explicit: str | None, env: Mapping[str, str] | None = None) -> Path | None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from analytics.money import format_date, format_inr, format_percent
 from analytics.results import BudgetPlan, CustomerInsights, MonthlyReport, SpendingSummary
+from bot.services.admin import AdminStats, BroadcastReport
 
 
 def month_label(month: str) -> str:
@@ -122,3 +123,62 @@ def to_jsonable(value: Any) -> Any:
 
 def to_json(value: Any) -> str:
     return json.dumps(to_jsonable(value), ensure_ascii=False, indent=2)
+
+
+def broadcast_report_lines(report: BroadcastReport) -> list[str]:
+    """Plain lines (no HTML) for one broadcast's delivery and uplift; the CLI prints the same lines."""
+    p = report.progress
+    state = "done" if p.finished else "sending"
+    lines = [f"Broadcast #{report.broadcast_id} ({report.target_kind}"
+             + (f" {report.target_value}" if report.target_value else "") + f", {state}): "
+             f"{p.sent:,} delivered, {p.failed:,} not delivered, {p.waiting + p.due:,} waiting; "
+             f"control {report.control_size:,}"]
+    if report.as_of is None or report.window_end is None:
+        lines.append("  Uplift: not measured (no analytics date was recorded when it started)")
+        return lines
+    window = (f"{format_date(report.as_of)} – {format_date(report.window_end)}, "
+              f"{report.days_observed} of 30 days of data so far")
+    c = report.comparison
+    if c is None:
+        lines.append(f"  Uplift ({window}): needs delivered recipients and a control group")
+        return lines
+
+    def interval(low: float | None, high: float | None, points: bool) -> str:
+        if low is None or high is None:
+            return "no interval: a group is too small"
+        scale = 100 if points else 1
+        unit = " pts" if points else ""
+        return f"95% CI {low * scale:+.1f} to {high * scale:+.1f}{unit}"
+
+    a, t = c.active, c.per_customer
+    lines.append(f"  Uplift in data time ({window}); treatment n={c.n_treatment:,}, control n={c.n_control:,}")
+    lines.append(f"  Active (≥1 transaction): {a.treatment:.1%} vs {a.control:.1%}, "
+                 f"{a.difference * 100:+.1f} pts ({interval(a.low, a.high, True)})")
+    lines.append(f"  Transactions per customer: {t.treatment:.2f} vs {t.control:.2f}, "
+                 f"{t.difference:+.2f} ({interval(t.low, t.high, False)})")
+    return lines
+
+
+def admin_stats_lines(stats: AdminStats) -> list[str]:
+    """`finassist stats`: the figures admins see in /stats, as terminal lines."""
+    precision = (f"{stats.answered_precision:.1%} (disputed / answered)"
+                 if stats.answered_precision is not None else "n/a (no answered alerts yet)")
+    lines = [
+        f"customers: {stats.customers:,}",
+        f"linked chats: {stats.linked_chats:,} ({stats.linked_customers:,} customers)",
+        f"messages sent: {stats.messages_sent:,}",
+        f"messages pending: {stats.messages_pending:,}",
+        f"messages dead-lettered: {stats.messages_dead:,}",
+        f"messages dropped: {stats.messages_dropped:,}",
+        f"sends with an unknown outcome (retried): {stats.unknown_outcomes:,}",
+        f"alerts flagged: {stats.alerts_flagged:,}",
+        f"alerts open: {stats.alerts_open:,}",
+        f"alerts answered: {stats.disputes + stats.confirmed:,} ({stats.disputes:,} disputed, "
+        f"{stats.confirmed:,} confirmed)",
+        f"answered-alert precision: {precision}",
+    ]
+    if not stats.broadcasts:
+        lines.append("broadcasts: none")
+    for report in stats.broadcasts:
+        lines.extend(broadcast_report_lines(report))
+    return lines

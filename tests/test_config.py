@@ -73,3 +73,24 @@ def test_broadcast_control_share_must_be_a_fraction() -> None:
     assert config_from_mapping({"telegram": {"broadcast_control_share": 0.2}}, env={}).telegram.broadcast_control_share == 0.2
     with pytest.raises(ConfigError, match="broadcast_control_share"):
         config_from_mapping({"telegram": {"broadcast_control_share": 1.5}}, env={})
+
+
+def test_delivery_keys_are_read_and_checked():
+    from bot.config import ConfigError, config_from_mapping
+
+    config = config_from_mapping({"scheduler": {"retry_max_minutes": 60, "send_lease_seconds": 90}}, env={})
+    assert (config.scheduler.retry_max_minutes, config.scheduler.send_lease_seconds) == (60.0, 90.0)
+    assert config.scheduler.retry_first_seconds == 30.0 and config.scheduler.retry_give_up_hours == 24.0
+    with pytest.raises(ConfigError, match="send_lease_seconds must be longer"):
+        config_from_mapping({"scheduler": {"send_lease_seconds": 5, "send_timeout_seconds": 10}}, env={})
+    with pytest.raises(ConfigError, match="retry_first_seconds must be positive"):
+        config_from_mapping({"scheduler": {"retry_first_seconds": 0}}, env={})
+
+
+def test_the_example_config_documents_every_delivery_key():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "config.example.toml").read_text()
+    for key in ("send_rate_per_second", "send_timeout_seconds", "send_lease_seconds", "retry_first_seconds",
+                "retry_max_minutes", "retry_give_up_hours"):
+        assert f"\n{key} = " in text, key

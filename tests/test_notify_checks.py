@@ -167,3 +167,50 @@ def test_notify_once_without_token_fails_with_a_clear_reason(tmp_path, capsys, m
     config.write_text(f'[storage]\ndb_path = "{tmp_path / "x.db"}"\n')
     status = main(["notify", "--once", "--config", str(config)])
     assert status == 1 and "no Telegram bot token" in capsys.readouterr().err
+
+
+def test_low_balance_switched_off_queues_no_warning(bank):
+    checks, preferences, store = bank
+    preferences.update(CHAT, low_balance=False)
+    checks.run_all(MIDDAY)
+    assert _keys(store) == [f"unusual:TBIG:{CHAT}"]
+
+
+def test_monthly_summary_switched_off_is_not_queued(bank):
+    checks, preferences, store = bank
+    preferences.update(CHAT, monthly=False)
+    assert checks.monthly_summary(SUMMARY_DAY).queued == 0 and _keys(store) == []
+
+
+def test_every_alert_switched_off_queues_nothing(bank):
+    checks, preferences, store = bank
+    preferences.update(CHAT, low_balance=False, unusual=False, monthly=False)
+    counts = checks.run_all(SUMMARY_DAY)
+    assert (counts.queued, _keys(store)) == (0, [])
+
+
+class _BrokenFor:
+    """The facade, except that it fails with an unexpected error for one customer."""
+
+    def __init__(self, inner, customer_id):
+        self.inner, self.customer_id = inner, customer_id
+
+    def __getattr__(self, name):
+        method = getattr(self.inner, name)
+
+        def call(*args, **kwargs):
+            if args and args[0] == self.customer_id:
+                raise RuntimeError("corrupt row")
+            return method(*args, **kwargs)
+        return call
+
+
+def test_an_unexpected_error_for_one_customer_stops_no_one_else(bank, test_config, tmp_path):
+    _, preferences, store = bank
+    LinkStore(store).link(777, "C-BROKEN", 777, dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    broken = _BrokenFor(InsightsService(store, test_config), "C-BROKEN")
+    checks = ProactiveChecks(broken, LinkingService(store), preferences, Outbox(store, test_config), test_config,
+                             chart_dir=tmp_path / "charts")
+    counts = checks.run_all(MIDDAY)
+    assert (counts.queued, counts.errors) == (2, 2)   # C1's two messages; C-BROKEN's two checks counted
+    assert _keys(store) == [f"low_balance:C1:2016-09-28:{CHAT}", f"unusual:TBIG:{CHAT}"]

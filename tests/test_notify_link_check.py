@@ -9,7 +9,7 @@ from bot.notify.sender import OutboxSender, SendPolicy
 from bot.storage.links import LinkStore
 
 NOON = dt.datetime(2026, 3, 10, 6, 30, tzinfo=dt.UTC)  # 12:00 in Kolkata: outside quiet hours
-FAST = SendPolicy(backoff_s=0.01, max_attempts=3, per_chat_interval_s=0.0)
+FAST = SendPolicy(per_chat_interval_s=0.0)
 
 
 def _queue_balance(store, config, chat_id: int, customer_id: str, text: str) -> None:

@@ -76,3 +76,98 @@ def test_unknown_kind_is_refused(fresh_store, test_config):
     with pytest.raises(ValueError):
         Outbox(fresh_store, test_config).enqueue(chat_id=1, kind="spam", dedupe_key="x", text="x",
                                                  now=dt.datetime(2026, 1, 1, 12, tzinfo=IST))
+
+
+# ---- claiming (issue 9): one statement with a lease, so several workers never take the same row ----------
+def _queue_many(store, n, now):
+    repo = OutboxRepository(store)
+    return [repo.enqueue(chat_id=1000 + i, kind="low_balance", dedupe_key=f"k{i}", payload={"text": str(i)},
+                         created_at=now, due_at=now) for i in range(n)]
+
+
+def test_enqueue_returns_the_row_id_once_and_none_for_a_repeated_key(fresh_store):
+    now = dt.datetime(2026, 3, 10, 12, 0, tzinfo=IST)
+    repo = OutboxRepository(fresh_store)
+    first = repo.enqueue(chat_id=1, kind="low_balance", dedupe_key="x", payload={"text": "a"}, created_at=now,
+                         due_at=now)
+    again = repo.enqueue(chat_id=1, kind="low_balance", dedupe_key="x", payload={"text": "b"}, created_at=now,
+                         due_at=now)
+    assert first == fresh_store.db.execute("SELECT id FROM outbox").fetchone()[0] and again is None
+
+
+def test_two_workers_claiming_at_once_never_take_the_same_row(fresh_store, tmp_path):
+    import threading
+
+    from bot.storage.database import Store
+
+    now = dt.datetime(2026, 3, 10, 12, 0, tzinfo=IST)
+    ids = _queue_many(fresh_store, 200, now)
+    other = Store(fresh_store.path)                   # a second process's connection to the same file
+    taken: dict[str, list[int]] = {"a": [], "b": []}
+
+    def work(store, name):
+        repo = OutboxRepository(store)
+        while rows := repo.claim(now, name, now + dt.timedelta(minutes=2), limit=3):
+            taken[name] += [r.id for r in rows]
+
+    threads = [threading.Thread(target=work, args=(fresh_store, "a")),
+               threading.Thread(target=work, args=(other, "b"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    other.close()
+    assert sorted(taken["a"] + taken["b"]) == sorted(ids)          # every row once, none twice
+    owners = dict(fresh_store.db.execute("SELECT id, claimed_by FROM outbox").fetchall())
+    assert all(owners[i] == "a" for i in taken["a"]) and all(owners[i] == "b" for i in taken["b"])
+
+
+def test_a_worker_that_lost_its_claim_cannot_record_the_outcome(fresh_store):
+    now = dt.datetime(2026, 3, 10, 12, 0, tzinfo=IST)
+    [outbox_id] = _queue_many(fresh_store, 1, now)
+    repo = OutboxRepository(fresh_store)
+    repo.claim(now, "slow", now + dt.timedelta(seconds=60))
+    [again] = repo.claim(now + dt.timedelta(seconds=60), "fast", now + dt.timedelta(seconds=120))
+    assert again.id == outbox_id and again.reclaimed and again.unknown_outcomes == 1
+    assert not repo.mark_sent(outbox_id, "slow", telegram_message_id=1, sent_at=now)
+    assert repo.mark_sent(outbox_id, "fast", telegram_message_id=2, sent_at=now)
+    assert fresh_store.db.execute("SELECT status, message_id FROM outbox").fetchone() == ("sent", 2)
+
+
+async def test_a_broadcast_stuck_before_the_upgrade_resumes_through_the_outbox(tmp_path, fake, bot):
+    """A store from before migration 0006 with a broadcast a crash left 'sending': 2 sent, 3 never reached."""
+    import sqlite3
+
+    import sqlite_utils
+
+    from bot.notify.sender import OutboxSender, SendPolicy
+    from bot.storage import database
+    from bot.storage.database import Store
+    from bot.storage.links import LinkStore
+    from tests.fakes.clock import ManualClock
+
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(sqlite3.connect(path, isolation_level=None))
+    old.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for name, step in database.MIGRATIONS[:5]:
+        database._apply(old, name, step)
+    old.execute("INSERT INTO broadcasts (created_at, admin_user_id, target_kind, message, audience_size,"
+                " control_share, control_size, seed, status) VALUES ('2026-03-10T06:00:00+00:00', 1, 'all',"
+                " 'Fees & more', 6, 0.2, 1, 1, 'sending')")
+    old.conn.executemany("INSERT INTO broadcast_recipients (broadcast_id, chat_id, customer_id, grp, status)"
+                         " VALUES (1, ?, ?, ?, ?)",
+                         [(1, "C1", "treatment", "sent"), (2, "C2", "treatment", "sent"),
+                          (3, "C3", "treatment", "pending"), (4, "C4", "treatment", "pending"),
+                          (5, "C5", "treatment", "pending"), (6, "C6", "control", "held_out")])
+    old.conn.close()
+    store = Store(path)                                     # applies 0006
+    now = dt.datetime(2026, 3, 10, 6, 30, tzinfo=dt.UTC)
+    for chat in range(1, 7):
+        LinkStore(store).link(chat, f"C{chat}", chat, now)
+    sender = OutboxSender(bot, store, SendPolicy(per_chat_interval_s=0.0), clock=ManualClock(now))
+    counts = await sender.drain()
+    status = store.db.execute("SELECT status, sent FROM broadcasts").fetchone()
+    store.close()
+    assert counts.sent == 3 and sorted(c.chat_id for c in fake.delivered()) == [3, 4, 5]
+    assert {c.text for c in fake.delivered()} == {"Fees &amp; more"}   # HTML-escaped, as broadcasts are sent
+    assert status == ("done", 5)

@@ -5,19 +5,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from telegram import Bot
 from telegram.error import InvalidToken, NetworkError
 
 from bot.cli import CommandFailed
 from bot.config import Config
 from bot.container import build_services
 from bot.notify.runner import Notifier, PassReport
+from bot.notify.sender import sender_bot
 
 
 async def _run(config: Config) -> PassReport:
     services = build_services(config)
     try:
-        bot = Bot(config.telegram.token, base_url=config.telegram.base_url)
+        bot = sender_bot(config)   # no rate-limiter retries: a 429 defers one chat, it never blocks the pass
         async with bot:  # getMe first: a wrong token fails here, before anything is marked
             return await Notifier.from_services(services, bot).run_once()
     finally:
@@ -34,8 +34,14 @@ def run(args: argparse.Namespace, config: Config) -> int:
     except NetworkError as exc:
         raise CommandFailed(f"cannot reach Telegram at {config.telegram.base_url}: {exc}") from exc
     print(f"queued: {report.queued} (deferred by quiet hours: {report.deferred})")
-    print(f"sent: {report.sent}  failed: {report.failed}  dropped (bot blocked): {report.dropped}  "
-          f"retries: {report.retried}")
+    print(f"sent: {report.sent}  to retry later: {report.retried}  dead-lettered: {report.failed}  "
+          f"dropped (bot blocked or unlinked): {report.dropped}")
+    if report.unknown:
+        print(f"outcome unknown (timeout or a crashed pass; retried later): {report.unknown}")
+    if report.rate_limited:
+        print(f"flood waits (those chats wait, the others went on): {report.rate_limited}")
+    if report.quiet:
+        print(f"moved to the end of quiet hours: {report.quiet}")
     if report.left_pending:
         print(f"left for the next pass: {report.left_pending}")
     if report.errors:

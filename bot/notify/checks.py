@@ -35,13 +35,17 @@ class Preferences(Protocol):
 class CheckCounts:
     queued: int = 0
     deferred: int = 0          # queued, but due after quiet hours
-    errors: int = 0            # customers skipped because the facade could not answer
+    errors: int = 0            # customers skipped because the facade could not answer, or messages that
+                               # could not be queued (one bad row never stops the others)
 
     def __add__(self, other: CheckCounts) -> CheckCounts:
         return CheckCounts(self.queued + other.queued, self.deferred + other.deferred, self.errors + other.errors)
 
     def count(self, result: QueueResult) -> CheckCounts:
         return CheckCounts(self.queued + int(result.queued), self.deferred + int(result.deferred), self.errors)
+
+    def error(self) -> CheckCounts:
+        return CheckCounts(self.queued, self.deferred, self.errors + 1)
 
 
 def _by_customer(pairs: Iterable[tuple[int, str]]) -> dict[str, list[int]]:
@@ -87,15 +91,25 @@ class ProactiveChecks:
                 balance = self.insights.balance(customer_id, low_balance_threshold=prefs.low_balance_threshold)
             except FinAssistError as exc:
                 log.info("low-balance check skipped a customer: %s", type(exc).__name__)
-                counts = CheckCounts(counts.queued, counts.deferred, counts.errors + 1)
+                counts = counts.error()
+                continue
+            except Exception:
+                log.exception("low-balance check failed for one customer; going on with the others")
+                counts = counts.error()
                 continue
             if not balance.is_low or balance.amount is None:
                 continue
             observed = (balance.as_of or now.astimezone(self.zone)).date().isoformat()
-            result = self.outbox.enqueue(
-                chat_id=chat_id, kind="low_balance", dedupe_key=f"low_balance:{customer_id}:{observed}:{chat_id}",
-                text=messages.low_balance_text(balance), meta={"customer_id": customer_id},
-                quiet_hours=prefs.quiet_hours, now=now)
+            try:
+                result = self.outbox.enqueue(
+                    chat_id=chat_id, kind="low_balance",
+                    dedupe_key=f"low_balance:{customer_id}:{observed}:{chat_id}",
+                    text=messages.low_balance_text(balance), meta={"customer_id": customer_id},
+                    quiet_hours=prefs.quiet_hours, now=now)
+            except Exception:
+                log.exception("a low-balance message could not be queued; going on with the others")
+                counts = counts.error()
+                continue
             counts = counts.count(result)
         return counts
 
@@ -109,7 +123,11 @@ class ProactiveChecks:
                 as_of = self.insights.as_of()
             except FinAssistError as exc:
                 log.info("unusual check skipped a customer: %s", type(exc).__name__)
-                counts = CheckCounts(counts.queued, counts.deferred, counts.errors + 1)
+                counts = counts.error()
+                continue
+            except Exception:
+                log.exception("unusual check failed for one customer; going on with the others")
+                counts = counts.error()
                 continue
             since = as_of - dt.timedelta(days=self.unusual_window_days)
             recent = [f for f in flags if f.ts.date() >= since]
@@ -118,7 +136,11 @@ class ProactiveChecks:
 
     def queue_unusual(self, customer_id: str, flags: Iterable[AnomalyFlag], now: dt.datetime,
                       chat_ids: Iterable[int] | None = None) -> CheckCounts:
-        """Queue "Was this you?" for each open, never-asked flag ("unusual:txn:chat"); used by the API too."""
+        """Queue "Was this you?" for each open, never-asked flag ("unusual:txn:chat"); used by the API and intake.
+
+        The buttons name the question's outbox row (`fraud:y:<id>`), so any transaction id fits Telegram's
+        64-byte callback data; a flag that cannot be queued is counted in `errors` and the rest go on.
+        """
         counts = CheckCounts()
         asked = self.fraud_checks.status_by_transaction(customer_id)
         chats = list(chat_ids) if chat_ids is not None else self.linking.chats_for_customer(customer_id)
@@ -126,15 +148,20 @@ class ProactiveChecks:
             if flag.status != "open" or flag.transaction_id in asked:
                 continue
             for chat_id in chats:
-                prefs = self.preferences.get(chat_id)
-                if not prefs.unusual:
+                try:
+                    prefs = self.preferences.get(chat_id)
+                    if not prefs.unusual:
+                        continue
+                    result = self.outbox.enqueue(
+                        chat_id=chat_id, kind="unusual", dedupe_key=f"unusual:{flag.transaction_id}:{chat_id}",
+                        text=messages.unusual_text(flag), buttons=messages.fraud_buttons(),
+                        meta={"transaction_id": flag.transaction_id, "customer_id": customer_id},
+                        quiet_hours=prefs.quiet_hours, now=now,
+                        bypass_quiet_hours=self.config.scheduler.fraud_alerts_bypass_quiet_hours)
+                except Exception:
+                    log.exception("a \"Was this you?\" could not be queued; going on with the others")
+                    counts = counts.error()
                     continue
-                result = self.outbox.enqueue(
-                    chat_id=chat_id, kind="unusual", dedupe_key=f"unusual:{flag.transaction_id}:{chat_id}",
-                    text=messages.unusual_text(flag), buttons=messages.fraud_buttons(flag.transaction_id),
-                    meta={"transaction_id": flag.transaction_id, "customer_id": customer_id},
-                    quiet_hours="off" if self.config.scheduler.fraud_alerts_bypass_quiet_hours else prefs.quiet_hours,
-                    now=now)
                 counts = counts.count(result)
         return counts
 
@@ -166,14 +193,24 @@ class ProactiveChecks:
                 report = self.insights.report(customer_id, month=month, chart_path=str(chart))
             except FinAssistError as exc:
                 log.info("monthly summary skipped a customer: %s", type(exc).__name__)
-                counts = CheckCounts(counts.queued, counts.deferred, counts.errors + 1)
+                counts = counts.error()
+                continue
+            except Exception:
+                log.exception("monthly summary failed for one customer; going on with the others")
+                counts = counts.error()
                 continue
             photo = report.chart_path or (str(chart) if chart.exists() else None)
             for chat_id in pending:
-                prefs = self.preferences.get(chat_id)
-                result = self.outbox.enqueue(
-                    chat_id=chat_id, kind="monthly_summary", dedupe_key=f"monthly:{customer_id}:{month}:{chat_id}",
-                    text=messages.monthly_caption(report), photo_path=photo,
-                    meta={"customer_id": customer_id, "month": month}, quiet_hours=prefs.quiet_hours, now=now)
+                try:
+                    prefs = self.preferences.get(chat_id)
+                    result = self.outbox.enqueue(
+                        chat_id=chat_id, kind="monthly_summary",
+                        dedupe_key=f"monthly:{customer_id}:{month}:{chat_id}",
+                        text=messages.monthly_caption(report), photo_path=photo,
+                        meta={"customer_id": customer_id, "month": month}, quiet_hours=prefs.quiet_hours, now=now)
+                except Exception:
+                    log.exception("a monthly summary could not be queued; going on with the others")
+                    counts = counts.error()
+                    continue
                 counts = counts.count(result)
         return counts

@@ -19,13 +19,13 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=False)
 
 
-def fraud_buttons(transaction_id: str) -> list[list[tuple[str, str]]]:
-    """Exactly two buttons, "Yes…" and "No…", whose callback data stays under Telegram's 64 bytes."""
-    rows = [[(YES_TEXT, f"fraud:yes:{transaction_id}"), (NO_TEXT, f"fraud:no:{transaction_id}")]]
-    for _, data in rows[0]:
-        if len(data.encode()) > 64:
-            raise ValueError(f"transaction id too long for callback data: {transaction_id!r}")
-    return rows
+OUTBOX_ID = "{outbox_id}"   # bot.notify.outbox fills in the queued row's id
+
+
+def fraud_buttons(key: int | str = OUTBOX_ID) -> list[list[tuple[str, str]]]:
+    """Exactly two buttons, "Yes…" and "No…": `fraud:y:<key>` / `fraud:n:<key>`, where the key is the
+    question's outbox row id (a small integer), so the data never depends on a transaction id's length."""
+    return [[(YES_TEXT, f"fraud:y:{key}"), (NO_TEXT, f"fraud:n:{key}")]]
 
 
 def _when(ts: dt.datetime) -> str:

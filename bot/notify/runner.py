@@ -10,9 +10,10 @@ from typing import Any
 from telegram import Bot
 
 from bot.notify.checks import CheckCounts, ProactiveChecks
+from bot.notify.clock import Clock, SystemClock
 from bot.notify.intake import TransactionIntake
 from bot.notify.outbox import Outbox
-from bot.notify.sender import DrainCounts, OutboxSender, SendPolicy
+from bot.notify.sender import DrainCounts, OutboxSender, ProgressHook, SendPolicy
 from bot.services.linking import LinkingService
 from bot.services.preferences import PreferencesService
 
@@ -22,16 +23,19 @@ class PassReport:
     queued: int
     deferred: int             # queued now, due after quiet hours
     sent: int
-    failed: int
+    failed: int               # dead-lettered in this pass
     dropped: int
-    retried: int
-    left_pending: int         # due, not attempted (outage / flood wait): the next pass sends them
-    errors: int               # customers the checks skipped (unknown, no data)
+    retried: int              # given a later due time (429, network error / 5xx, unknown outcome)
+    left_pending: int         # due, not attempted (outage / global flood wait): the next pass sends them
+    errors: int               # customers or messages the checks skipped (no data, or a bad row)
+    unknown: int = 0          # sends whose outcome was unknown (timeout after sending, crashed worker)
+    rate_limited: int = 0
+    quiet: int = 0            # fell due inside quiet hours: moved to their end
 
     @classmethod
     def of(cls, checks: CheckCounts, drain: DrainCounts) -> PassReport:
         return cls(checks.queued, checks.deferred, drain.sent, drain.failed, drain.dropped, drain.retried,
-                   drain.left_pending, checks.errors)
+                   drain.left_pending, checks.errors, drain.unknown, drain.rate_limited, drain.quiet)
 
 
 def linking_and_preferences(services: Any, linking: Any = None, preferences: Any = None) -> tuple[Any, Any]:
@@ -44,24 +48,30 @@ def linking_and_preferences(services: Any, linking: Any = None, preferences: Any
 
 
 class Notifier:
-    """Checks plus sender; `run_once` is what the scheduler job and `finassist notify --once` call."""
+    """Checks plus sender; `run_once` is what the scheduler jobs and `finassist notify --once` call."""
 
-    def __init__(self, checks: ProactiveChecks, sender: OutboxSender, intake: TransactionIntake | None = None) -> None:
+    def __init__(self, checks: ProactiveChecks, sender: OutboxSender, clock: Clock | None = None,
+                 intake: TransactionIntake | None = None) -> None:
         self.checks = checks
         self.sender = sender
+        self.clock: Clock = clock or sender.clock
         self.intake = intake
 
     @classmethod
     def from_services(cls, services: Any, bot: Bot, policy: SendPolicy | None = None, *,
-                      linking: Any = None, preferences: Any = None) -> Notifier:
+                      linking: Any = None, preferences: Any = None, clock: Clock | None = None,
+                      on_progress: ProgressHook | None = None) -> Notifier:
         linking, preferences = linking_and_preferences(services, linking, preferences)
         outbox = Outbox(services.store, services.config)
         checks = ProactiveChecks(services.insights, linking, preferences, outbox, services.config)
-        return cls(checks, OutboxSender(bot, services.store, policy), TransactionIntake(services.store, checks))
+        clock = clock or SystemClock()
+        sender = OutboxSender(bot, services.store, policy or SendPolicy.from_config(services.config.scheduler),
+                              config=services.config, clock=clock, on_progress=on_progress)
+        return cls(checks, sender, clock, TransactionIntake(services.store, checks))
 
     async def run_once(self, now: dt.datetime | None = None, *, monthly_now: bool = False) -> PassReport:
-        """All checks, then a drain. `monthly_now` sends the monthly summary whatever the day (daily job)."""
-        now = now or dt.datetime.now(dt.UTC)
+        """All checks, then a drain. `monthly_now` sends the monthly summary whatever the day."""
+        now = now or self.clock.now()
 
         def check() -> CheckCounts:
             counts = CheckCounts()

@@ -1,4 +1,9 @@
-"""Answers to "Was this you?": one answer per transaction, only from a chat linked to its customer."""
+"""Answers to "Was this you?": one answer per transaction, only from a chat that was asked and is still linked.
+
+A button names the question's outbox row (`fraud:y:<id>`); an answer counts only when that row is a
+"Was this you?" for this very chat whose send was attempted (sent, or sent with an unknown outcome). So a
+forged `fraud:n:<x>` for a transaction nobody asked this chat about files no dispute.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from typing import Protocol
 
 from bot.storage.database import Store
 from bot.storage.fraud_checks import FraudCheckRepository, TransactionFacts
+from bot.storage.outbox import OutboxMessage, OutboxRepository
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +24,7 @@ DISPUTED = "disputed"            # this press stored "No": block the card, tell 
 ALREADY_ANSWERED = "already_answered"
 NOT_YOURS = "not_yours"          # the chat is not linked to the transaction's customer
 UNKNOWN = "unknown"              # no such transaction
+NOT_ASKED = "not_asked"          # this chat was never sent that question (a forged or stale button)
 
 
 class ChatLinks(Protocol):
@@ -39,11 +46,39 @@ class FraudCheckService:
 
     def __init__(self, store: Store, linking: ChatLinks) -> None:
         self.repo = FraudCheckRepository(store)
+        self.outbox = OutboxRepository(store)
         self.store = store
         self.linking = linking
 
+    @staticmethod
+    def _asked(row: OutboxMessage | None, chat_id: int) -> str | None:
+        """The transaction id of a question that went (or may have gone) to this chat, else None."""
+        if row is None or row.kind != "unusual" or row.chat_id != int(chat_id):
+            return None
+        if row.status not in ("sending", "sent") and row.attempts == 0:
+            return None  # queued but never sent: nobody can have seen its buttons
+        transaction_id = (row.payload.get("meta") or {}).get("transaction_id")
+        return str(transaction_id) if transaction_id else None
+
+    def answer_question(self, chat_id: int, outbox_id: int, was_customer: bool,
+                        now: dt.datetime | None = None) -> FraudAnswer:
+        """A press of `fraud:y:<outbox_id>` / `fraud:n:<outbox_id>` in `chat_id`."""
+        transaction_id = self._asked(self.outbox.get(outbox_id), chat_id)
+        if transaction_id is None:
+            log.warning("fraud answer refused: no such question was sent to this chat")
+            return FraudAnswer(NOT_ASKED, None, None, None)
+        return self._answer(chat_id, transaction_id, was_customer, now)
+
     def answer(self, chat_id: int, transaction_id: str, was_customer: bool,
                now: dt.datetime | None = None) -> FraudAnswer:
+        """A press of an older button that named the transaction (`fraud:yes:<txn>`), still in customers' chats."""
+        if self._asked(self.outbox.by_key(f"unusual:{transaction_id}:{int(chat_id)}"), chat_id) is None:
+            log.warning("fraud answer refused: no such question was sent to this chat")
+            return FraudAnswer(NOT_ASKED, None, None, None)
+        return self._answer(chat_id, transaction_id, was_customer, now)
+
+    def _answer(self, chat_id: int, transaction_id: str, was_customer: bool,
+                now: dt.datetime | None) -> FraudAnswer:
         """Record Yes (`was_customer=True`) or No from `chat_id`; a second press changes nothing."""
         now = now or dt.datetime.now(dt.UTC)
         facts = self.repo.transaction_facts(transaction_id)
@@ -56,7 +91,7 @@ class FraudCheckService:
             return FraudAnswer(NOT_YOURS, None, None, None)
         status = CONFIRMED if was_customer else DISPUTED
         with self.store.atomic():
-            if check is None:  # the question's row is written after sending; a press can only follow it
+            if check is None:  # sent, but its outcome was unknown (a timeout): the check opens with the answer
                 self.repo.create(transaction_id=transaction_id, customer_id=owner, chat_id=chat_id,
                                  message_id=None, created_at=now)
             stored = self.repo.answer(transaction_id, status=status, chat_id=chat_id, answered_at=now)

@@ -46,8 +46,15 @@ class AuditStore:
             "linked_chats": self._count("SELECT COUNT(*) FROM chat_links", "chat_links"),
             "linked_customers": self._count("SELECT COUNT(DISTINCT customer_id) FROM chat_links", "chat_links"),
             "outbox_sent": self._count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'", "outbox"),
+            # Broadcasts go through the outbox since migration 0006; older ones were sent directly.
             "broadcast_sent": self._count(
-                "SELECT COUNT(*) FROM broadcast_recipients WHERE status = 'sent'", "broadcast_recipients"),
+                "SELECT COUNT(*) FROM broadcast_recipients WHERE status = 'sent' AND outbox_id IS NULL",
+                "broadcast_recipients"),
+            "outbox_pending": self._count(
+                "SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'sending')", "outbox"),
+            "outbox_dead": self._count("SELECT COUNT(*) FROM outbox WHERE status IN ('dead', 'failed')", "outbox"),
+            "outbox_dropped": self._count("SELECT COUNT(*) FROM outbox WHERE status = 'dropped'", "outbox"),
+            "outbox_unknown": self._count("SELECT COALESCE(SUM(unknown_outcomes), 0) FROM outbox", "outbox"),
             "alerts_flagged": self._count(
                 "SELECT COUNT(*) FROM transaction_scores WHERE flagged = 1", "transaction_scores"),
             "alerts_open": self._count(

@@ -229,10 +229,61 @@ CREATE TABLE store_meta (
 INSERT INTO store_meta (key, value) VALUES ('store_id', lower(hex(randomblob(16))))
 """
 
+DELIVERY_0006 = """
+-- Delivery that survives outages and crashes (issue 9). A row is claimed before it is sent ('sending' with a
+-- lease: claimed_by, lease_until), so several workers can share the outbox (PostgreSQL: FOR UPDATE SKIP
+-- LOCKED) and a row left 'sending' by a crash is reclaimed once its lease ends.
+ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+ALTER TABLE outbox ADD COLUMN lease_until TEXT;
+ALTER TABLE outbox ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;          -- transient failures so far (backoff)
+ALTER TABLE outbox ADD COLUMN unknown_outcomes INTEGER NOT NULL DEFAULT 0;  -- timeouts / crashes mid-send
+CREATE INDEX idx_outbox_chat_status ON outbox (chat_id, status);
+-- A broadcast is an outbox-backed job: each treatment recipient is one outbox row.
+ALTER TABLE broadcast_recipients ADD COLUMN outbox_id INTEGER;
+ALTER TABLE broadcasts ADD COLUMN as_of TEXT;                 -- the analytics date when it started (uplift window)
+ALTER TABLE broadcasts ADD COLUMN progress_chat_id INTEGER;   -- where the admin's progress message is
+ALTER TABLE broadcasts ADD COLUMN progress_message_id INTEGER
+"""
+
+
+def delivery_0006(db: sqlite_utils.Database) -> None:
+    """The columns above, then: a broadcast left 'sending' by a crash before this version resumes through the
+    outbox (each recipient still 'pending' gets its row; the ones recorded 'sent' get nothing more)."""
+    import html
+    import json
+
+    for statement in DELIVERY_0006.split(";"):
+        code = "\n".join(line.split("--", 1)[0] for line in statement.splitlines()).strip()
+        if code:
+            db.execute(code)
+    rows = db.execute(
+        "SELECT r.broadcast_id, r.chat_id, r.customer_id, b.message, b.created_at FROM broadcast_recipients r"
+        " JOIN broadcasts b ON b.broadcast_id = r.broadcast_id"
+        " WHERE b.status = 'sending' AND r.grp = 'treatment' AND r.status = 'pending'").fetchall()
+    for broadcast_id, chat_id, customer_id, message, created_at in rows:
+        key = f"broadcast:{broadcast_id}:{chat_id}"
+        payload = {"text": html.escape(message, quote=False), "photo": None, "buttons": None,
+                   "meta": {"customer_id": customer_id, "broadcast_id": broadcast_id}}
+        db.execute("INSERT INTO outbox (chat_id, kind, dedupe_key, payload, created_at, due_at, status)"
+                   " VALUES (?, 'retention_offer', ?, ?, ?, ?, 'pending') ON CONFLICT (dedupe_key) DO NOTHING",
+                   [chat_id, key, json.dumps(payload, ensure_ascii=False), created_at, created_at])
+        db.execute("UPDATE broadcast_recipients SET outbox_id = (SELECT id FROM outbox WHERE dedupe_key = ?)"
+                   " WHERE broadcast_id = ? AND chat_id = ?", [key, broadcast_id, chat_id])
+    # One left 'sending' with nobody pending had in fact finished.
+    db.execute(
+        "UPDATE broadcasts SET status = 'done',"
+        " sent = (SELECT COUNT(*) FROM broadcast_recipients r WHERE r.broadcast_id = broadcasts.broadcast_id"
+        "         AND r.status = 'sent'),"
+        " failed = (SELECT COUNT(*) FROM broadcast_recipients r WHERE r.broadcast_id = broadcasts.broadcast_id"
+        "         AND r.status = 'failed')"
+        " WHERE status = 'sending' AND NOT EXISTS (SELECT 1 FROM broadcast_recipients r"
+        "   WHERE r.broadcast_id = broadcasts.broadcast_id AND r.grp = 'treatment' AND r.status = 'pending')")
+
 MIGRATIONS: list[Migration] = [
     ("0001_core", CORE_0001),
     ("0002_bot", BOT_0002),
     ("0003_notify", NOTIFY_0003),
     ("0004_models_scores", MODELS_0004),
     ("0005_scale", SCALE_0005),
+    ("0006_delivery", delivery_0006),
 ]

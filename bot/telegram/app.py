@@ -4,7 +4,8 @@ Handler order (group 0, first match wins):
   1. the /broadcast conversation (so an admin's typed offer is not taken for a question)
   2. every other command from the registry (commands.py)
   3. "Was this you?" answers (fraud:…), follow-up buttons (go:…), alert settings (al:…)
-  4. unknown commands, then free text to the assistant
+  4. any other button (stale or forged data): answered, so it never spins
+  5. unknown commands, then free text to the assistant
 """
 
 from __future__ import annotations
@@ -27,11 +28,14 @@ from telegram.ext import (
 from bot.config import Config
 from bot.container import Services, build_services
 from bot.llm.assistant import build_assistant
+from bot.notify.clock import Clock
+from bot.notify.runner import Notifier
 from bot.notify.scheduler import install_jobs
+from bot.notify.sender import sender_bot
 from bot.telegram import commands, keyboards
 from bot.telegram.context import BotContext, BotData, bot_data_of
 from bot.telegram.errors import on_error
-from bot.telegram.handlers import alerts, customer, fraud, text
+from bot.telegram.handlers import admin, alerts, customer, fraud, text
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +57,13 @@ def file_url_for(base_url: str) -> str:
 
 def build_application(config: Config, services: Services | None = None, *, control_share: float | None = None,
                       overall_max_rate: float = 30, group_max_rate: float = 20, max_retries: int = 3,
-                      connection_pool_size: int = 64, insights_cache_ttl: float = 30.0) -> Application:
+                      connection_pool_size: int = 64, insights_cache_ttl: float = 30.0,
+                      clock: Clock | None = None) -> Application:
     """The bot, not started. With `services=None` they are built in post_init and closed in post_shutdown.
 
-    `overall_max_rate=0` turns off pacing (benchmarks against a local fake); retries on 429 stay on.
+    `overall_max_rate=0` turns off pacing (benchmarks against a local fake); retries on 429 stay on for
+    replies. Proactive messages go through the notifier's own Bot, without those retries (a 429 there defers
+    one chat instead of pausing everything). `clock` is the notifier's time source (tests inject one).
     """
     if not config.telegram.token:
         raise ValueError("no Telegram bot token: set [telegram] token or TELEGRAM_BOT_TOKEN")
@@ -76,6 +83,7 @@ def build_application(config: Config, services: Services | None = None, *, contr
         .build()
     )
     data = bot_data_of(application)
+    data.clock = clock
     data.extras["config"] = config
     data.extras["control_share"] = (
         config.telegram.broadcast_control_share if control_share is None else control_share)
@@ -93,6 +101,7 @@ def add_handlers(application: Application) -> None:
                                                  block=False))
     application.add_handler(CallbackQueryHandler(alerts.on_alerts_button, pattern=rf"^{keyboards.ALERTS}:",
                                                  block=False))
+    application.add_handler(CallbackQueryHandler(admin.unknown_button, block=False))
     application.add_handler(MessageHandler(filters.COMMAND, text.unknown_command, block=False))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, text.free_text, block=False))
     application.add_error_handler(on_error)
@@ -111,13 +120,22 @@ async def start_services(application: Application) -> None:
                 insights_cache_ttl=data.extras["insights_cache_ttl"])
     data.assistant = await asyncio.to_thread(build_assistant, config, data.insights)
     await commands.register_menu(application, config.telegram.admin_ids)
-    install_jobs(application)
+    outbox_bot = sender_bot(services.config)
+    await outbox_bot.initialize()
+    assert data.admin is not None
+    data.notifier = Notifier.from_services(services, outbox_bot, linking=data.linking, preferences=data.preferences,
+                                           clock=data.clock,
+                                           on_progress=admin.progress_reporter(outbox_bot, data.admin))
+    install_jobs(application.job_queue, data.notifier, services.config.scheduler)
     log.info("bot services started")
 
 
 async def stop_services(application: Application) -> None:
     """post_shutdown: close the assistant and the services this application built."""
     data = bot_data_of(application)
+    if data.notifier is not None:
+        await data.notifier.sender.bot.shutdown()
+        data.notifier = None
     closer = getattr(data.assistant, "aclose", None)
     if closer is not None:
         await closer()

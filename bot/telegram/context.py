@@ -10,6 +10,8 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Config
 from bot.container import Services
+from bot.notify.clock import Clock
+from bot.notify.runner import Notifier
 from bot.services.admin import AdminService
 from bot.services.insights import InsightsService
 from bot.services.linking import LinkingService
@@ -29,8 +31,10 @@ class BotData:
         self.admin: AdminService | None = None
         self.insights: Any = None            # the facade behind a short read-through cache (insights_cache.py)
         self.assistant: Any = None           # bot.llm.assistant object, or None until that module exists
+        self.notifier: Notifier | None = None   # the outbox's checks and sender (post_init builds it)
+        self.clock: Clock | None = None          # the notifier's time source (tests inject one)
         self.owns_services = False
-        self.extras: dict[str, Any] = {}     # room for other areas (notify keeps its state here)
+        self.extras: dict[str, Any] = {}     # build options carried to post_init
 
     def attach(self, services: Services, *, control_share: float = 0.10, owns_services: bool = False,
                insights_cache_ttl: float = 30.0) -> None:
@@ -39,7 +43,9 @@ class BotData:
                          else services.insights)
         self.linking = LinkingService(services.store, customer_exists=services.insights.customer_exists)
         self.preferences = PreferencesService(services.store, services.config)
-        self.admin = AdminService(services.store, services.config, control_share=control_share)
+        clock = self.clock
+        self.admin = AdminService(services.store, services.config, control_share=control_share,
+                                  clock=clock.now if clock is not None else None, as_of=services.insights.as_of)
         self.owns_services = owns_services
 
     def require(self) -> Services:

@@ -20,7 +20,8 @@ from analytics.results import (
     SegmentInfo,
     SpendingSummary,
 )
-from bot.services.admin import AdminStats, BroadcastPlan, SegmentRow
+from bot.plain_text import broadcast_report_lines
+from bot.services.admin import AdminStats, BroadcastPlan, BroadcastProgress, SegmentRow
 from bot.services.preferences import AlertPreferences
 
 MAX_TEXT = 4096
@@ -189,15 +190,23 @@ def alerts_text(prefs: AlertPreferences) -> str:
 
 
 def stats_text(stats: AdminStats) -> str:
-    return "\n".join([
+    precision = (f"{stats.answered_precision:.0%} of answered alerts were fraud"
+                 if stats.answered_precision is not None else "no answered alerts yet")
+    lines = [
         "📈 <b>Bot statistics</b>",
         f"Customers: {stats.customers:,}",
         f"Linked chats: {stats.linked_chats:,} ({stats.linked_customers:,} customers)",
-        f"Messages sent: {stats.messages_sent:,}",
+        f"Messages sent: {stats.messages_sent:,} · waiting: {stats.messages_pending:,} · "
+        f"dead-lettered: {stats.messages_dead:,} · dropped: {stats.messages_dropped:,}",
+        f"Sends with an unknown outcome (retried): {stats.unknown_outcomes:,}",
         f"Flagged transactions: {stats.alerts_flagged:,}",
         f"Alerts awaiting an answer: {stats.alerts_open}",
-        f"Disputes: {stats.disputes} · confirmed by customer: {stats.confirmed}",
-    ])
+        f"Disputes: {stats.disputes} · confirmed by customer: {stats.confirmed} ({precision})",
+    ]
+    for report in stats.broadcasts:
+        lines.append("")
+        lines.extend(escape(line) for line in broadcast_report_lines(report))
+    return fit("\n".join(lines))
 
 
 def segments_text(rows: Sequence[SegmentRow], churn_auc: float | None = None) -> str:
@@ -235,6 +244,12 @@ def broadcast_preview(plan: BroadcastPlan, message: str, label: str) -> str:
     ]))
 
 
-def progress_text(broadcast_id: int, done: int, total: int, failed: int, finished: bool = False) -> str:
-    state = "Finished" if finished else "Sending"
-    return f"📣 Broadcast #{broadcast_id}: {state} {done}/{total}" + (f" · {failed} failed" if failed else "")
+def progress_text(progress: BroadcastProgress) -> str:
+    """The admin's progress message, read from the broadcast's outbox rows."""
+    state = "Finished" if progress.finished else "Sending"
+    text = f"📣 Broadcast #{progress.broadcast_id}: {state} {progress.done}/{progress.total}"
+    if progress.failed:
+        text += f" · {progress.failed} not delivered"
+    if progress.waiting:
+        text += f" · {progress.waiting} waiting (quiet hours, a flood wait or a retry)"
+    return text

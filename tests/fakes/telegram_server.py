@@ -34,6 +34,14 @@ API (all synchronous unless marked ``await``):
   with that HTTP status (403 "Forbidden: bot was blocked by the user", 429 + retry_after, 500, 400 ...);
   ``chat_id=`` limits it to calls for one chat.
   Failed calls are recorded too, with ``Call.failed`` set.
+- ``hang_next(method, seconds, times=1, chat_id=None)``: accept-then-hang. The call is accepted (recorded as
+  delivered, the message stored) and the answer held for ``seconds`` (or until ``release_hangs()``), so a
+  client with a shorter timeout gives up on a message Telegram did deliver. ``Call.hung`` marks them.
+- ``fault_hook``: an optional ``callable(method, params) -> Fault | None`` asked for every Bot API call before
+  the queued failures (benchmarks inject 5xx / 429 / hangs at random with it); ``Fault(status, description,
+  retry_after)`` fails the call, ``Fault(hang_s=...)`` accepts it and hangs.
+- ``delivered(chat_id=None, method=("sendMessage", "sendPhoto"))``: accepted sends (hung ones included):
+  what the customer actually received.
 """
 
 from __future__ import annotations
@@ -72,6 +80,7 @@ class Call:
     params: dict[str, Any]
     time: float
     failed: bool = False
+    hung: bool = False          # accepted, but the answer was held past the client's timeout
 
     @property
     def chat_id(self) -> int | None:
@@ -109,6 +118,23 @@ class _Failure:
     chat_id: int | None = None
 
 
+@dataclass(frozen=True)
+class Fault:
+    """What `fault_hook` returns for a call: an error answer, or accept-then-hang (`hang_s`)."""
+
+    status: int = 500
+    description: str = "Internal Server Error"
+    retry_after: int | None = None
+    hang_s: float | None = None
+
+
+@dataclass
+class _Hang:
+    seconds: float
+    times: int
+    chat_id: int | None = None
+
+
 @dataclass
 class FakeTelegramServer:
     """See the module docstring."""
@@ -128,6 +154,10 @@ class FakeTelegramServer:
         self._message_ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
         self._messages: dict[tuple[int, int], dict[str, Any]] = {}
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
+        self._hangs: dict[str, deque[_Hang]] = defaultdict(deque)
+        self._release = asyncio.Event()
+        self._stopped = False
+        self.fault_hook: Callable[[str, dict[str, Any]], Fault | None] | None = None
         self._commands: list[dict[str, Any]] = []
         self._callback_ids = itertools.count(1)
         self._new_update = asyncio.Event()
@@ -151,6 +181,8 @@ class FakeTelegramServer:
 
     async def stop(self) -> None:
         self._new_update.set()  # release long polls
+        self._stopped = True
+        self._release.set()     # and hung answers
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -244,6 +276,12 @@ class FakeTelegramServer:
         return [c for c in self.calls[since:]
                 if c.method in ("sendMessage", "sendPhoto") and c.chat_id == chat_id and not c.failed]
 
+    def delivered(self, chat_id: int | None = None,
+                  methods: tuple[str, ...] = ("sendMessage", "sendPhoto")) -> list[Call]:
+        """Sends Telegram accepted (including those whose answer hung): what the chats really received."""
+        return [c for c in self.calls if c.method in methods and not c.failed
+                and (chat_id is None or c.chat_id == chat_id)]
+
     def message(self, chat_id: int, message_id: int) -> dict[str, Any] | None:
         return self._messages.get((chat_id, message_id))
 
@@ -298,6 +336,34 @@ class FakeTelegramServer:
         """The next `times` calls of `method` (to `chat_id` only, when given) fail with this error."""
         self._failures[method].append(_Failure(status, description, retry_after, times, chat_id))
 
+    def hang_next(self, method: str, seconds: float, times: int = 1, chat_id: int | None = None) -> None:
+        """Accept the next `times` calls of `method` (to `chat_id` only, when given), then hold each answer
+        for `seconds` (or until `release_hangs()`): the client times out on a delivered message."""
+        self._hangs[method].append(_Hang(seconds, times, chat_id))
+
+    def release_hangs(self) -> None:
+        """Answer every held call now (later hangs hang again)."""
+        self._release.set()
+        if not self._stopped:
+            self._release = asyncio.Event()
+
+    def _take_hang(self, method: str, params: dict[str, Any]) -> float | None:
+        queue = self._hangs.get(method)
+        hang = next((h for h in queue or () if h.chat_id is None or str(h.chat_id) == str(params.get("chat_id"))),
+                    None)
+        if queue is None or hang is None:
+            return None
+        hang.times -= 1
+        if hang.times <= 0:
+            queue.remove(hang)
+        return hang.seconds
+
+    async def _hold(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._release.wait(), seconds)
+        except TimeoutError:
+            pass
+
     # ----------------------------------------------------------------- HTTP
     async def _params(self, request: web.Request) -> dict[str, Any]:
         params: dict[str, Any] = {}
@@ -324,12 +390,13 @@ class FakeTelegramServer:
                 params[key] = params.get(value[len("attach://"):], value)
         return params
 
-    def _record(self, method: str, params: dict[str, Any], failed: bool = False) -> None:
-        call = Call(method, params, time.time(), failed)
+    def _record(self, method: str, params: dict[str, Any], failed: bool = False, hung: bool = False) -> Call:
+        call = Call(method, params, time.time(), failed, hung)
         self.calls.append(call)
         self._new_call.set()
         if self.on_call is not None:
             self.on_call(call)
+        return call
 
     async def _handle_file(self, request: web.Request) -> web.Response:
         return web.Response(body=b"\x89PNG fake file", content_type="application/octet-stream")
@@ -339,6 +406,23 @@ class FakeTelegramServer:
             return self._error(401, "Unauthorized")
         method = request.match_info["method"]
         params = await self._params(request)
+        fault = self.fault_hook(method, params) if self.fault_hook is not None else None
+        if fault is not None and fault.hang_s is None:
+            self._record(method, params, failed=True)
+            return self._error(fault.status, fault.description, fault.retry_after)
+        hang_s = fault.hang_s if fault is not None else None
+        if hang_s is None and method != "getUpdates":
+            hang_s = self._take_hang(method, params)
+        if hang_s is not None:
+            handler = getattr(self, f"_m_{method}", None)
+            try:
+                result = handler(params) if handler is not None else True
+            except _ApiError as exc:
+                self._record(method, params, failed=True)
+                return self._error(exc.status, exc.description)
+            self._record(method, params, hung=True)
+            await self._hold(hang_s)
+            return self._ok(result)
         queue = self._failures.get(method)
         failure = next((f for f in queue or () if f.chat_id is None or str(f.chat_id) == str(params.get("chat_id"))),
                        None)
@@ -353,12 +437,14 @@ class FakeTelegramServer:
             self._record(method, params)
             return self._ok(result)
         handler = getattr(self, f"_m_{method}", None)
-        self._record(method, params)
+        call = self._record(method, params)
         if handler is None:
+            call.failed = True
             return self._error(404, "Not Found: method not found")
         try:
             return self._ok(handler(params))
         except _ApiError as exc:
+            call.failed = True   # refused (e.g. too long): nothing was delivered
             return self._error(exc.status, exc.description)
 
     @staticmethod
@@ -393,8 +479,21 @@ class FakeTelegramServer:
         except (KeyError, ValueError) as exc:
             raise _ApiError(400, "Bad Request: chat_id is empty") from exc
 
+    @staticmethod
+    def _check_markup(params: dict[str, Any]) -> None:
+        """Telegram refuses callback data outside 1-64 bytes (PTB does not check it)."""
+        markup = params.get("reply_markup")
+        if not isinstance(markup, dict):
+            return
+        for row in markup.get("inline_keyboard", []):
+            for button in row:
+                data = button.get("callback_data")
+                if data is not None and not 1 <= len(str(data).encode()) <= 64:
+                    raise _ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+
     def _bot_message(self, params: dict[str, Any], **content: Any) -> dict[str, Any]:
         chat_id = self._chat_id(params)
+        self._check_markup(params)
         message: dict[str, Any] = {
             "message_id": next(self._message_ids[chat_id]),
             "date": int(time.time()),

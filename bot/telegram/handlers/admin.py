@@ -1,8 +1,9 @@
 """Admin-only /stats, /segments and the /broadcast conversation (target → offer → preview → confirm → send).
 
 Every admin action, and every refused attempt, is written to the audit table. A refusal reveals nothing
-about what the command would have done. Sending runs as a background task, paced through the rate limiter,
-editing one progress message, so the bot keeps serving while a broadcast goes out.
+about what the command would have done. Confirming queues the broadcast in the outbox and starts a send pass
+in the background; the admin's progress message is edited from the outbox rows by every pass that delivers
+some of them (after a restart too), until it says Finished.
 """
 
 from __future__ import annotations
@@ -10,15 +11,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import time
 import warnings
 from collections.abc import Awaitable, Callable
 from html import escape
 from typing import Any
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -27,7 +27,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot.services.admin import RETENTION_OFFERS, BroadcastError, StartedBroadcast
+from bot.notify.runner import Notifier
+from bot.notify.sender import ProgressHook
+from bot.services.admin import RETENTION_OFFERS, AdminService, BroadcastError
 from bot.telegram import formatting, keyboards
 from bot.telegram.context import BotContext
 from bot.telegram.handlers.linking import reply
@@ -36,8 +38,6 @@ log = logging.getLogger(__name__)
 
 REFUSAL = "Sorry, I can't help with that."
 TARGET, OFFER, WRITE, CONFIRM = range(4)
-RESULT_BATCH = 25            # recipients recorded per database write
-PROGRESS_EVERY_S = 1.0       # at most one progress edit a second
 
 Handler = Callable[[Update, BotContext], Awaitable[Any]]
 
@@ -153,10 +153,14 @@ async def confirm(update: Update, context: BotContext) -> int:
     started = await context.run(context.admin.start_broadcast, update.effective_user.id, draft["plan"],
                                 draft["message"])
     await query.edit_message_reply_markup(None)
-    progress = await reply(update, formatting.progress_text(started.broadcast_id, 0, len(started.treatment), 0))
-    context.application.create_task(
-        send_broadcast(context, started, draft["message"], update.effective_chat.id, progress.message_id),
-        update=update, name=f"broadcast-{started.broadcast_id}")
+    progress = await context.run(context.admin.broadcast_progress, started.broadcast_id)
+    message = await reply(update, formatting.progress_text(progress))
+    await context.run(context.admin.set_progress_message, started.broadcast_id, update.effective_chat.id,
+                      message.message_id)
+    notifier = context.bot_data.notifier
+    if notifier is not None:   # else the next scan sends it
+        context.application.create_task(deliver_now(notifier, started.broadcast_id), update=update,
+                                        name=f"broadcast-{started.broadcast_id}")
     return ConversationHandler.END
 
 
@@ -176,44 +180,38 @@ async def cancel(update: Update, context: BotContext) -> int:
     return ConversationHandler.END
 
 
-async def send_broadcast(context: BotContext, started: StartedBroadcast, message: str, admin_chat: int,
-                         progress_message_id: int) -> dict[str, int]:
-    """Send to the treatment group one by one (the rate limiter paces them), recording results in batches."""
-    total, done, failed = len(started.treatment), 0, 0
-    pending: list[tuple[int, str, str | None]] = []
-    last_edit = time.monotonic()
+async def deliver_now(notifier: Notifier, broadcast_id: int) -> None:
+    """A send pass right after the admin confirms (the scan would take up to scan_every_minutes)."""
+    try:
+        await notifier.sender.drain()
+    except Exception:  # the rows stay queued: the next scan goes on with them
+        log.exception("broadcast %d: the send pass failed; the next scan resumes it", broadcast_id)
+    hook = notifier.sender.on_progress
+    if hook is not None:   # e.g. everyone is in quiet hours: say so
+        await hook(frozenset({broadcast_id}))
 
-    async def edit(finished: bool = False) -> None:
-        try:
-            await context.bot.edit_message_text(
-                formatting.progress_text(started.broadcast_id, done, total, failed, finished),
-                chat_id=admin_chat, message_id=progress_message_id)
-        except TelegramError:
-            log.warning("could not update broadcast progress", exc_info=True)
 
-    for chat_id, _customer in started.treatment:
-        try:
-            await context.bot.send_message(chat_id, escape(message), parse_mode=ParseMode.HTML)
-            pending.append((chat_id, "sent", None))
-        except Forbidden as exc:                # the customer blocked the bot
-            failed += 1
-            pending.append((chat_id, "failed", str(exc)[:200]))
-        except TelegramError as exc:
-            failed += 1
-            pending.append((chat_id, "failed", str(exc)[:200]))
-            log.warning("broadcast %d: a message failed: %s", started.broadcast_id, exc)
-        done += 1
-        if len(pending) >= RESULT_BATCH:
-            await asyncio.to_thread(context.admin.record_results, started.broadcast_id, pending)
-            pending = []
-        if time.monotonic() - last_edit >= PROGRESS_EVERY_S:
-            last_edit = time.monotonic()
-            await edit()
-    if pending:
-        await asyncio.to_thread(context.admin.record_results, started.broadcast_id, pending)
-    result = await asyncio.to_thread(context.admin.finish_broadcast, started.broadcast_id)
-    await edit(finished=True)
-    return result
+def progress_reporter(bot: Bot, admin: AdminService) -> ProgressHook:
+    """What the notifier calls with the broadcasts a pass advanced: edit each one's progress message."""
+
+    async def report(broadcast_ids: frozenset[int]) -> None:
+        for progress, chat_id, message_id in await asyncio.to_thread(admin.progress_messages, broadcast_ids):
+            try:
+                await bot.edit_message_text(formatting.progress_text(progress), chat_id=chat_id,
+                                            message_id=message_id, parse_mode=ParseMode.HTML)
+            except BadRequest as exc:
+                if "not modified" not in str(exc).lower():
+                    log.warning("could not update broadcast progress: %s", exc)
+            except TelegramError as exc:
+                log.warning("could not update broadcast progress: %s", exc)
+
+    return report
+
+
+async def unknown_button(update: Update, context: BotContext) -> None:
+    """Any button no other handler took (an old keyboard, forged data): answer it so it stops spinning."""
+    if update.callback_query is not None:
+        await update.callback_query.answer("This button is no longer valid.")
 
 
 def broadcast_conversation(entry: Handler) -> ConversationHandler:

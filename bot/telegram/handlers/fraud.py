@@ -1,4 +1,4 @@
-"""The "Was this you?" buttons: `fraud:yes:<txn>` / `fraud:no:<txn>` callback queries."""
+"""The "Was this you?" buttons: `fraud:y:<question>` / `fraud:n:<question>` (and older `fraud:yes:<txn>`)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,22 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 
 from bot.notify import messages
-from bot.services.fraud_checks import ALREADY_ANSWERED, CONFIRMED, DISPUTED, NOT_YOURS, FraudCheckService
+from bot.services.fraud_checks import (
+    ALREADY_ANSWERED,
+    CONFIRMED,
+    DISPUTED,
+    NOT_ASKED,
+    NOT_YOURS,
+    FraudAnswer,
+    FraudCheckService,
+)
 from bot.telegram.context import BotContext
 
 log = logging.getLogger(__name__)
 
 CALLBACK_PATTERN = r"^fraud:"
-_DATA = re.compile(r"^fraud:(yes|no):(.{1,56})$")
+_QUESTION = re.compile(r"^fraud:(y|n):(\d{1,18})$")      # the question's outbox row id
+_LEGACY = re.compile(r"^fraud:(yes|no):(.{1,56})$")       # buttons sent before questions had ids
 
 
 def fraud_service(context: BotContext) -> FraudCheckService:
@@ -28,24 +37,32 @@ def fraud_service(context: BotContext) -> FraudCheckService:
 async def on_fraud_answer(update: Update, context: BotContext) -> None:
     """Store the answer once, edit the question to show it, and on "No" tell the fraud team."""
     query = update.callback_query
-    if query is None or query.message is None or update.effective_chat is None:
+    if query is None:
         return
-    match = _DATA.match(query.data or "")
-    if not match:
+    if query.message is None or update.effective_chat is None:
         await query.answer("This button is no longer valid.")
         return
-    said_yes, transaction_id = match.group(1) == "yes", match.group(2)
     chat_id = update.effective_chat.id
     services = context.services
+    service = fraud_service(context)
+    question, legacy = _QUESTION.match(query.data or ""), _LEGACY.match(query.data or "")
     try:
-        result = await context.run(fraud_service(context).answer, chat_id, transaction_id, said_yes)
+        result: FraudAnswer
+        if question:
+            result = await context.run(service.answer_question, chat_id, int(question.group(2)),
+                                       question.group(1) == "y")
+        elif legacy:
+            result = await context.run(service.answer, chat_id, legacy.group(2), legacy.group(1) == "yes")
+        else:
+            await query.answer("This button is no longer valid.")
+            return
     except Exception:
         await query.answer("Sorry, something went wrong. Please try again in a minute.")
         raise  # the global error handler logs it
     zone = ZoneInfo(services.config.scheduler.timezone)
     answered_local = result.answered_at.astimezone(zone) if result.answered_at else None
 
-    if result.outcome == NOT_YOURS or result.transaction is None:
+    if result.outcome in (NOT_YOURS, NOT_ASKED) or result.transaction is None:
         await query.answer("This alert is not for this chat, so nothing was changed.", show_alert=True)
         return
     txn = result.transaction
