@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from analytics.ingest import BANK_TIMEZONE, Reject, latest_accepted_time, read_transactions, write_rejects
+from analytics.private_files import create_private_file
 from bot.storage.database import Store
 from bot.storage.snapshot import TransactionSnapshot
 from bot.storage.transactions import TransactionRepository
@@ -76,7 +77,9 @@ def ingest_files(
 
     target: Path | None = None
     if batch.rejects or rejects_path is not None:
-        target = write_rejects(batch.rejects, rejects_path or default_rejects_path(store, run_id))
+        # The report quotes rows (IDs, amounts): created 0600 before write_rejects opens it (mode kept).
+        target = create_private_file(rejects_path or default_rejects_path(store, run_id))
+        target = write_rejects(batch.rejects, target)
 
     snapshot = TransactionSnapshot(store)
     with store.atomic(bulk=len(batch.frame) >= BULK_ROWS):
