@@ -4,7 +4,7 @@ Handler order (group 0, first match wins):
   1. the /broadcast conversation (so an admin's typed offer is not taken for a question)
   2. every other command from the registry (commands.py)
   3. "Was this you?" answers (fraud:…), follow-up buttons (go:…), alert settings (al:…)
-  4. unknown commands, then free text to the assistant
+  4. unknown commands, then free text to the assistant, then any other button (answered so it stops spinning)
 """
 
 from __future__ import annotations
@@ -95,6 +95,7 @@ def add_handlers(application: Application) -> None:
                                                  block=False))
     application.add_handler(MessageHandler(filters.COMMAND, text.unknown_command, block=False))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, text.free_text, block=False))
+    application.add_handler(CallbackQueryHandler(text.unknown_button, block=False))   # last: nothing else matched
     application.add_error_handler(on_error)
 
 
