@@ -51,6 +51,19 @@ def file_url_for(base_url: str) -> str:
     return f"{root}/file/bot"
 
 
+# At DEBUG, PTB logs each Bot API URL (it holds the token) and every call's parameters: customers' messages
+# with their figures, the webhook URL and its secret token. Those loggers never go below INFO.
+_BOT_API_LOGGERS = ("telegram.Bot", "telegram.ext.ExtBot")
+
+
+def quiet_bot_api_loggers() -> None:
+    """Keep the Bot API request loggers at INFO or above, even with `-v` (a debug root logger)."""
+    for name in _BOT_API_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < logging.INFO:
+            logger.setLevel(logging.INFO)
+
+
 def build_application(config: Config, services: Services | None = None, *, control_share: float | None = None,
                       overall_max_rate: float = 30, group_max_rate: float = 20, max_retries: int = 3,
                       connection_pool_size: int = 64, insights_cache_ttl: float = 30.0) -> Application:
@@ -60,6 +73,7 @@ def build_application(config: Config, services: Services | None = None, *, contr
     """
     if not config.telegram.token:
         raise ValueError("no Telegram bot token: set [telegram] token or TELEGRAM_BOT_TOKEN")
+    quiet_bot_api_loggers()
     limiter = AIORateLimiter(overall_max_rate=overall_max_rate, overall_time_period=1,
                              group_max_rate=group_max_rate, group_time_period=60, max_retries=max_retries)
     application = (
