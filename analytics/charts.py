@@ -14,6 +14,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from analytics.money import format_inr  # noqa: E402
 from analytics.periods import month_label  # noqa: E402
+from analytics.private_files import open_private  # noqa: E402
 from analytics.results import MonthlyReport  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -69,12 +70,12 @@ def build_spending_figure(report: MonthlyReport) -> Figure:
 
 
 def render_spending_chart(report: MonthlyReport, path: Path | str) -> Path:
-    """Write the chart PNG to `path` (parent folders created) and return the path."""
+    """Write the chart PNG to `path` (0600; new parent folders 0700: it shows a customer's spending)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fig = build_spending_figure(report)
     try:
-        fig.savefig(path, format="png", facecolor="white")
+        with open_private(path, "wb") as handle:
+            fig.savefig(handle, format="png", facecolor="white")
     finally:
         plt.close(fig)
     log.debug("wrote spending chart %s (%d bytes)", path, path.stat().st_size)

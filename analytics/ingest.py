@@ -3,7 +3,15 @@
 Everything is vectorised: pyarrow reads 1M rows as text columns on every core, and each column is parsed with
 array operations. Dates, times and categories are parsed once per distinct value of the column's arrow dictionary,
 always with explicit day-first formats (pandas guesses month-first). Only the cells the canonical frame holds
-become Python objects. Files pyarrow refuses (a ragged row, bytes that are not UTF-8) go through the csv module.
+become Python objects.
+
+One record is one physical line: a quoted field that runs past the end of its line is never legitimate in this
+format (it is an unterminated quote, and it would swallow the following rows into one cell). Files pyarrow
+refuses (a ragged row, bytes that are not UTF-8) or where a cell holds a line break are read again line by line:
+the line with the open quote is rejected and every other line is parsed on its own, so nothing else is lost.
+
+Rows dated more than FUTURE_TOLERANCE after now are rejected too: one of them would move the analytics clock
+(`as_of = "auto"`, the latest transaction date) for every customer.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -38,6 +47,10 @@ AMOUNT_COLUMN = "TransactionAmount (INR)"
 # Text columns of the canonical frame are object dtype holding Python str, missing = None.
 TEXT_COLUMNS = ("transaction_id", "customer_id", "txn_type", "merchant", "category", "channel", "location", "gender")
 FIRST_DATA_LINE = 2  # the header is line 1
+BANK_TIMEZONE = "Asia/Kolkata"  # stored times are bank-local; the default of [scheduler] timezone
+# How far after now a transaction may be dated: clock skew between the bank's systems and ours, and time zones.
+FUTURE_TOLERANCE = dt.timedelta(days=1)
+UNTERMINATED_QUOTE = "has an unterminated quote (a quoted field must close on its own line)"
 
 _DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})")
 _DMY_DASH = re.compile(r"(\d{1,2})-(\d{1,2})-(\d{4})")
@@ -75,8 +88,24 @@ class ParsedBatch:
         return len(self.frame)
 
 
-def read_transactions(paths: Sequence[Path | str]) -> ParsedBatch:
-    """Read and validate CSV files (.csv or .csv.gz); later duplicates of a TransactionID are rejected."""
+def latest_accepted_time(now: dt.datetime | None = None, timezone: str = BANK_TIMEZONE) -> dt.datetime:
+    """The latest bank-local (naive) time a new transaction may carry: now plus FUTURE_TOLERANCE.
+
+    `now` may be timezone-aware (converted to `timezone`) or naive bank-local; None reads the clock.
+    """
+    zone = ZoneInfo(timezone)
+    if now is None:
+        now = dt.datetime.now(zone)
+    local = now.astimezone(zone).replace(tzinfo=None) if now.tzinfo is not None else now
+    return local + FUTURE_TOLERANCE
+
+
+def read_transactions(paths: Sequence[Path | str], *, not_after: dt.datetime | None = None) -> ParsedBatch:
+    """Read and validate CSV files (.csv or .csv.gz); later duplicates of a TransactionID are rejected.
+
+    Rows dated after `not_after` (naive bank-local; default `latest_accepted_time()`) are rejected.
+    """
+    limit = latest_accepted_time() if not_after is None else not_after
     frames: list[pd.DataFrame] = []
     rejects: list[Reject] = []
     rows_read = 0
@@ -84,7 +113,7 @@ def read_transactions(paths: Sequence[Path | str]) -> ParsedBatch:
     for index, path in enumerate(paths):
         raw, lines, structural = _read_raw(Path(path))
         rows_read += len(lines) + len(structural)
-        frame, file_rejects = _parse(raw, lines, str(path))
+        frame, file_rejects = _parse(raw, lines, str(path), limit)
         more_files = index < len(paths) - 1
         frame, dup_rejects = _drop_duplicates(frame, str(path), first_seen, remember=more_files)
         rejects.extend(sorted([*structural, *file_rejects, *dup_rejects], key=lambda r: r.line))
@@ -161,14 +190,17 @@ def _read_raw(path: Path) -> tuple[_RawColumns, np.ndarray, list[Reject]]:
     try:
         table = _read_arrow(path, len(header))
     except (pa.ArrowException, OSError) as exc:
-        # A row with more or fewer fields than the header, bytes that are not UTF-8, ...: the csv module reads
-        # any such file and finds every ragged row with its line.
-        log.info("%s: falling back to the row-by-row reader (%s)", path, exc)
-        return _read_raw_slow(path)
+        # A row with more or fewer fields than the header, bytes that are not UTF-8, ...: reading line by line
+        # finds every such row with its line.
+        log.info("%s: falling back to the line-by-line reader (%s)", path, exc)
+        return _read_raw_by_line(path)
+    if _holds_line_break(table.columns):
+        log.info("%s: a quoted field runs past its line (an unterminated quote): reading line by line", path)
+        return _read_raw_by_line(path)
     columns: _RawColumns = {}
     for name, column in zip(header, table.columns, strict=True):
         columns.setdefault(name, column)  # a repeated header name: the first column counts
-    lines = _physical_lines(table.columns, table.num_rows)
+    lines = FIRST_DATA_LINE + np.arange(table.num_rows, dtype=np.int64)  # no cell spans lines (checked above)
     blank = _blank_rows(table.columns)
     if blank is not None:
         columns = {name: column.filter(pc.invert(blank)) for name, column in columns.items()}
@@ -203,25 +235,20 @@ def _read_arrow(path: Path, width: int) -> pa.Table:
     return table.slice(1)
 
 
-def _physical_lines(columns: Sequence[pa.ChunkedArray], n: int) -> np.ndarray:
-    """The physical line of each row: a quoted field spanning several lines shifts the rows after it."""
-    extra = np.zeros(n, dtype=np.int64)
+def _holds_line_break(columns: Sequence[pa.ChunkedArray]) -> bool:
+    """Whether any cell holds a line break, i.e. a quoted field ran past the end of its line.
+
+    One byte search over each chunk's character data (cells are stored back to back) settles the usual case;
+    the buffer may hold bytes outside the rows, so a hit is confirmed on the cells themselves.
+    """
     for column in columns:
-        if _may_hold_line_break(column):
-            extra += pc.count_substring(column, "\n").to_numpy()
-    lines = FIRST_DATA_LINE + np.arange(n, dtype=np.int64)
-    if extra.any():
-        lines = lines + np.concatenate([[0], np.cumsum(extra)[:-1]])
-    return lines
-
-
-def _may_hold_line_break(column: pa.ChunkedArray) -> bool:
-    """One byte search over each chunk's character data (cells are stored back to back); the per-cell count
-    runs only when this finds a line break. The buffer may hold bytes outside the rows: a false alarm is harmless."""
-    for chunk in column.chunks:
-        data = chunk.buffers()[2]
-        if data is not None and b"\n" in data.to_pybytes():
-            return True
+        for chunk in column.chunks:
+            data = chunk.buffers()[2]
+            if data is None:
+                continue
+            raw = data.to_pybytes()
+            if (b"\n" in raw or b"\r" in raw) and pc.any(pc.match_substring_regex(chunk, "[\r\n]")).as_py():
+                return True
     return False
 
 
@@ -236,34 +263,62 @@ def _blank_rows(columns: Sequence[pa.ChunkedArray]) -> pa.ChunkedArray | None:
     return blank
 
 
-def _read_raw_slow(path: Path) -> tuple[_RawColumns, np.ndarray, list[Reject]]:
+def _read_raw_by_line(path: Path) -> tuple[_RawColumns, np.ndarray, list[Reject]]:
+    """Each physical line parsed on its own (one record a line): a ragged line or an open quote is rejected
+    with its line number, and cannot take the lines after it along."""
     rows: list[list[str]] = []
     lines: list[int] = []
     rejects: list[Reject] = []
     try:
         with _open_text(path) as handle:
-            reader = csv.reader(handle)
-            header = [c.strip() for c in next(reader, [])]
-            if not header:
-                raise IngestFormatError(f"{path}: the file is empty (no header line)")
-            _check_header(path, header)
-            width = len(header)
-            start = reader.line_num + 1
-            for row in reader:
-                if row and any(cell.strip() for cell in row):
-                    if len(row) > width:
-                        tid = row[0].strip() or None
-                        rejects.append(Reject(str(path), start, tid, f"has {len(row)} fields, expected {width}"))
-                    else:
-                        rows.append(row + [""] * (width - len(row)))
-                        lines.append(start)
-                start = reader.line_num + 1
+            header: list[str] = []
+            for number, text in enumerate(handle, start=1):
+                if number == 1:
+                    header = [c.strip() for c in (_split_line(text) or [])]
+                    if not header:
+                        raise IngestFormatError(f"{path}: the file is empty (no header line)")
+                    _check_header(path, header)
+                    width = len(header)
+                    continue
+                if not text.strip():
+                    continue  # a blank line: skipped, but it still counts for the line numbers after it
+                row = _split_line(text)
+                if row is None:
+                    rejects.append(Reject(str(path), number, text.split(",", 1)[0].strip() or None,
+                                          UNTERMINATED_QUOTE))
+                elif not any(cell.strip() for cell in row):
+                    continue
+                elif len(row) > width:
+                    tid = row[0].strip() or None
+                    rejects.append(Reject(str(path), number, tid, f"has {len(row)} fields, expected {width}"))
+                else:
+                    rows.append(row + [""] * (width - len(row)))
+                    lines.append(number)
     except (UnicodeDecodeError, OSError) as exc:
         raise IngestFormatError(f"{path}: cannot read the file: {exc}") from exc
+    if not header:
+        raise IngestFormatError(f"{path}: the file is empty (no header line)")
     columns: _RawColumns = {}
     for i, name in enumerate(header):
-        columns[name] = pa.chunked_array([pa.array([row[i] for row in rows], type=pa.string())])
+        columns.setdefault(name, pa.chunked_array([pa.array([row[i] for row in rows], type=pa.string())]))
     return columns, np.asarray(lines, dtype=np.int64), rejects
+
+
+def _split_line(text: str) -> list[str] | None:
+    """The fields of one physical line, read as pyarrow reads them (a quote after a closing quote is kept);
+    None when a quoted field is still open at the end of the line.
+
+    A file's last line without a line break ends at the end of the file, which closes an open quote (pyarrow
+    does the same, and nothing follows that could be swallowed).
+    """
+    body = text.rstrip("\r\n")
+    if '"' not in body:
+        return body.split(",")
+    ended = len(body) < len(text)
+    row = next(csv.reader([body + "\n" if ended else body]), [])
+    if ended and row and row[-1].endswith("\n"):
+        return None  # the newline landed inside a quoted field: it never closed on this line
+    return row
 
 
 def _check_header(path: Path, columns: list[str]) -> None:
@@ -297,7 +352,8 @@ class _Distinct:
         return parsed[self.codes]
 
 
-def _parse(raw: _RawColumns, lines: np.ndarray, file: str) -> tuple[pd.DataFrame, list[Reject]]:
+def _parse(raw: _RawColumns, lines: np.ndarray, file: str,
+           not_after: dt.datetime) -> tuple[pd.DataFrame, list[Reject]]:
     """Parse the text columns; return accepted rows (with `_line`) and the rejects of this file."""
     n = len(lines)
     problems: list[tuple[np.ndarray, Callable[[int], str]]] = []
@@ -319,6 +375,10 @@ def _parse(raw: _RawColumns, lines: np.ndarray, file: str) -> tuple[pd.DataFrame
     problems.append(
         (seconds < 0, lambda i: _describe("TransactionTime", time_text[i].as_py(), "is not an HHMMSS time"))
     )
+    limit = np.datetime64(not_after.replace(tzinfo=None), "s")
+    future = ~np.isnat(txn_date) & (txn_date + np.maximum(seconds, 0).astype("timedelta64[s]") > limit)
+    late = f"is in the future (after {not_after:%Y-%m-%d %H:%M}, now plus {_tolerance_text()})"
+    problems.append((future, lambda i: _describe("TransactionDate", date_text.text(i), late)))
 
     amount_text = raw[AMOUNT_COLUMN]
     amount, amount_empty = _to_float(amount_text)
@@ -367,6 +427,11 @@ def _parse(raw: _RawColumns, lines: np.ndarray, file: str) -> tuple[pd.DataFrame
         }
     )
     return frame, rejects
+
+
+def _tolerance_text() -> str:
+    hours = int(FUTURE_TOLERANCE.total_seconds() // 3600)
+    return "1 day" if hours == 24 else f"{hours} hours"
 
 
 def _drop_duplicates(

@@ -165,18 +165,22 @@ def test_row_with_too_many_fields_is_rejected_and_others_kept(tmp_path):
     assert list(batch.frame["transaction_id"]) == ["T1", "T5323", "T6022"]
 
 
-def test_line_numbers_count_blank_lines_and_multiline_fields(tmp_path):
+def test_line_numbers_count_blank_lines_and_a_quoted_field_never_spans_lines(tmp_path):
     header = PLAIN.read_text().splitlines()[0]
     path = tmp_path / "odd.csv"
     path.write_text(
         header + "\n"
-        "T1,C1,1/1/90,M,\"TWO\nLINES\",10,3/8/16,100000,5\n"  # lines 2-3
+        "T1,C1,1/1/90,M,\"TWO\nLINES\",10,3/8/16,100000,5\n"  # line 2: the quote does not close on its line
         "\n"                                                   # line 4, blank: skipped
         "T2,C2,1/1/90,M,PUNE,10,3/8/16,100000,oops\n"         # line 5
+        "T3,C3,1/1/90,M,PUNE,10,3/8/16,100000,7\n"            # line 6
     )
     batch = read_transactions([path])
-    assert [(r.line, r.transaction_id) for r in batch.rejects] == [(5, "T2")]
-    assert batch.rows_read == 2
+    # Line 3 is read on its own: 'LINES"' is not a transaction (no date), so it is rejected too, with its line.
+    assert [(r.line, r.transaction_id) for r in batch.rejects] == [(2, "T1"), (3, 'LINES"'), (5, "T2")]
+    assert batch.rejects[0].reason.startswith("has an unterminated quote")
+    assert list(batch.frame["transaction_id"]) == ["T3"]
+    assert batch.rows_read == 4
 
 
 def test_write_rejects_writes_one_csv_row_per_reject(quirks, tmp_path):
@@ -219,11 +223,12 @@ def test_row_of_empty_cells_is_skipped_like_a_blank_line_but_counted(tmp_path):
     assert batch.rows_read == 1
 
 
-def test_crlf_file_counts_lines_across_blank_and_multiline_fields(tmp_path):
-    body = 'T1,C1,1/1/90,M,"TWO\nLINES",10,3/8/16,100000,5\n\nT2,C2,1/1/90,M,PUNE,10,3/8/16,100000,oops\n'
+def test_crlf_file_counts_lines_across_blank_lines_and_an_open_quote(tmp_path):
+    body = ('T1,C1,1/1/90,M,"TWO\nLINES",10,3/8/16,100000,5\n\nT2,C2,1/1/90,M,PUNE,10,3/8/16,100000,oops\n'
+            'T3,C3,1/1/90,M,"PUNE, MH",10,3/8/16,100000,7\n')
     batch = read_transactions([write_plain_rows(tmp_path, "crlf.csv", body, newline="\r\n")])
-    assert [(r.line, r.transaction_id) for r in batch.rejects] == [(5, "T2")]
-    assert list(batch.frame["location"]) == ["TWO\r\nLINES"]
+    assert [(r.line, r.transaction_id) for r in batch.rejects] == [(2, "T1"), (3, 'LINES"'), (5, "T2")]
+    assert list(batch.frame["location"]) == ["PUNE, MH"]
 
 
 def test_short_row_is_padded_with_empty_cells(tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from bot.config import Config, TelegramConfig
@@ -32,24 +34,31 @@ async def test_a_handler_that_raises_gets_an_apology_and_the_bot_keeps_serving(t
     assert any(r.exc_info and "disk on fire" in str(r.exc_info[1]) for r in caplog.records)
 
 
-async def test_a_429_from_send_message_is_retried(trained_services):
+async def test_a_429_is_retried_once_after_the_wait_telegram_asked_for(trained_services, caplog):
+    # No clock is read: the limiter's own record of the pause it took, and the order and count of attempts.
     async with FakeTelegramServer() as fake, running_bot(trained_services, fake):
-        fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
-        reply = await fake.ask(CHAT, CHAT, "/help", timeout=8)
+        fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1, chat_id=CHAT)
+        with caplog.at_level(logging.INFO, logger="telegram.ext.AIORateLimiter"):
+            reply = await fake.ask(CHAT, CHAT, "/help", timeout=8)
         attempts = fake.calls_of("sendMessage")
     assert "What I can do" in reply.text
-    assert [c.failed for c in attempts] == [True, False]
-    assert attempts[1].time - attempts[0].time >= 1.0
+    assert [(c.failed, c.text) for c in attempts] == [(True, reply.text), (False, reply.text)]
+    pauses = [r.getMessage() for r in caplog.records if "Retrying after" in r.getMessage()]
+    assert pauses == ["Rate limit hit. Retrying after 1.100000 seconds"]   # retry_after + PTB's 0.1 s margin
 
 
-async def test_a_500_on_one_reply_does_not_stop_the_next(trained_services):
+async def test_a_500_on_one_reply_gets_an_apology_and_the_next_command_is_answered(trained_services, caplog):
     async with FakeTelegramServer() as fake, running_bot(trained_services, fake, max_retries=0):
-        fake.fail_next("sendMessage", 500, "Internal Server Error")
-        first_since = fake.mark()
+        fake.fail_next("sendMessage", 500, "Internal Server Error", chat_id=CHAT)
+        since = fake.mark()
         fake.push_command(CHAT, CHAT, "/help")
-        await fake.wait_for("sendMessage", lambda c: True, since=first_since, count=1, timeout=5)
+        await fake.wait_for("sendMessage", lambda c: c.text == APOLOGY, since=since)
         later = await fake.ask(CHAT, CHAT, "/help")
+        sends = [(c.failed, c.text) for c in fake.calls_of("sendMessage", since)]
     assert "What I can do" in later.text
+    # Outcomes counted: the failed reply (not retried: a 500 is not a 429), one apology, then the next answer.
+    assert sends == [(True, later.text), (False, APOLOGY), (False, later.text)]
+    assert len([r for r in caplog.records if r.getMessage() == "error while handling an update"]) == 1
 
 
 async def test_services_stop_with_the_application(trained_services):

@@ -2,37 +2,84 @@
 
 from __future__ import annotations
 
-import argparse
+import asyncio
 import dataclasses
 import logging
+import shutil
+import signal
+import socket
+import sys
 
-from telegram.ext import Application
+import httpx
+import pytest
 
 from bot import cli
-from bot.commands import bot as bot_command
 from bot.config import Config, TelegramConfig
 from bot.telegram.app import webhook_secret_token
+from tests.fakes.telegram_server import FakeTelegramServer
 
 TOKEN = "123456:SECRET-bot-token"
 
 
-def test_webhook_mode_passes_a_secret_token_derived_from_the_bot_token(monkeypatch, test_config):
-    seen: dict = {}
-    monkeypatch.setattr(Application, "run_webhook", lambda self, **kw: seen.update(kw))
-    telegram = TelegramConfig(token=TOKEN, mode="webhook", webhook_url="https://bank.example/hook/abc")
-    config = dataclasses.replace(test_config, telegram=telegram)
-    assert bot_command.run(argparse.Namespace(), config) == 0
-    secret = seen.get("secret_token")
-    assert secret and TOKEN not in secret and len(secret) >= 32
+@pytest.fixture(scope="module")
+def webhook_run(trained_db, tmp_path_factory):
+    """`finassist bot -v` in webhook mode as a real process against the fake Bot API, stopped after it has
+    registered its webhook: (the recorded setWebhook call, everything it printed, its exit status, the URL)."""
+    folder = tmp_path_factory.mktemp("webhook")
+    db = folder / "bot.db"
+    shutil.copyfile(trained_db, db)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/hook/PATHSECRET"
+
+    async def run():
+        async with FakeTelegramServer(token=TOKEN) as fake:
+            config = folder / "config.toml"
+            config.write_text(
+                f'[storage]\ndb_path = "{db}"\n'
+                f'[telegram]\ntoken = "{TOKEN}"\nbase_url = "{fake.base_url}"\nmode = "webhook"\n'
+                f'webhook_url = "{url}"\nwebhook_listen = "127.0.0.1"\nwebhook_port = {port}\n')
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "bot", "-v", "--config", str(config),
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            try:
+                [registered] = await fake.wait_for("setWebhook", timeout=60)
+                # Ready once it answers an update posted to the webhook (a signal during start-up is another story).
+                update = {"update_id": 1, "message": {
+                    "message_id": 1, "date": 1, "text": "/help", "chat": {"id": 77, "type": "private"},
+                    "from": {"id": 77, "is_bot": False, "first_name": "T"},
+                    "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}}
+                async with httpx.AsyncClient(timeout=30) as client:
+                    posted = await client.post(url, json=update, headers={
+                        "X-Telegram-Bot-Api-Secret-Token": webhook_secret_token(TOKEN)})
+                assert posted.status_code == 200
+                await fake.wait_for("sendMessage", lambda c: c.chat_id == 77, timeout=30)
+            finally:
+                process.send_signal(signal.SIGINT)
+                out, err = await asyncio.wait_for(process.communicate(), 60)
+            return registered, (out + err).decode(), process.returncode, url
+
+    return asyncio.run(run())
+
+
+@pytest.mark.slow
+def test_webhook_mode_registers_a_secret_token_derived_from_the_bot_token(webhook_run):
+    registered, output, returncode, url = webhook_run
+    secret = registered.params.get("secret_token")
+    assert registered.params["url"] == url
     assert secret == webhook_secret_token(TOKEN) != webhook_secret_token(TOKEN + "x")
+    assert TOKEN not in secret and len(secret) >= 32
+    assert returncode == 0, output[-2000:]
 
 
-def test_webhook_log_line_does_not_show_the_url_path(monkeypatch, test_config, caplog):
-    monkeypatch.setattr(Application, "run_webhook", lambda self, **kw: None)
-    telegram = TelegramConfig(token=TOKEN, mode="webhook", webhook_url="https://bank.example/hook/PATHSECRET")
-    with caplog.at_level(logging.DEBUG):
-        bot_command.run(argparse.Namespace(), dataclasses.replace(test_config, telegram=telegram))
-    assert "PATHSECRET" not in caplog.text
+@pytest.mark.slow
+def test_the_verbose_log_of_a_webhook_run_shows_no_url_path_token_or_webhook_secret(webhook_run):
+    _, output, _, _ = webhook_run
+    assert "serving the webhook at http://127.0.0.1:" in output     # the line is there, without its path
+    assert "DEBUG" in output                                          # -v did log at debug level
+    assert "PATHSECRET" not in output
+    assert "SECRET-bot-token" not in output and webhook_secret_token(TOKEN) not in output
 
 
 def test_config_repr_does_not_show_the_bot_token():

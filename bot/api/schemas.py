@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from analytics.ingest import latest_accepted_time
 from analytics.schema import normalize_category
 
 MAX_BATCH = 5000
@@ -63,8 +64,14 @@ class NewTransaction(BaseModel):
         return row
 
 
-def validate_rows(rows: list[Any], timezone: str = DEFAULT_ZONE) -> tuple[list[NewTransaction], list[dict[str, Any]]]:
-    """Valid rows, and for each bad row its index and reasons (a repeated id in one batch is bad too)."""
+def validate_rows(rows: list[Any], timezone: str = DEFAULT_ZONE, now: dt.datetime | None = None,
+                  ) -> tuple[list[NewTransaction], list[dict[str, Any]]]:
+    """Valid rows, and for each bad row its index and reasons (a repeated id in one batch is bad too).
+
+    A row dated more than a day after `now` (default: the clock) is bad: one such row would move the
+    analytics clock (`as_of`, the latest date in the store) for every customer.
+    """
+    latest = latest_accepted_time(now, timezone)
     good: list[NewTransaction] = []
     problems: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -77,6 +84,11 @@ def validate_rows(rows: list[Any], timezone: str = DEFAULT_ZONE) -> tuple[list[N
         except ValidationError as exc:
             reasons = [f"{'.'.join(str(p) for p in e['loc']) or 'row'}: {e['msg']}" for e in exc.errors()]
             problems.append({"row": index, "transaction_id": raw.get("transaction_id"), "errors": reasons})
+            continue
+        if txn.ts > latest:
+            problems.append({"row": index, "transaction_id": txn.transaction_id, "errors": [
+                f"ts: {txn.ts.isoformat()} is in the future (after {latest.isoformat(timespec='minutes')} "
+                f"{timezone} time, now plus 1 day)"]})
             continue
         if txn.transaction_id in seen:
             problems.append({"row": index, "transaction_id": txn.transaction_id,

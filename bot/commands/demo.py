@@ -9,6 +9,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from analytics.private_files import make_private_dir
 from bot.cli import CommandFailed
 from bot.config import Config
 from bot.container import build_services
@@ -108,7 +109,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         picks = InsightReads(services.store).contrasting_customers()
         if not picks:
             raise CommandFailed("the demo store has no trained scores; run `finassist demo --fresh`")
-        OUT_DIR.mkdir(parents=True, exist_ok=True)
+        make_private_dir(OUT_DIR)  # the charts show customers' spending: 0700 (the charts themselves are 0600)
         _say()
         _say("FinAssist demo: three contrasting customers of a synthetic Indian bank (the bundled sample).")
         _say("Every figure below comes from the same facade the Telegram bot, the assistant and the API use.")

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from analytics.private_files import create_private_file, make_private_dir
 from bot.cli import CommandFailed
 from bot.config import Config
 from bot.services.trained_scores import TrainedScores
@@ -23,7 +24,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
         counts = scores.counts()
         if counts["transaction_scores"] == 0 and counts["customer_scores"] == 0:
             raise CommandFailed("nothing to export yet: run `finassist train` first")
-        out.mkdir(parents=True, exist_ok=True)
+        make_private_dir(out)  # customer data: new folders 0700, the two files 0600 before anything is written
+        for name in ("transactions_scored.csv", "customers_scored.csv"):
+            create_private_file(out / name)
         n_txn = write_csv(out / "transactions_scored.csv", TRANSACTION_EXPORT_COLUMNS,
                           TrainedScores(store).export_rows())
         n_cust = write_csv(out / "customers_scored.csv", CUSTOMER_EXPORT_COLUMNS, scores.iter_customer_export())

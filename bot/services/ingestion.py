@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from analytics.ingest import Reject, read_transactions, write_rejects
+from analytics.ingest import BANK_TIMEZONE, Reject, latest_accepted_time, read_transactions, write_rejects
+from analytics.private_files import create_private_file
 from bot.storage.database import Store
 from bot.storage.snapshot import TransactionSnapshot
 from bot.storage.transactions import TransactionRepository
@@ -53,26 +54,32 @@ def ingest_files(
     paths: Sequence[Path | str],
     rejects_path: Path | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    *,
+    clock: Callable[[], dt.datetime] | None = None,
+    timezone: str = BANK_TIMEZONE,
 ) -> IngestReport:
     """Parse `paths`, store the accepted rows in one transaction, write the rejects report, record the run.
 
     The rejects report is written when there are rejects, or always when `rejects_path` is given explicitly.
     `progress(stage, done, total)` is called while storing big batches (for a terminal progress line).
+    Rows dated more than a day after `clock()` (UTC by default, judged in the bank's `timezone`) are rejected.
     Raises FileNotFoundError or analytics.ingest.IngestFormatError before anything is stored.
     """
-    started_at = dt.datetime.now(dt.UTC)
+    started_at = clock() if clock is not None else dt.datetime.now(dt.UTC)
     run_id = new_run_id(started_at)
     files = tuple(str(p) for p in paths)
-    clock = time.perf_counter()
-    batch = read_transactions(paths)
-    timings = {"parse": time.perf_counter() - clock}
-    clock = time.perf_counter()
+    timer = time.perf_counter()
+    batch = read_transactions(paths, not_after=latest_accepted_time(started_at, timezone))
+    timings = {"parse": time.perf_counter() - timer}
+    timer = time.perf_counter()
     repo = TransactionRepository(store)
     on_rows = (lambda done, total: progress("storing", done, total)) if progress else None
 
     target: Path | None = None
     if batch.rejects or rejects_path is not None:
-        target = write_rejects(batch.rejects, rejects_path or default_rejects_path(store, run_id))
+        # The report quotes rows (IDs, amounts): created 0600 before write_rejects opens it (mode kept).
+        target = create_private_file(rejects_path or default_rejects_path(store, run_id))
+        target = write_rejects(batch.rejects, target)
 
     snapshot = TransactionSnapshot(store)
     with store.atomic(bulk=len(batch.frame) >= BULK_ROWS):
@@ -89,11 +96,11 @@ def ingest_files(
             rejected=len(batch.rejects),
             rejects_path=str(target) if target else None,
         )
-    timings["store"] = time.perf_counter() - clock
-    clock = time.perf_counter()
+    timings["store"] = time.perf_counter() - timer
+    timer = time.perf_counter()
     if result.part_table is not None:  # exactly the new rows, now committed
         snapshot.add_part(result.part_table, first_rowid=result.first_rowid)
-    timings["snapshot"] = time.perf_counter() - clock
+    timings["snapshot"] = time.perf_counter() - timer
     log.info(
         "ingest %s: %d read, %d new, %d already stored, %d rejected",
         run_id, batch.rows_read, result.inserted, result.duplicates, len(batch.rejects),

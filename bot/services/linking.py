@@ -40,6 +40,13 @@ class UsedCode(LinkError):
     """The code was already used once."""
 
 
+class GroupChat(LinkError):
+    """Only private chats are linked: in a group every member would see the customer's data.
+
+    Telegram gives private chats the user's (positive) id and groups, supergroups and channels negative ids.
+    """
+
+
 class LockedOut(LinkError):
     """Too many wrong codes from this chat; wait until `until`."""
 
@@ -114,7 +121,12 @@ class LinkingService:
             log.warning("chat locked out of linking after %d wrong codes", failures)
 
     def redeem(self, chat_id: int, user_id: int | None, code: str) -> str:
-        """Link the chat to the code's customer and return the customer ID; raises a LinkError otherwise."""
+        """Link the chat to the code's customer and return the customer ID; raises a LinkError otherwise.
+
+        A group's chat id is refused before the code is looked at, so the code stays usable (and no lockout counts).
+        """
+        if chat_id < 0:
+            raise GroupChat("only private chats can be linked")
         now = self.clock()
         code = code.strip()
         with self.store.atomic():

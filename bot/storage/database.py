@@ -16,6 +16,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from analytics.private_files import create_private_file, make_private_dir, tighten
 from bot.storage.migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            _private_database_file(Path(self.path))
         try:
             conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
         except sqlite3.Error as exc:  # pragma: no cover - depends on the filesystem
@@ -126,6 +127,21 @@ class Store:
             self._checkpointer.join()
         with self._lock:
             self.db.conn.close()
+
+
+def _private_database_file(path: Path) -> None:
+    """The database holds customer data and the link-code secret: owner-only (0600, new folders 0700).
+
+    SQLite gives its -wal and -shm files the database file's mode, so creating the file first (empty: SQLite
+    makes a new database of it) decides all three. A database made before this rule is tightened.
+    """
+    if path.exists():
+        for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            if name.exists() and not tighten(name):
+                log.warning("could not make %s owner-only; it may be readable by other accounts", name)
+        return
+    make_private_dir(path.parent)
+    create_private_file(path)
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:

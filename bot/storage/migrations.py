@@ -279,6 +279,17 @@ def delivery_0006(db: sqlite_utils.Database) -> None:
         " WHERE status = 'sending' AND NOT EXISTS (SELECT 1 FROM broadcast_recipients r"
         "   WHERE r.broadcast_id = broadcasts.broadcast_id AND r.grp = 'treatment' AND r.status = 'pending')")
 
+PRIVATE_LINKS_0007 = """
+-- Only private chats may be linked (issue 9): a link made in a group showed the customer's data to every member.
+-- Telegram gives groups, supergroups and channels negative chat ids (a private chat's id is the user's, > 0).
+-- Such links are removed, not kept disabled: the customer links again in a private chat. Their alert settings
+-- go too, and every message not yet sent to those chats is dropped (a balance or a fraud question would leak).
+DELETE FROM chat_links WHERE chat_id < 0;
+DELETE FROM alert_preferences WHERE chat_id < 0;
+UPDATE outbox SET status = 'dropped', last_error = 'group chat: account messages go to private chats only'
+ WHERE chat_id < 0 AND status NOT IN ('sent', 'dropped')
+"""
+
 MIGRATIONS: list[Migration] = [
     ("0001_core", CORE_0001),
     ("0002_bot", BOT_0002),
@@ -286,4 +297,5 @@ MIGRATIONS: list[Migration] = [
     ("0004_models_scores", MODELS_0004),
     ("0005_scale", SCALE_0005),
     ("0006_delivery", delivery_0006),
+    ("0007_private_links", PRIVATE_LINKS_0007),
 ]

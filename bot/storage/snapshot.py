@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.feather as feather
 
+from analytics.private_files import create_private_file, make_private_dir, tighten
 from analytics.schema import TXN_COLUMNS
 from bot.storage.database import Store
 
@@ -80,7 +81,9 @@ class TransactionSnapshot:
         path = self.folder / f"txns-{first_rowid:012d}-{last_rowid:012d}.arrow"
         temporary = path.with_suffix(".tmp")
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
+            make_private_dir(self.folder)
+            tighten(self.folder)            # a folder made before this rule (the folder is ours alone)
+            create_private_file(temporary)  # parts hold every transaction: 0600 before a byte is written
             feather.write_feather(table.replace_schema_metadata(metadata), temporary, compression="uncompressed")
             os.replace(temporary, path)
         except OSError as exc:

@@ -4,8 +4,7 @@ Handler order (group 0, first match wins):
   1. the /broadcast conversation (so an admin's typed offer is not taken for a question)
   2. every other command from the registry (commands.py)
   3. "Was this you?" answers (fraud:…), follow-up buttons (go:…), alert settings (al:…)
-  4. any other button (stale or forged data): answered, so it never spins
-  5. unknown commands, then free text to the assistant
+  4. unknown commands, then free text to the assistant, then any other button (answered so it stops spinning)
 """
 
 from __future__ import annotations
@@ -55,6 +54,19 @@ def file_url_for(base_url: str) -> str:
     return f"{root}/file/bot"
 
 
+# At DEBUG, PTB logs each Bot API URL (it holds the token) and every call's parameters: customers' messages
+# with their figures, the webhook URL and its secret token. Those loggers never go below INFO.
+_BOT_API_LOGGERS = ("telegram.Bot", "telegram.ext.ExtBot")
+
+
+def quiet_bot_api_loggers() -> None:
+    """Keep the Bot API request loggers at INFO or above, even with `-v` (a debug root logger)."""
+    for name in _BOT_API_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < logging.INFO:
+            logger.setLevel(logging.INFO)
+
+
 def build_application(config: Config, services: Services | None = None, *, control_share: float | None = None,
                       overall_max_rate: float = 30, group_max_rate: float = 20, max_retries: int = 3,
                       connection_pool_size: int = 64, insights_cache_ttl: float = 30.0,
@@ -67,6 +79,7 @@ def build_application(config: Config, services: Services | None = None, *, contr
     """
     if not config.telegram.token:
         raise ValueError("no Telegram bot token: set [telegram] token or TELEGRAM_BOT_TOKEN")
+    quiet_bot_api_loggers()
     limiter = AIORateLimiter(overall_max_rate=overall_max_rate, overall_time_period=1,
                              group_max_rate=group_max_rate, group_time_period=60, max_retries=max_retries)
     application = (
@@ -101,9 +114,9 @@ def add_handlers(application: Application) -> None:
                                                  block=False))
     application.add_handler(CallbackQueryHandler(alerts.on_alerts_button, pattern=rf"^{keyboards.ALERTS}:",
                                                  block=False))
-    application.add_handler(CallbackQueryHandler(admin.unknown_button, block=False))
     application.add_handler(MessageHandler(filters.COMMAND, text.unknown_command, block=False))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, text.free_text, block=False))
+    application.add_handler(CallbackQueryHandler(text.unknown_button, block=False))   # last: nothing else matched
     application.add_error_handler(on_error)
 
 

@@ -18,7 +18,8 @@ API (all synchronous unless marked ``await``):
 - Queue updates: ``push_command(chat_id, user_id, "/start CODE")`` (adds the ``bot_command`` entity),
   ``push_text(chat_id, user_id, text)``, ``push_callback(chat_id, user_id, message_id, data)`` (a CallbackQuery
   with ``id``, ``from``, ``chat_instance`` and the recorded bot message it belongs to), ``push_update(dict)``.
-  Each returns the update dict (with ``update_id``). ``getUpdates`` honours ``offset`` and long-polls on an
+  Each returns the update dict (with ``update_id``). A positive chat id is a private chat, a negative one a
+  group; ``chat_types[chat_id] = "supergroup"`` (or ``set_chat_type``) gives a chat another type. ``getUpdates`` honours ``offset`` and long-polls on an
   ``asyncio.Event`` for at most ``min(timeout, max_long_poll)`` seconds.
 - Inspect: ``calls`` (every ``Call(method, params, time)``, params with JSON fields decoded and uploads as
   ``UploadedFile(filename, content_type, size)``), ``mark()``, ``calls_of(method)``, ``sent_to(chat_id)``
@@ -146,6 +147,7 @@ class FakeTelegramServer:
     bot_username: str = "finassist_test_bot"
     max_long_poll: float = 0.25
     calls: list[Call] = field(default_factory=list)
+    chat_types: dict[int, str] = field(default_factory=dict)   # chat id -> "private" / "group" / "supergroup"
 
     def __post_init__(self) -> None:
         self.on_call: Callable[[Call], None] | None = None   # called for every recorded call (benchmarks)
@@ -221,11 +223,15 @@ class FakeTelegramServer:
             user["username"] = username
         return user
 
-    @staticmethod
-    def _chat(chat_id: int) -> dict[str, Any]:
-        if chat_id > 0:
+    def set_chat_type(self, chat_id: int, chat_type: str) -> None:
+        """Make updates from `chat_id` (and the bot's messages there) carry this chat type."""
+        self.chat_types[chat_id] = chat_type
+
+    def _chat(self, chat_id: int) -> dict[str, Any]:
+        chat_type = self.chat_types.get(chat_id, "private" if chat_id > 0 else "group")
+        if chat_type == "private":
             return {"id": chat_id, "type": "private", "first_name": "Test"}
-        return {"id": chat_id, "type": "group", "title": "Test group"}
+        return {"id": chat_id, "type": chat_type, "title": f"Test {chat_type}"}
 
     def _incoming(self, chat_id: int, user_id: int, text: str, entities: list[dict[str, Any]] | None,
                   first_name: str) -> dict[str, Any]:

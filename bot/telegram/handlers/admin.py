@@ -208,12 +208,6 @@ def progress_reporter(bot: Bot, admin: AdminService) -> ProgressHook:
     return report
 
 
-async def unknown_button(update: Update, context: BotContext) -> None:
-    """Any button no other handler took (an old keyboard, forged data): answer it so it stops spinning."""
-    if update.callback_query is not None:
-        await update.callback_query.answer("This button is no longer valid.")
-
-
 def broadcast_conversation(entry: Handler) -> ConversationHandler:
     """The /broadcast flow; per chat and user, so two admins can prepare broadcasts at once."""
     prefix = keyboards.BROADCAST

@@ -1,4 +1,4 @@
-"""/start [CODE], /link CODE, /unlink, and the guard that keeps unlinked chats away from customer data."""
+"""/start [CODE], /link CODE, /unlink, and the guard that keeps unlinked chats and groups away from customer data."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from telegram import Update
 from telegram.constants import ParseMode
 
 from bot.services.errors import FinAssistError
-from bot.services.linking import ExpiredCode, InvalidCode, LockedOut, UsedCode
-from bot.telegram import formatting
+from bot.services.linking import ExpiredCode, GroupChat, InvalidCode, LockedOut, UsedCode
+from bot.telegram import access, formatting
 from bot.telegram.context import BotContext
 from bot.telegram.errors import user_message
 
@@ -33,33 +33,43 @@ async def reply(update: Update, text: str, **kwargs: Any) -> Any:
 
 
 def linked_only(handler: CustomerHandler) -> Callable[[Update, BotContext], Awaitable[Any]]:
-    """Run `handler` with the chat's customer ID; an unlinked chat only learns how to link.
+    """Run `handler` with the chat's customer ID: only a private chat linked to a customer gets there.
 
-    Domain errors become one sentence here so every customer command answers them the same way.
+    An unlinked chat only learns how to link; a group (every member reads it) is told to use a private chat,
+    and a button pressed there is answered with a notice and nothing is posted. Domain errors become one
+    sentence here so every customer command answers them the same way.
     """
 
     @functools.wraps(handler)
     async def wrapper(update: Update, context: BotContext) -> Any:
-        chat = update.effective_chat
-        if chat is None:
+        query = update.callback_query
+        if update.effective_chat is None:
+            if query is not None:
+                await query.answer()
             return None
-        customer_id = await context.run(context.linking.customer_for_chat, chat.id)
+        customer_id = await access.linked_customer(update, context)
         if customer_id is None:
-            if update.callback_query is not None:
-                await update.callback_query.answer()
+            if not access.is_private(update):
+                if query is not None:
+                    return await query.answer(access.GROUP_BUTTON, show_alert=True)
+                return await reply(update, access.group_text(context))
+            if query is not None:
+                await query.answer()
             return await reply(update, formatting.LINK_HELP)
         try:
             return await handler(update, context, customer_id)
         except FinAssistError as exc:
             log.info("domain error answered to a customer: %s", type(exc).__name__)
-            if update.callback_query is not None:
-                await update.callback_query.answer()
+            if query is not None:
+                await query.answer()
             return await reply(update, escape(user_message(exc)))
 
     return wrapper
 
 
 def link_error_text(error: Exception) -> str:
+    if isinstance(error, GroupChat):
+        return "I link only private chats. Send your code to me in a private chat."
     if isinstance(error, LockedOut):
         return "Too many wrong codes from this chat. Please wait 15 minutes and try again."
     if isinstance(error, ExpiredCode):
@@ -73,10 +83,13 @@ def link_error_text(error: Exception) -> str:
 
 async def _link(update: Update, context: BotContext, code: str) -> None:
     assert update.effective_chat is not None
+    if not access.is_private(update):  # refused before the code is looked at: it stays unused
+        await reply(update, access.group_link_refusal(context))
+        return
     user_id = update.effective_user.id if update.effective_user else None
     try:
         await context.run(context.linking.redeem, update.effective_chat.id, user_id, code)
-    except (InvalidCode, ExpiredCode, UsedCode, LockedOut) as exc:
+    except (InvalidCode, ExpiredCode, UsedCode, LockedOut, GroupChat) as exc:
         await reply(update, link_error_text(exc))
         return
     await reply(update, WELCOME_LINKED)
@@ -87,8 +100,10 @@ async def start(update: Update, context: BotContext) -> None:
     if context.args:
         await _link(update, context, context.args[0])
         return
-    assert update.effective_chat is not None
-    customer_id = await context.run(context.linking.customer_for_chat, update.effective_chat.id)
+    if not access.is_private(update):
+        await reply(update, "👋 Hi! I'm FinAssist, your bank's assistant.\n\n" + access.group_text(context))
+        return
+    customer_id = await access.linked_customer(update, context)
     if customer_id is None:
         await reply(update, "👋 Hi! I'm FinAssist, your bank's assistant.\n\n" + formatting.LINK_HELP)
     else:
@@ -104,6 +119,9 @@ async def link(update: Update, context: BotContext) -> None:
 
 async def unlink(update: Update, context: BotContext) -> None:
     assert update.effective_chat is not None
+    if not access.is_private(update):  # a group is never linked; it cannot touch anyone's private link
+        await reply(update, access.group_text(context))
+        return
     removed = await context.run(context.linking.unlink, update.effective_chat.id)
     if removed:
         await reply(update, "This chat is no longer linked. Your data stays with the bank; I won't show it here.")

@@ -1,4 +1,5 @@
-"""Free text goes to the assistant (bot.llm.assistant); unknown commands get a pointer to /help."""
+"""Free text goes to the assistant (bot.llm.assistant); unknown commands get a pointer to /help, and a button
+no handler knows is still answered, so its spinner stops."""
 
 from __future__ import annotations
 
@@ -35,3 +36,15 @@ async def free_text(update: Update, context: BotContext, customer_id: str) -> No
 
 async def unknown_command(update: Update, context: BotContext) -> None:
     await reply(update, "I don't know that command. /help lists what I can do.")
+
+
+STALE_BUTTON = "This button is no longer valid."
+
+
+async def unknown_button(update: Update, context: BotContext) -> None:
+    """The catch-all for callback data no other handler matched (old keyboards, forged data)."""
+    query = update.callback_query
+    if query is None:
+        return
+    log.info("unmatched button data (%d bytes) answered", len((query.data or "").encode()))
+    await query.answer(STALE_BUTTON)
