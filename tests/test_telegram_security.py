@@ -2,37 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import logging
 
-from telegram.ext import Application
-
 from bot import cli
-from bot.commands import bot as bot_command
 from bot.config import Config, TelegramConfig
-from bot.telegram.app import webhook_secret_token
 
 TOKEN = "123456:SECRET-bot-token"
 
 
-def test_webhook_mode_passes_a_secret_token_derived_from_the_bot_token(monkeypatch, test_config):
-    seen: dict = {}
-    monkeypatch.setattr(Application, "run_webhook", lambda self, **kw: seen.update(kw))
-    telegram = TelegramConfig(token=TOKEN, mode="webhook", webhook_url="https://bank.example/hook/abc")
-    config = dataclasses.replace(test_config, telegram=telegram)
-    assert bot_command.run(argparse.Namespace(), config) == 0
-    secret = seen.get("secret_token")
-    assert secret and TOKEN not in secret and len(secret) >= 32
-    assert secret == webhook_secret_token(TOKEN) != webhook_secret_token(TOKEN + "x")
-
-
-def test_webhook_log_line_does_not_show_the_url_path(monkeypatch, test_config, caplog):
-    monkeypatch.setattr(Application, "run_webhook", lambda self, **kw: None)
-    telegram = TelegramConfig(token=TOKEN, mode="webhook", webhook_url="https://bank.example/hook/PATHSECRET")
-    with caplog.at_level(logging.DEBUG):
-        bot_command.run(argparse.Namespace(), dataclasses.replace(test_config, telegram=telegram))
-    assert "PATHSECRET" not in caplog.text
+# The webhook's secret token and the hidden URL path are tested over the wire, with `finassist bot` running
+# against the fake Bot API: tests/test_cli_secrets.py::test_webhook_mode_registers_the_derived_secret_and_hides_the_url_path
 
 
 def test_config_repr_does_not_show_the_bot_token():

@@ -33,7 +33,8 @@ API (all synchronous unless marked ``await``):
   call(s) of ``method`` answer ``{"ok": false, "error_code": status, "description": ..., "parameters": {...}}``
   with that HTTP status (403 "Forbidden: bot was blocked by the user", 429 + retry_after, 500, 400 ...);
   ``chat_id=`` limits it to calls for one chat.
-  Failed calls are recorded too, with ``Call.failed`` set.
+  Failed calls are recorded too, with ``Call.failed`` set. A call with any other token than ``token`` is
+  answered 401 "Unauthorized" (as Telegram does) and only its method is kept, in ``unauthorized``.
 """
 
 from __future__ import annotations
@@ -120,6 +121,7 @@ class FakeTelegramServer:
     bot_username: str = "finassist_test_bot"
     max_long_poll: float = 0.25
     calls: list[Call] = field(default_factory=list)
+    unauthorized: list[str] = field(default_factory=list)   # methods called with another token (answered 401)
 
     def __post_init__(self) -> None:
         self.on_call: Callable[[Call], None] | None = None   # called for every recorded call (benchmarks)
@@ -336,6 +338,7 @@ class FakeTelegramServer:
 
     async def _handle(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
+            self.unauthorized.append(request.match_info["method"])
             return self._error(401, "Unauthorized")
         method = request.match_info["method"]
         params = await self._params(request)
