@@ -52,34 +52,54 @@ async def test_post_with_existing_id_for_another_customer_changes_nothing(fresh_
 
 
 class _RacingScorer:
-    """Flags every amount over 1,000; while scoring, a 'concurrent request' stores the same ID for C1."""
+    """The real scorer of the trained store; while it scores, a 'concurrent request' stores the same ID for
+    another customer (the race the intake's second look inside its transaction exists for)."""
 
-    def __init__(self, store):
-        self.store = store
+    def __init__(self, store, owner: str):
+        from bot.services.scoring import TransactionScorer
+
+        self.real = TransactionScorer.from_store(store)
+        self.store, self.owner = store, owner
+        self.verdicts: list[bool] = []
 
     def score(self, txn):
         import pandas as pd
 
         from analytics.ingest import to_canonical
         from bot.storage.transactions import TransactionRepository
-        row = {"transaction_id": txn["transaction_id"], "customer_id": "C1", "ts": pd.Timestamp("2016-09-03 12:00"),
-               "amount": 5.0}
-        TransactionRepository(self.store).insert_frame(to_canonical(pd.DataFrame([row])), source="api")
-        return 0.99, txn["amount"] > 1000, ["much more than usual"]
+        row = {"transaction_id": txn["transaction_id"], "customer_id": self.owner,
+               "ts": pd.Timestamp(txn["ts"]) - pd.Timedelta(hours=1), "amount": 5.0}
+        with self.store.atomic():
+            TransactionRepository(self.store).insert_frame(to_canonical(pd.DataFrame([row])), source="api")
+        score, flagged, reasons = self.real.score(txn)
+        self.verdicts.append(flagged)
+        return score, flagged, reasons
 
 
-async def test_concurrently_stored_id_is_not_alerted_to_the_other_customer(fresh_store, test_config):
+async def test_concurrently_stored_id_is_not_alerted_to_the_other_customer(trained_services):
+    """Real scorer and real score writer: the posted debit is one the detector flags, yet because another
+    request stored its ID for someone else meanwhile, nothing is stored, scored or queued for the poster."""
     import datetime as dt
 
     from bot.storage.links import LinkStore
-    config = replace(test_config, api=replace(test_config.api, api_key=KEY),
-                     scheduler=replace(test_config.scheduler, quiet_hours="00:00-00:00"))
-    services = Services(config=config, store=fresh_store, insights=InsightsService(fresh_store, config))
-    LinkStore(fresh_store).link(77, "C2", 77, dt.datetime.now(dt.UTC))
-    app = create_app(services, scorer_factory=lambda: _RacingScorer(fresh_store), score_writer=lambda rows: None)
-    row = {"transaction_id": "T9", "customer_id": "C2", "ts": "2016-09-04T12:00:00", "amount": 50000}
+    store = trained_services.store
+    victim, owner = [r[0] for r in store.db.execute(
+        "SELECT customer_id FROM transactions GROUP BY customer_id ORDER BY COUNT(*) DESC, customer_id LIMIT 2")]
+    usual_max = store.db.execute("SELECT MAX(amount) FROM transactions WHERE customer_id = ?", (victim,)).fetchone()[0]
+    config = replace(trained_services.config, api=replace(trained_services.config.api, api_key=KEY),
+                     scheduler=replace(trained_services.config.scheduler, quiet_hours="00:00-00:00"))
+    services = Services(config=config, store=store, insights=InsightsService(store, config))
+    LinkStore(store).link(77, victim, 77, dt.datetime.now(dt.UTC))
+    racing = _RacingScorer(store, owner)
+    app = create_app(services, scorer_factory=lambda: racing)
+    when = (services.insights.as_of() + dt.timedelta(days=1)).isoformat() + "T03:12:00"
+    row = {"transaction_id": "TRACE9", "customer_id": victim, "ts": when, "amount": round(usual_max * 20, 2),
+           "merchant": "WIRE TRANSFER REYKJAVIK", "location": "REYKJAVIK", "channel": "ONLINE"}
     async with _client(app) as client:
         response = await client.post("/transactions", json=[row], headers={"X-API-Key": KEY})
+    assert racing.verdicts == [True], "the real detector flags this debit, so an alert would have been queued"
     assert response.status_code == 200 and response.json()["inserted"] == 0
-    assert fresh_store.db.execute("SELECT customer_id FROM transactions").fetchall() == [("C1",)]
-    assert fresh_store.db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0
+    assert store.db.execute("SELECT customer_id FROM transactions WHERE transaction_id = 'TRACE9'").fetchall() == [
+        (owner,)]
+    assert store.db.execute("SELECT COUNT(*) FROM transaction_scores WHERE transaction_id = 'TRACE9'").fetchone()[0] == 0
+    assert store.db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0
