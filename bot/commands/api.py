@@ -37,7 +37,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
             raise CommandFailed(str(exc)) from exc
         sock = listening_socket(config.api.host, config.api.port)
         host, port = sock.getsockname()[:2]
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+        # log_config=None: uvicorn's loggers propagate to the root handler and its secret-masking filter
+        # (its own logging config would give them handlers of their own that bypass it).
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, log_config=None))
         print(f"FinAssist API on http://{host}:{port} (X-API-Key required)", flush=True)
         try:
             server.run(sockets=[sock])
