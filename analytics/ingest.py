@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from analytics.csv_safety import neutralize_row
 from analytics.schema import (
     CREDIT,
     DEBIT,
@@ -129,14 +130,15 @@ def read_transactions(paths: Sequence[Path | str], *, not_after: dt.datetime | N
 
 
 def write_rejects(rejects: Sequence[Reject], path: Path | str) -> Path:
-    """Write the rejects report as CSV (file,line,transaction_id,reason)."""
+    """Write the rejects report as CSV (file,line,transaction_id,reason); a rejected row's text that a
+    spreadsheet would run as a formula is neutralised (analytics.csv_safety)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["file", "line", "transaction_id", "reason"])
         for r in rejects:
-            writer.writerow([r.file, r.line, r.transaction_id or "", r.reason])
+            writer.writerow(neutralize_row([r.file, r.line, r.transaction_id or "", r.reason]))
     return path
 
 

@@ -7,10 +7,11 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from analytics.balances import BalanceHistory
 from analytics.money import format_inr
 from analytics.periods import month_bounds, month_label, next_month
 from analytics.results import BudgetPlan, MonthlyReport, TransactionBrief
-from analytics.schema import CREDIT, DEBIT, UNCATEGORIZED
+from analytics.schema import DEBIT, UNCATEGORIZED
 from analytics.spending import (
     _amount_values,
     _between,
@@ -91,25 +92,25 @@ def biggest_debits(rows: pd.DataFrame, n: int = BIGGEST) -> tuple[TransactionBri
     )
 
 
-def balance_span(rows: pd.DataFrame) -> tuple[float | None, float | None]:
-    """Balance at the start and at the end of the period, from the balances its transactions carry.
+def month_balance(txns: pd.DataFrame, customer_id: str, month: str,
+                  as_of: dt.date) -> tuple[float | None, float | None, float | None, bool]:
+    """(start, end, change, estimated) of the balance over `month` (to `as_of` if it has not ended).
 
-    A transaction's balance is the balance *after* it, so the start is the first known balance with that
-    transaction (and any earlier ones of the period) undone, and the end is the last known balance with any
-    later transactions applied. With consistent balances the change then equals money in minus money out.
+    The start is the balance at the end of the day before the month, the end the balance at the end of its
+    last counted day, both by analytics.balances' one rule (reported, else derived from the nearest reported
+    balance); `estimated` says that either is derived.
     """
-    if "balance" not in rows.columns or rows.empty:
-        return None, None
-    balances = pd.to_numeric(rows["balance"], errors="coerce").to_numpy(dtype=float)
-    known = np.flatnonzero(~np.isnan(balances))
-    if len(known) == 0:
-        return None, None
-    amounts = pd.to_numeric(rows["amount"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
-    signed = np.where(rows["txn_type"].to_numpy(dtype=object) == CREDIT, amounts, -amounts)
-    first, last = int(known[0]), int(known[-1])
-    start = balances[first] - signed[: first + 1].sum()
-    end = balances[last] + signed[last + 1:].sum()
-    return round(float(start), 2), round(float(end), 2)
+    own = _customer_rows(txns, customer_id)
+    if "balance" not in own.columns or own.empty:
+        return None, None, None, False
+    if not _already_sorted(own, ["ts"]):
+        own = own.sort_values("ts", kind="stable")
+    history = BalanceHistory.of(own)
+    first, last = month_bounds(month)
+    before_start = pd.Timestamp(first) - pd.Timedelta(1, "ns")
+    end = pd.Timestamp(min(last, as_of)) + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")
+    start_balance, end_balance, change = history.change(before_start, end)
+    return start_balance, end_balance, change, history.derived_between(before_start, end)
 
 
 def goal_for_next_month(plan: BudgetPlan, month: str, total_in: float, total_out: float) -> str:
@@ -134,8 +135,7 @@ def monthly_report(txns: pd.DataFrame, customer_id: str, month: str, as_of: dt.d
     """Everything the monthly report says about `month` (counted up to `as_of` if it has not ended)."""
     summary = monthly_summary(txns, customer_id, month, as_of)
     rows = _month_rows(txns, customer_id, month, as_of)
-    start_balance, end_balance = balance_span(rows)
-    change = round(end_balance - start_balance, 2) if start_balance is not None and end_balance is not None else None
+    start_balance, end_balance, change, estimated = month_balance(txns, customer_id, month, as_of)
     # The goal looks at the months up to and including this one.
     budget_as_of = min(as_of, month_bounds(month)[1] + dt.timedelta(days=1))
     plan = suggest_budget(txns, customer_id, budget_as_of)
@@ -151,4 +151,5 @@ def monthly_report(txns: pd.DataFrame, customer_id: str, month: str, as_of: dt.d
         balance_end=end_balance,
         balance_change=change,
         suggestion=goal_for_next_month(plan, month, summary.total_in, summary.total_out),
+        balance_estimated=estimated,
     )

@@ -37,15 +37,17 @@ class CustomerProfile:
 
 @dataclass(frozen=True)
 class BalanceInfo:
-    """The balance carried by the latest transaction that has one, and its trend."""
+    """The balance after the latest transaction (analytics.balances: reported, else derived) and its trend."""
 
     customer_id: str
     amount: float | None               # None when no transaction carried a balance
-    as_of: dt.datetime | None          # when that balance was observed
-    change_30d: float | None           # amount minus the balance observed about 30 days earlier
+    as_of: dt.datetime | None          # the latest transaction's time (the balance follows it)
+    change_30d: float | None           # amount minus the balance 30 days before as_of (analytics.balances)
     trend: str                         # "rising", "falling", "flat" or "unknown"
     low_balance_threshold: float
     is_low: bool
+    derived: bool = False              # no transaction since the last reported balance carried one: the
+                                       # amount is that balance moved by the later transactions (estimated)
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,9 @@ class AnomalyFlag:
 class SegmentInfo:
     segment: int
     persona: str                       # "High-value saver", ...
-    description: str
+    description: str                   # the segment's typical figures (the group's, not the customer's)
+    fits_customer: bool | None = None  # the customer's own figures pass the persona's rule (None: unknown);
+                                       # when not True, channels say the name is the group's
 
 
 @dataclass(frozen=True)
@@ -172,6 +176,7 @@ class MonthlyReport:
     balance_change: float | None
     suggestion: str                    # a goal for next month
     chart_path: str | None = None
+    balance_estimated: bool = False    # the start or end balance is derived (analytics.balances), not reported
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from analytics.money import format_inr
+from analytics.personas import persona_gate
 
 log = logging.getLogger(__name__)
 
@@ -44,20 +45,22 @@ def _persona_fit(z: dict[str, float], real: dict[str, float], median: dict[str, 
     frequency = float(np.expm1(real["log_frequency"]))
     median_balance = float(np.expm1(median["log_balance"]))
     years = real["age"] if np.isfinite(real["age"]) else 40.0
-
-    def gated(ok: bool, score: float) -> float:
-        return score if ok else -np.inf
-
-    return [
-        gated(balance >= max(100_000.0, 2 * median_balance), bal - 0.5 * max(spend - bal, 0.0)),
-        gated(frequency >= 6.0, freq + 0.5 * spend),
-        gated(balance < median_balance, -bal),
-        gated(real["income_ratio"] >= 0.3 and 25 <= years <= 58, inc + 0.25 * spend),
-        gated(real["recency_days"] >= 60, rec),
-        gated(years <= 30, -age - 0.25 * bal),
-        gated(years >= 55, age),
-        gated(frequency <= 1.5, -freq),
+    scores = [
+        bal - 0.5 * max(spend - bal, 0.0),
+        freq + 0.5 * spend,
+        -bal,
+        inc + 0.25 * spend,
+        rec,
+        -age - 0.25 * bal,
+        age,
+        -freq,
         -0.5 * sum(abs(v) for v in z.values()),
+    ]
+    return [
+        score if persona_gate(name, balance=balance, frequency=frequency, recency_days=real["recency_days"],
+                              income_ratio=real["income_ratio"], age=years, median_balance=median_balance)
+        else -np.inf
+        for (name, _), score in zip(PERSONAS, scores, strict=True)
     ]
 
 
@@ -161,6 +164,7 @@ class CustomerSegmenter(BaseEstimator):
         self.centroids_.index.name = "segment"
         self.scaled_centroids_ = pd.DataFrame(scaled, columns=list(FEATURES))
         self.medians_ = dict(zip(FEATURES, self.impute_.tolist(), strict=True))
+        self.median_balance_ = float(np.expm1(self.medians_["log_balance"]))
         self.personas_ = self._name(self.scaled_centroids_, self.centroids_, self.medians_)
         log.info("segmented into k=%d (silhouette %s)", self.k_, self.scores_)
         return self

@@ -31,6 +31,10 @@ ESSENTIAL_CATEGORIES = frozenset({"rent", "utilities", "education", "health", "t
 # Discretionary categories get a trim on top of the typical month.
 DISCRETIONARY_CATEGORIES = frozenset({"dining", "shopping", "entertainment"})
 DISCRETIONARY_TRIM = 0.15
+# A budget line suggests a cut only when it is worth doing: at least ₹10 and 2% of the usual month. A smaller
+# difference (often the median a few paise under the mean) would read "save ₹0.01".
+MIN_BUDGET_SAVING = 10.0
+MIN_BUDGET_SAVING_SHARE = 0.02
 
 
 @dataclass(frozen=True)
@@ -364,10 +368,13 @@ def suggest_budget(txns: pd.DataFrame, customer_id: str, as_of: dt.date, months:
         average = float(values.mean())
         if average <= 0:
             continue
+        usual = round(average, 2)
         suggested = suggested_budget(str(category), average, float(np.median(values)))
-        lines.append(BudgetLine(category=str(category), average_monthly=round(average, 2),
-                                last_month=round(float(values[-1]), 2), suggested=suggested,
-                                saving=round(max(0.0, average - suggested), 2)))
+        saving = round(max(0.0, usual - suggested), 2)   # from the figures shown, so they add up line by line
+        if saving < max(MIN_BUDGET_SAVING, MIN_BUDGET_SAVING_SHARE * usual):
+            suggested, saving = usual, 0.0                # "₹7,379.19 -> ₹7,379.18, save ₹0.01" is no advice
+        lines.append(BudgetLine(category=str(category), average_monthly=usual,
+                                last_month=round(float(values[-1]), 2), suggested=suggested, saving=saving))
     lines.sort(key=lambda line: (-line.average_monthly, line.category))
     return BudgetPlan(
         customer_id=str(customer_id),

@@ -8,10 +8,17 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from bot.config import ConfigError, load_config
+from bot import redaction
+from bot.config import Config, ConfigError, load_config
+
+# Verbs that build the store (or never open it); every other verb reads an existing store and must not
+# create an empty one at a mistyped db_path (it would then answer "no such customer" instead of the truth).
+CREATES_STORE = frozenset({"synth", "ingest", "train", "demo"})
 
 
 class UsageError(Exception):
@@ -30,20 +37,32 @@ def _month(value: str) -> str:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="PATH", help="TOML config file (default: $FINASSIST_CONFIG or ./config.toml)")
-    common.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr")
+def _common_options(defaults: bool) -> argparse.ArgumentParser:
+    """--config and -v, accepted before and after the verb.
 
+    argparse lets a subparser's defaults overwrite what the main parser already parsed, so the copies on the
+    verbs default to SUPPRESS: `finassist --config X insights ID` keeps X, `insights ID --config X` sets it.
+    """
+    common = argparse.ArgumentParser(add_help=False)
+    unset = {} if defaults else {"default": argparse.SUPPRESS}
+    common.add_argument("--config", metavar="PATH", help="TOML config file (default: $FINASSIST_CONFIG or ./config.toml)",
+                        **({"default": None} if defaults else unset))
+    common.add_argument("-v", "--verbose", action="store_true", help="log debug details to stderr",
+                        **({"default": False} if defaults else unset))
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="finassist",
         description="FinAssist: a personal financial assistant for bank customers, on Telegram and offline.",
-        parents=[common],
+        parents=[_common_options(defaults=True)],
     )
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+    on_verbs = _common_options(defaults=False)
 
     def verb(name: str, help_text: str) -> argparse.ArgumentParser:
-        return verbs.add_parser(name, help=help_text, description=help_text, parents=[common])
+        return verbs.add_parser(name, help=help_text, description=help_text, parents=[on_verbs])
 
     p = verb("synth", "write a realistic synthetic bank (transactions.csv plus ground-truth labels/)")
     p.add_argument("--customers", type=int, default=2000, help="number of customers (default 2000)")
@@ -69,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = verb("report", "the monthly report and its chart")
     p.add_argument("customer_id", metavar="CUSTOMER_ID")
     p.add_argument("--month", type=_month, metavar="YYYY-MM", help="default: the last complete month")
-    p.add_argument("--out", metavar="FILE.png", help="chart file (default: out/report_<id>_<month>.png)")
+    p.add_argument("--out", metavar="FILE.png", help="chart file (default: out/report_<id>_<YYYY-MM>.png)")
 
     p = verb("link-code", "print a one-time Telegram link code and deep link for a customer")
     p.add_argument("customer_id", metavar="CUSTOMER_ID")
@@ -102,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    redaction.install()
     for noisy in ("httpx", "httpcore"):  # their request lines carry the Telegram bot token in the URL
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
@@ -109,18 +129,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"finassist: {exc}", file=sys.stderr)
         return 2
-    module = importlib.import_module(f"bot.commands.{args.verb.replace('-', '_')}")
+    redaction.register_secrets((config.telegram.token, config.llm.api_key, config.api.api_key))
     try:
-        return int(module.run(args, config) or 0)
+        if args.verb not in CREATES_STORE:
+            _require_store(config)
+        module = importlib.import_module(f"bot.commands.{args.verb.replace('-', '_')}")
+        status = int(module.run(args, config) or 0)
+        sys.stdout.flush()   # a closed pipe shows here rather than at exit
+        return status
     except UsageError as exc:
-        print(f"finassist {args.verb}: {exc}", file=sys.stderr)
+        _fail(f"finassist {args.verb}: {exc}")
         return 2
     except CommandFailed as exc:
-        print(f"finassist {args.verb}: {exc}", file=sys.stderr)
+        _fail(f"finassist {args.verb}: {exc}")
         return 1
+    except BrokenPipeError:  # `finassist chat ID | head -1`: the reader has all it wanted, a normal end
+        _discard_stdout()
+        return 0
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # the one-line reason promised by the contract; details with -v
         logging.getLogger("finassist").debug("command failed", exc_info=True)
-        print(f"finassist {args.verb}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        _fail(f"finassist {args.verb}: {type(exc).__name__}: {exc}")
         return 1
+
+
+def _require_store(config: Config) -> None:
+    """A read-only verb on a missing store says so instead of creating an empty one there."""
+    path = config.storage.db_path
+    if path != ":memory:" and not Path(path).is_file():
+        raise CommandFailed(f"no store at {path} ([storage] db_path, from {config.source}): "
+                            "run `finassist ingest FILE` or `finassist demo` first, or point --config at yours")
+
+
+def _fail(line: str) -> None:
+    """The one-line reason on stderr, with any secret masked (library messages may quote the bot token)."""
+    print(redaction.mask(line), file=sys.stderr)
+
+
+def _discard_stdout() -> None:
+    """After EPIPE, point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (tests capture it): nothing left to flush
+        pass

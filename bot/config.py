@@ -142,6 +142,10 @@ def config_from_mapping(data: Mapping[str, Any], *, env: Mapping[str, str] | Non
     """Build a Config from parsed TOML, filling secrets from `env` (defaults to os.environ)."""
     env = os.environ if env is None else env
     sections: dict[str, Any] = {}
+    unknown_sections = set(data) - set(_SECTIONS)
+    if unknown_sections:  # a misspelt [telegrem] would otherwise run silently on defaults
+        raise ConfigError(f"unknown section(s) {', '.join(f'[{s}]' for s in sorted(unknown_sections))}; "
+                          f"known: {', '.join(f'[{s}]' for s in _SECTIONS)}")
     for name, cls in _SECTIONS.items():
         raw = data.get(name, {})
         if not isinstance(raw, Mapping):

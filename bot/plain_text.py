@@ -11,6 +11,9 @@ from analytics.money import format_date, format_inr, format_percent
 from analytics.results import BudgetPlan, CustomerInsights, MonthlyReport, SpendingSummary
 from bot.services.admin import AdminStats, BroadcastReport
 
+# A balance derived from an earlier reported one (a transaction arrived without a balance): analytics.balances
+ESTIMATED = " (estimated)"
+
 
 def month_label(month: str) -> str:
     return dt.date.fromisoformat(month + "-01").strftime("%B %Y")
@@ -53,7 +56,9 @@ def insights_text(ins: CustomerInsights) -> str:
     p, b = ins.profile, ins.balance
     lines = [f"Customer {ins.customer_id} — as of {format_date(ins.as_of)}"]
     if ins.segment:
-        lines.append(f"Segment: {ins.segment.persona} (about the segment, not this customer: "
+        fit = ("fits this customer's own figures" if ins.segment.fits_customer
+               else "the group's name, not a description of this customer")
+        lines.append(f"Segment: {ins.segment.persona} — {fit} (the segment as a whole: "
                      f"{ins.segment.description.rstrip('.')})")
     who = ", ".join(x for x in (p.age_band if p.age is not None else "age unknown", p.gender or "", p.location or "") if x)
     noun = "transaction" if p.n_transactions == 1 else "transactions"
@@ -64,7 +69,8 @@ def insights_text(ins: CustomerInsights) -> str:
     else:
         trend = "" if b.change_30d is None else f", {format_inr(b.change_30d, sign=True)} in 30 days ({b.trend})"
         low = "  ⚠ below your low-balance threshold of " + format_inr(b.low_balance_threshold) if b.is_low else ""
-        lines.append(f"Balance: {format_inr(b.amount)} on {format_date(b.as_of)}{trend}{low}")
+        lines.append(f"Balance: {format_inr(b.amount)}{ESTIMATED if b.derived else ''} on {format_date(b.as_of)}"
+                     f"{trend}{low}")
     lines += spending_lines(ins.last_month)
     lines += budget_lines(ins.budget)
     if ins.anomalies:
@@ -94,7 +100,8 @@ def report_text(report: MonthlyReport) -> str:
              f"  Net savings:  {format_inr(report.net_savings)}"]
     if report.balance_change is not None:
         lines.append(f"  Balance:      {format_inr(report.balance_start)} -> {format_inr(report.balance_end)} "
-                     f"({format_inr(report.balance_change, sign=True)})")
+                     f"({format_inr(report.balance_change, sign=True)})"
+                     + (ESTIMATED if report.balance_estimated else ""))
     if report.top_categories:
         lines.append("  Top categories: " + ", ".join(
             f"{c.category} {format_inr(c.amount)}" for c in report.top_categories[:3]))

@@ -1,12 +1,12 @@
-"""`finassist api` as a real process: uvicorn on a free loopback port, X-API-Key enforced over HTTP."""
+"""`finassist api` as a real process: uvicorn on a loopback port, X-API-Key enforced over HTTP."""
 
 from __future__ import annotations
 
+import asyncio
 import os
-import socket
-import subprocess
+import re
+import signal
 import sys
-import time
 
 import httpx
 import pytest
@@ -15,38 +15,45 @@ pytestmark = pytest.mark.slow
 KEY = "process-test-key"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def test_api_process_serves_insights_with_the_key_only(trained_db, tmp_path):
+async def test_api_process_serves_insights_with_the_key_only(trained_db, tmp_path):
     import sqlite3
 
     customer = sqlite3.connect(trained_db).execute("SELECT customer_id FROM transactions LIMIT 1").fetchone()[0]
-    port = _free_port()
     config = tmp_path / "config.toml"
-    config.write_text(f'[storage]\ndb_path = "{trained_db}"\n[api]\nhost = "127.0.0.1"\nport = {port}\n')
-    env = dict(os.environ, FINASSIST_API_KEY=KEY)
-    process = subprocess.Popen([sys.executable, "-m", "bot", "api", "--config", str(config)], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # port 0: the process listens on a free port and names it in its ready line (no port race, no polling)
+    config.write_text(f'[storage]\ndb_path = "{trained_db}"\n[api]\nhost = "127.0.0.1"\nport = 0\n')
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "api", "--config", str(config), env=dict(os.environ, FINASSIST_API_KEY=KEY),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                health = httpx.get(f"{base}/health", headers={"X-API-Key": KEY}, timeout=2)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, process.stderr.read().decode()[-2000:]
-                assert time.monotonic() < deadline, "the API did not start"
-                time.sleep(0.2)
-        refused = httpx.get(f"{base}/customer/{customer}/insights", timeout=5)
-        answered = httpx.get(f"{base}/customer/{customer}/insights", headers={"X-API-Key": KEY}, timeout=30)
+        ready = (await asyncio.wait_for(process.stdout.readline(), 120)).decode()
+        base = re.fullmatch(r"FinAssist API on (http://127\.0\.0\.1:\d+) \(X-API-Key required\)\n", ready).group(1)
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            health = await client.get("/health", headers={"X-API-Key": KEY})
+            refused = await client.get(f"/customer/{customer}/insights")
+            answered = await client.get(f"/customer/{customer}/insights", headers={"X-API-Key": KEY})
     finally:
-        process.terminate()
-        process.wait(30)
+        process.send_signal(signal.SIGINT)
+        _, err = await asyncio.wait_for(process.communicate(), 60)
     assert health.status_code == 200 and health.json()["status"] == "ok"
     assert refused.status_code == 401
     assert answered.status_code == 200 and answered.json()["customer_id"] == customer
+    assert process.returncode == 0, err.decode()[-2000:]
+
+
+def test_api_on_a_port_in_use_fails_in_one_line(trained_db, tmp_path, capsys, monkeypatch):
+    import socket
+
+    from bot.cli import main
+
+    monkeypatch.setenv("FINASSIST_API_KEY", KEY)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        config = tmp_path / "config.toml"
+        config.write_text(f'[storage]\ndb_path = "{trained_db}"\n[api]\nhost = "127.0.0.1"\nport = {port}\n')
+        assert main(["api", "--config", str(config)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"finassist api: cannot listen on 127.0.0.1:{port} ([api] host/port): ")
+    assert len(err.splitlines()) == 1

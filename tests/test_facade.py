@@ -144,14 +144,55 @@ def test_unknown_customer_and_bad_month_raise_domain_errors(trained_services) ->
         trained_services.insights.spending(cid, month="2016-13")
 
 
-def test_insights_bundle_agrees_with_the_single_calls(trained_services) -> None:
+def test_insights_bundle_equals_figures_computed_from_sql(trained_services) -> None:
+    """Every figure of the one-read bundle against the store itself (not against the facade's own calls)."""
+    from analytics.recommend import DEFAULT_CATALOG_PATH, load_catalog
+
+    db = trained_services.store.db
     cid = _busy_customer(trained_services)
-    svc = trained_services.insights
-    bundle = svc.insights(cid)
-    assert bundle.balance == svc.balance(cid)
-    assert bundle.last_month == svc.spending(cid)
-    assert bundle.budget == svc.budget(cid)
-    assert bundle.recommendations == svc.recommendations(cid)
+    bundle = trained_services.insights.insights(cid)
+    month, start, end = _last_complete_month(bundle.as_of)
+    # balance: a reported balance resets a running figure, a row without one moves it by its amount
+    balance = None
+    for amount, kind, reported in db.execute(
+            "SELECT amount, txn_type, balance FROM transactions WHERE customer_id = ? ORDER BY ts, transaction_id",
+            (cid,)):
+        balance = reported if reported is not None else (
+            None if balance is None else balance + (amount if kind == "CREDIT" else -amount))
+    assert bundle.balance.amount == pytest.approx(balance, abs=0.01)
+    out_sum, in_sum = db.execute(
+        "SELECT COALESCE(SUM(CASE WHEN txn_type='DEBIT' THEN amount END), 0), "
+        "COALESCE(SUM(CASE WHEN txn_type='CREDIT' THEN amount END), 0) FROM transactions "
+        "WHERE customer_id = ? AND txn_date BETWEEN ? AND ?", (cid, start, end)).fetchone()
+    assert bundle.last_month.month == month
+    assert (bundle.last_month.total_out, bundle.last_month.total_in) == (
+        pytest.approx(out_sum, abs=0.01), pytest.approx(in_sum, abs=0.01))
+    # budget: the (up to) three complete months before as_of since the first transaction
+    first = dt.date.fromisoformat(db.execute(
+        "SELECT MIN(txn_date) FROM transactions WHERE customer_id = ?", (cid,)).fetchone()[0]).replace(day=1)
+    months, cursor = [], dt.date.fromisoformat(start)
+    while len(months) < 3 and cursor >= first:
+        months.append(cursor)
+        cursor = (cursor - dt.timedelta(days=1)).replace(day=1)
+    assert bundle.budget.months_used == len(months)
+    window_out = db.execute(
+        "SELECT SUM(amount) FROM transactions WHERE customer_id = ? AND txn_type = 'DEBIT' AND txn_date BETWEEN ? AND ?",
+        (cid, min(months).isoformat(), end)).fetchone()[0]
+    assert sum(line.average_monthly for line in bundle.budget.lines) == pytest.approx(
+        window_out / len(months), abs=0.05)
+    # unusual transactions: the newest flagged ones nobody confirmed
+    flagged = [r[0] for r in db.execute(
+        "SELECT s.transaction_id FROM transaction_scores s JOIN transactions t USING (transaction_id) "
+        "WHERE s.customer_id = ? AND s.flagged = 1 ORDER BY t.ts DESC, s.anomaly_score DESC LIMIT 5", (cid,))]
+    assert [a.transaction_id for a in bundle.anomalies] == flagged
+    segment, persona, risk = db.execute(
+        "SELECT segment, persona, churn_risk FROM customer_scores WHERE customer_id = ?", (cid,)).fetchone()
+    assert (bundle.segment.segment, bundle.segment.persona) == (segment, persona)
+    assert bundle.churn.risk == pytest.approx(risk, abs=0.001)
+    n = db.execute("SELECT COUNT(*) FROM transactions WHERE customer_id = ?", (cid,)).fetchone()[0]
+    assert bundle.profile.n_transactions == n
+    minimum = {p.id: p.eligibility.min_balance or 0 for p in load_catalog(DEFAULT_CATALOG_PATH)}
+    assert bundle.recommendations and all(balance >= minimum[r.product_id] for r in bundle.recommendations)
 
 
 def test_cached_reads_see_a_new_transaction_at_once(trained_services) -> None:

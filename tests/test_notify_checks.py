@@ -161,8 +161,10 @@ async def test_notify_once_command_sends_due_messages_and_prints_counts(fresh_st
 
 def test_notify_once_without_token_fails_with_a_clear_reason(tmp_path, capsys, monkeypatch):
     from bot.cli import main
+    from bot.storage.database import Store
 
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    Store(tmp_path / "x.db").close()   # an existing (empty) store: the token is what is missing
     config = tmp_path / "config.toml"
     config.write_text(f'[storage]\ndb_path = "{tmp_path / "x.db"}"\n')
     status = main(["notify", "--once", "--config", str(config)])

@@ -33,9 +33,9 @@ def frame(rows: list[tuple]) -> pd.DataFrame:
 @pytest.fixture
 def august() -> pd.DataFrame:
     return frame([
-        ("2016-07-03 10:00", 900, "DEBIT", "dining", 20000, "ZOMATO"),
-        ("2016-07-15 10:00", 2000, "DEBIT", "groceries", 18000, "DMART"),
-        ("2016-08-01 08:00", 500, "DEBIT", "dining", None, "SWIGGY"),        # no balance: skipped for start
+        ("2016-07-03 10:00", 900, "DEBIT", "dining", 19500, "ZOMATO"),
+        ("2016-07-15 10:00", 2000, "DEBIT", "groceries", 17500, "DMART"),
+        ("2016-08-01 08:00", 500, "DEBIT", "dining", None, "SWIGGY"),        # no balance: derived 17,000
         ("2016-08-01 09:00", 45000, "CREDIT", "income", 62000, "SALARY ACME"),
         ("2016-08-02 10:00", 15000, "DEBIT", "rent", 47000, "NO BROKER RENT"),
         ("2016-08-05 10:00", 3000, "DEBIT", "groceries", 44000, "BIGBASKET"),
@@ -68,13 +68,50 @@ def test_report_lists_five_biggest_debits(august):
     assert all(b.txn_type == "DEBIT" for b in report.biggest)
 
 
-def test_report_balance_is_the_balance_before_the_first_and_after_the_last_transaction(august):
+def test_report_balance_runs_from_the_end_of_last_month_to_the_end_of_this_one(august):
     report = monthly_report(august, "C1", "2016-08", AS_OF)
-    # 62,000 is the balance after the 1 Aug salary: undo it and the unbalanced ₹500 dining before it.
-    assert report.balance_start == 62000 - 45000 + 500
+    # 17,500 is the balance after 15 Jul, the last transaction before August.
+    assert report.balance_start == 17500
     # 37,500 is the balance after 25 Aug; the ₹700 Netflix on 30 Aug carries none but still leaves the account.
     assert report.balance_end == 37500 - 700
     assert report.balance_change == pytest.approx(report.net_savings)
+    assert report.balance_estimated  # the end is derived from 25 Aug's balance
+
+
+def test_report_of_the_first_month_starts_from_the_opening_balance(august):
+    august_only = august[august["ts"] >= pd.Timestamp("2016-08-01")]
+    report = monthly_report(august_only, "C1", "2016-08", AS_OF)
+    # 62,000 is the balance after the 1 Aug salary: undo it and the unbalanced ₹500 dining before it.
+    assert report.balance_start == 62000 - 45000 + 500
+    assert report.balance_change == pytest.approx(report.net_savings)
+
+
+def test_report_with_reported_balances_at_both_ends_is_not_estimated():
+    rows = frame([("2016-07-30 10:00", 100, "DEBIT", "dining", 5000, "ZOMATO"),
+                  ("2016-08-10 10:00", 300, "DEBIT", "dining", 4700, "ZOMATO")])
+    report = monthly_report(rows, "C1", "2016-08", AS_OF)
+    assert (report.balance_start, report.balance_end, report.balance_change) == (5000, 4700, -300)
+    assert not report.balance_estimated
+
+
+def test_report_and_30_day_change_agree_on_a_shared_id_with_inconsistent_balances():
+    """The real file's C3226689 (one ID, several people): rows whose balances do not follow from each other.
+    The report once said ₹5,95,178.33 -> ₹96,820.46 (undoing 1 Sep's debit) while the 30-day change said
+    +₹95,152.63; by the one rule both start from the last balance before the period (8 Aug's)."""
+    from analytics.balances import BalanceHistory
+
+    rows = frame([("2016-08-08 19:02", 4700, "DEBIT", "other", 1667.83, None),
+                  ("2016-09-01 16:55", 6351.39, "DEBIT", "other", 588826.94, None),
+                  ("2016-09-04 13:46", 1749, "DEBIT", "other", 369.36, None),
+                  ("2016-09-15 19:59", 1340, "DEBIT", "other", 12977.22, None),
+                  ("2016-09-26 13:13", 200, "DEBIT", "other", 11369.4, None),
+                  ("2016-09-30 14:50", 418, "DEBIT", "other", 96820.46, None)])
+    report = monthly_report(rows, "C1", "2016-09", dt.date(2016, 9, 30))
+    assert (report.balance_start, report.balance_end) == (1667.83, 96820.46)
+    assert report.balance_change == pytest.approx(96820.46 - 1667.83)  # +₹95,152.63
+    history = BalanceHistory.of(rows)
+    thirty_days_before = history.at(pd.Timestamp("2016-09-30 14:50") - pd.Timedelta(days=30))
+    assert thirty_days_before.amount == 1667.83
 
 
 def test_report_goal_names_a_category_and_amount(august):

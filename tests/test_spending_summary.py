@@ -198,3 +198,21 @@ def test_unknown_balance_is_not_assumed():
     result = affordability(balance=None, monthly_income=30000, monthly_spend=20000, price=5000)
     assert not result.can_afford
     assert result.months_to_save == 3       # (5000 + 20000) / 10000 rounded up
+
+
+def test_a_saving_that_rounds_to_nothing_is_not_suggested():
+    # groceries 7,379.18, 7,379.18, 7,379.21: the median is 1 paisa under the mean ("save ₹0.01" before).
+    txns = frame([("C1", "2016-06-03", 7379.18, "DEBIT", "groceries"),
+                  ("C1", "2016-07-03", 7379.18, "DEBIT", "groceries"),
+                  ("C1", "2016-08-03", 7379.21, "DEBIT", "groceries")])
+    (line,) = suggest_budget(txns, "C1", AS_OF).lines
+    assert (line.average_monthly, line.suggested, line.saving) == (7379.19, 7379.19, 0.0)
+
+
+def test_a_small_but_real_saving_is_kept_and_adds_up_from_the_figures_shown():
+    # groceries 1,000, 1,000, 1,300: median 1,000 against the mean 1,100 -> save ₹100 (9%).
+    txns = frame([("C1", "2016-06-03", 1000, "DEBIT", "groceries"),
+                  ("C1", "2016-07-03", 1000, "DEBIT", "groceries"),
+                  ("C1", "2016-08-03", 1300, "DEBIT", "groceries")])
+    (line,) = suggest_budget(txns, "C1", AS_OF).lines
+    assert (line.average_monthly, line.suggested, line.saving) == (1100.0, 1000.0, 100.0)

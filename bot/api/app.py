@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hmac
 import json
 import logging
 import math
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import Body, Depends, FastAPI, HTTPException, Request
+from fastapi import Body, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.security import APIKeyHeader
+from pydantic import BaseModel
 
+from analytics.recommend import PRODUCT_KINDS
+from analytics.results import CustomerInsights, Recommendation
+from bot.api.guard import KeyFirstGuard
 from bot.api.schemas import MAX_BATCH, validate_rows
 from bot.notify.checks import ProactiveChecks
-from bot.notify.intake import TransactionIntake
+from bot.notify.intake import IntakeResult, TransactionIntake
 from bot.notify.outbox import Outbox
 from bot.notify.runner import linking_and_preferences
 from bot.services.errors import CustomerNotFound, FinAssistError, InvalidMonth, NoData, NotTrained
@@ -27,6 +33,9 @@ from bot.storage.transactions import TransactionRepository
 log = logging.getLogger(__name__)
 
 API_KEY_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="the key from [api] api_key_env")
+# A POST carries at most MAX_BATCH transactions, each well under 1 KiB at the field limits of schemas.py.
+MAX_BODY_BYTES = MAX_BATCH * 1024
+ProductKind = Literal[PRODUCT_KINDS]  # type: ignore[valid-type]  # ?kind=foo is a 422, not a 500
 
 
 class ApiKeyMissing(RuntimeError):
@@ -51,6 +60,56 @@ def _plain(value: Any) -> Any:
     return clean(encoded)
 
 
+# Response shapes for the OpenAPI document (routes return JSONResponse; these only describe it).
+class Health(BaseModel):
+    status: str
+    latest_transaction: dt.date | None
+
+
+class Recommendations(BaseModel):
+    customer_id: str
+    recommendations: list[Recommendation]
+
+
+class AnomalyCheck(BaseModel):
+    transaction_id: str
+    customer_id: str
+    ts: dt.datetime
+    amount: float
+    scored: bool
+    anomaly_score: float | None
+    flagged: bool | None
+    reasons: list[str]
+    scored_at: dt.datetime | None
+    fraud_check: Literal["pending", "confirmed", "disputed"] | None
+    answered_at: dt.datetime | None
+
+
+class ErrorBody(BaseModel):
+    detail: Any
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "missing or wrong X-API-Key"},
+    404: {"model": ErrorBody, "description": "unknown customer or transaction"},
+    413: {"model": ErrorBody, "description": "request body too large"},
+    422: {"model": ErrorBody, "description": "invalid parameter or transaction (each bad row with its reasons)"},
+    503: {"model": ErrorBody, "description": "no model trained yet"},
+}
+
+
+def iso_8601(value: Any) -> str | None:
+    """A stored time as ISO 8601 (`2016-08-02T14:32:07`), the form /insights uses (the store writes a space)."""
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    try:
+        return dt.datetime.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        return str(value)
+
+
 def create_app(services: Any) -> FastAPI:
     """Build the API over the composition root's Services. Raises ApiKeyMissing without a configured key."""
     config = services.config
@@ -66,15 +125,32 @@ def create_app(services: Any) -> FastAPI:
     fraud_checks = FraudCheckRepository(store)
     trained_scores = TrainedScores(store)
 
+    def key_is_right(provided: str | None) -> bool:
+        return provided is not None and hmac.compare_digest(provided.encode(), api_key.encode())
+
     def require_key(provided: str | None = Depends(API_KEY_HEADER)) -> None:
-        if provided is None or not hmac.compare_digest(provided.encode(), api_key.encode()):
+        if not key_is_right(provided):
             raise HTTPException(status_code=401, detail="missing or wrong X-API-Key",
                                 headers={"WWW-Authenticate": "APIKey"})
 
-    # The built-in /docs, /redoc and /openapi.json routes bypass app dependencies: switched off, so no route
-    # answers without the key.
+    # FastAPI's built-in /docs, /redoc and /openapi.json bypass app dependencies: they are switched off and
+    # served below as ordinary routes, so they too answer only with the key.
     app = FastAPI(title="FinAssist API", version="1", dependencies=[Depends(require_key)],
-                  docs_url=None, redoc_url=None, openapi_url=None)
+                  docs_url=None, redoc_url=None, openapi_url=None,
+                  description="Figures about one bank customer at a time, and new transactions in. Every route "
+                              "needs the `X-API-Key` header. Times are ISO 8601, amounts rupees.")
+    # The key is checked before a body is read, and a body is cut off at MAX_BODY_BYTES (413).
+    app.add_middleware(KeyFirstGuard, key_is_right=key_is_right, max_body_bytes=MAX_BODY_BYTES)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi_document() -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        # The document is embedded: the browser's own fetch of /openapi.json would carry no key.
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="FinAssist API",
+                                   swagger_ui_parameters={"spec": app.openapi()})
 
     @app.exception_handler(FinAssistError)
     async def domain_error(request: Request, exc: FinAssistError) -> JSONResponse:
@@ -82,21 +158,26 @@ def create_app(services: Any) -> FastAPI:
             else 503 if isinstance(exc, NotTrained) else 400
         return JSONResponse(status_code=status, content={"detail": str(exc)})
 
-    @app.get("/health")
+    @app.get("/health", response_model=Health, summary="the store answers; its latest transaction date")
     def health() -> dict[str, Any]:
         latest = TransactionRepository(store).latest_date()  # one index look-up: the store answers
         return {"status": "ok", "latest_transaction": latest.isoformat() if latest else None}
 
-    @app.get("/customer/{customer_id}/insights")
+    @app.get("/customer/{customer_id}/insights", response_model=CustomerInsights,
+             summary="everything the assistant knows about one customer", responses=ERRORS)
     def customer_insights(customer_id: str) -> JSONResponse:
         return JSONResponse(_plain(services.insights.insights(customer_id)))
 
-    @app.get("/customer/{customer_id}/recommendations")
-    def customer_recommendations(customer_id: str, kind: str | None = None, limit: int = 3) -> JSONResponse:
+    @app.get("/customer/{customer_id}/recommendations", response_model=Recommendations,
+             summary="bank products that suit the customer, best first", responses=ERRORS)
+    def customer_recommendations(customer_id: str,
+                                 kind: Annotated[ProductKind | None, Query(description="only this kind")] = None,
+                                 limit: int = 3) -> JSONResponse:
         items = services.insights.recommendations(customer_id, kind=kind, limit=max(1, min(limit, 20)))
         return JSONResponse({"customer_id": customer_id, "recommendations": _plain(list(items))})
 
-    @app.get("/transaction/{transaction_id}/anomaly-check")
+    @app.get("/transaction/{transaction_id}/anomaly-check", response_model=AnomalyCheck,
+             summary="a transaction's anomaly score, reasons and the customer's answer", responses=ERRORS)
     def anomaly_check(transaction_id: str) -> JSONResponse:
         row = fraud_checks.anomaly_check(transaction_id)
         if row is None:
@@ -108,18 +189,19 @@ def create_app(services: Any) -> FastAPI:
         return JSONResponse(_plain({
             "transaction_id": row["transaction_id"],
             "customer_id": row["customer_id"],
-            "ts": row["ts"],
+            "ts": iso_8601(row["ts"]),
             "amount": row["amount"],
             "scored": scored,
             "anomaly_score": row["anomaly_score"],
             "flagged": bool(row["flagged"]) if scored else None,
             "reasons": json.loads(row["reasons"]) if scored else [],
-            "scored_at": row["scored_at"],
+            "scored_at": iso_8601(row["scored_at"]),
             "fraud_check": row["fraud_check"],        # null, "pending", "confirmed" or "disputed"
-            "answered_at": row["answered_at"],
+            "answered_at": iso_8601(row["answered_at"]),
         }))
 
-    @app.post("/transactions")
+    @app.post("/transactions", response_model=IntakeResult, responses=ERRORS,
+              summary="new transactions: stored, scored, alerts queued (all or nothing on a bad row)")
     def post_transactions(rows: Annotated[list[Any], Body(description="new transactions, canonical names")]
                           ) -> JSONResponse:
         if len(rows) > MAX_BATCH:

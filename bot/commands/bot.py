@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 from urllib.parse import urlparse
 
+from bot import redaction
 from bot.cli import CommandFailed
 from bot.config import Config
 
@@ -14,21 +16,35 @@ log = logging.getLogger(__name__)
 
 def run(args: argparse.Namespace, config: Config) -> int:
     from telegram import Update
+    from telegram.error import InvalidToken, NetworkError
 
     from bot.telegram.app import build_application, webhook_secret_token
+    from bot.telegram.preflight import get_me, problem_text
 
     if not config.telegram.token:
         raise CommandFailed("no Telegram bot token: set [telegram] token in the config or TELEGRAM_BOT_TOKEN")
+    if config.telegram.mode == "webhook" and not config.telegram.webhook_url:
+        raise CommandFailed("[telegram] mode is 'webhook' but webhook_url is empty")
+    secret_token = webhook_secret_token(config.telegram.token)
+    # PTB logs setWebhook's parameters at debug level: the derived secret and the URL's path (which may be
+    # a secret of its own) are masked like the token.
+    redaction.register_secrets([secret_token, urlparse(config.telegram.webhook_url).path.strip("/") or None])
+    # Ask getMe first: a wrong token or an unreachable server is one line and exit 1, not PTB's tracebacks.
+    username, why = asyncio.run(get_me(config))
+    if username is None:
+        raise CommandFailed(why)
+    log.info("Telegram answers as @%s", username)
     application = build_application(config)
-    if config.telegram.mode == "webhook":
-        if not config.telegram.webhook_url:
-            raise CommandFailed("[telegram] mode is 'webhook' but webhook_url is empty")
-        url = urlparse(config.telegram.webhook_url)
-        log.info("serving the webhook at %s://%s", url.scheme, url.netloc)   # the path may hold a secret
-        application.run_webhook(listen=config.telegram.webhook_listen, port=config.telegram.webhook_port, url_path=url.path.lstrip("/"),
-                                webhook_url=config.telegram.webhook_url, allowed_updates=Update.ALL_TYPES,
-                                secret_token=webhook_secret_token(config.telegram.token))
-    else:
-        log.info("polling %s", config.telegram.base_url)
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
+    try:
+        if config.telegram.mode == "webhook":
+            url = urlparse(config.telegram.webhook_url)
+            log.info("serving the webhook at %s://%s", url.scheme, url.netloc)   # the path may hold a secret
+            application.run_webhook(listen=config.telegram.webhook_listen, port=config.telegram.webhook_port,
+                                    url_path=url.path.lstrip("/"), webhook_url=config.telegram.webhook_url,
+                                    allowed_updates=Update.ALL_TYPES, secret_token=secret_token)
+        else:
+            log.info("polling %s", config.telegram.base_url)
+            application.run_polling(allowed_updates=Update.ALL_TYPES)
+    except (InvalidToken, NetworkError) as exc:  # lost between getMe and start-up
+        raise CommandFailed(problem_text(exc, config.telegram.base_url)) from exc
     return 0

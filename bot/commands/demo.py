@@ -119,7 +119,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
             _say(f"{number}. {customer_id} — picked because: {why}")
             _say("=" * 78)
             _say(insights_text(services.insights.insights(customer_id)))
-            chart = OUT_DIR / f"report_{customer_id}.png"
+            chart = OUT_DIR / f"report_{customer_id}_{services.insights.report_month()}.png"
             report = services.insights.report(customer_id, chart_path=chart)
             _say()
             _say(report_text(report))

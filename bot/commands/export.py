@@ -4,46 +4,103 @@ from __future__ import annotations
 
 import argparse
 import csv
-from collections.abc import Iterable, Sequence
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from analytics.private_files import create_private_file, make_private_dir
+from analytics.csv_safety import neutralize_row
+from analytics.private_files import make_private_dir, open_private
 from bot.cli import CommandFailed
 from bot.config import Config
 from bot.services.trained_scores import TrainedScores
 from bot.storage.database import Store
 from bot.storage.scores import CUSTOMER_EXPORT_COLUMNS, TRANSACTION_EXPORT_COLUMNS, ScoreRepository
 
+PROGRESS_EVERY_S = 0.5
+TRANSACTIONS_FILE = "transactions_scored.csv"
+CUSTOMERS_FILE = "customers_scored.csv"
+
 
 def run(args: argparse.Namespace, config: Config) -> int:
     out = Path(args.out)
+    progress = TerminalProgress(sys.stderr) if sys.stderr.isatty() else None
     store = Store(config.storage.db_path)
     try:
         scores = ScoreRepository(store)
         counts = scores.counts()
         if counts["transaction_scores"] == 0 and counts["customer_scores"] == 0:
             raise CommandFailed("nothing to export yet: run `finassist train` first")
-        make_private_dir(out)  # customer data: new folders 0700, the two files 0600 before anything is written
-        for name in ("transactions_scored.csv", "customers_scored.csv"):
-            create_private_file(out / name)
-        n_txn = write_csv(out / "transactions_scored.csv", TRANSACTION_EXPORT_COLUMNS,
-                          TrainedScores(store).export_rows())
-        n_cust = write_csv(out / "customers_scored.csv", CUSTOMER_EXPORT_COLUMNS, scores.iter_customer_export())
+        prepare_folder(out)
+        stage = progress.stage if progress else None
+        n_txn = write_csv(out / TRANSACTIONS_FILE, TRANSACTION_EXPORT_COLUMNS,
+                          TrainedScores(store).export_rows(progress=stage),
+                          progress=progress.rows(TRANSACTIONS_FILE) if progress else None)
+        n_cust = write_csv(out / CUSTOMERS_FILE, CUSTOMER_EXPORT_COLUMNS, scores.iter_customer_export(),
+                           progress=progress.rows(CUSTOMERS_FILE, counts["customer_scores"]) if progress else None)
     finally:
         store.close()
-    print(f"wrote {n_txn:,} transactions to {out / 'transactions_scored.csv'}")
-    print(f"wrote {n_cust:,} customers to {out / 'customers_scored.csv'}")
+        if progress:
+            progress.clear()
+    print(f"wrote {n_txn:,} transactions to {out / TRANSACTIONS_FILE}")
+    print(f"wrote {n_cust:,} customers to {out / CUSTOMERS_FILE}")
     return 0
 
 
-def write_csv(path: Path, header: tuple[str, ...], rows: Iterable[Sequence[Any]]) -> int:
-    """Stream rows to CSV (a million rows never sit in memory at once)."""
+def prepare_folder(out: Path) -> None:
+    """`--out` must be a folder we can create or write into; say which and why in one line otherwise."""
+    if out.exists() and not out.is_dir():
+        raise CommandFailed(f"--out {out} is a file, not a folder: give a folder for {TRANSACTIONS_FILE} "
+                            f"and {CUSTOMERS_FILE} (e.g. --out out/export)")
+    try:
+        make_private_dir(out)  # customer data: new folders 0700 (the files are written 0600)
+    except OSError as exc:
+        raise CommandFailed(f"cannot create the folder {out}: {exc.strerror or exc}") from exc
+
+
+def write_csv(path: Path, header: tuple[str, ...], rows: Iterable[Sequence[Any]],
+              progress: Callable[[int], None] | None = None) -> int:
+    """Stream rows to CSV (a million rows never sit in memory at once); text cells that a spreadsheet would
+    run as a formula are neutralised (analytics.csv_safety)."""
     count = 0
-    with path.open("w", newline="", encoding="utf-8") as handle:
+    try:
+        handle = open_private(path, "w", newline="", encoding="utf-8")
+    except OSError as exc:
+        raise CommandFailed(f"cannot write {path}: {exc.strerror or exc}") from exc
+    with handle:
         writer = csv.writer(handle)
         writer.writerow(header)
         for row in rows:
-            writer.writerow(row)
+            writer.writerow(neutralize_row(row))
             count += 1
+            if progress is not None and count % 1000 == 0:
+                progress(count)
     return count
+
+
+class TerminalProgress:
+    """One rewritten stderr line: the stage, then rows written (at most twice a second)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._shown = 0.0
+
+    def stage(self, text: str) -> None:
+        self._write(f"export: {text}...")
+
+    def rows(self, name: str, total: int | None = None) -> Callable[[int], None]:
+        def show(done: int) -> None:
+            now = time.monotonic()
+            if now - self._shown < PROGRESS_EVERY_S:
+                return
+            self._shown = now
+            of = f"/{total:,} ({100 * done // max(total, 1)}%)" if total else ""
+            self._write(f"export: writing {name}: {done:,}{of} rows")
+        return show
+
+    def _write(self, text: str) -> None:
+        print(f"\r\033[K{text}", end="", file=self.stream, flush=True)
+
+    def clear(self) -> None:
+        print("\r\033[K", end="", file=self.stream, flush=True)

@@ -29,7 +29,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     try:
         try:
             report = ingest_files(services.store, paths, rejects_path,
-                                  progress=_progress_line if interactive else None)
+                                  progress=_progress_line if interactive else None,
+                                  timezone=config.scheduler.timezone)
         except IngestFormatError as exc:
             raise CommandFailed(str(exc)) from exc
         except FileNotFoundError as exc:

@@ -8,6 +8,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from analytics.money import format_date
+from bot import redaction
 from bot.cli import CommandFailed
 from bot.config import Config
 from bot.container import build_services
@@ -23,17 +24,10 @@ async def _bot_username(config: Config) -> tuple[str | None, str]:
         return config.telegram.bot_username.lstrip("@"), ""
     if not config.telegram.token:
         return None, "no Telegram token is configured"
-    from telegram import Bot
-    from telegram.error import TelegramError
-    from telegram.request import HTTPXRequest
+    from bot.telegram.preflight import get_me
 
-    bot = Bot(config.telegram.token, base_url=config.telegram.base_url,
-              request=HTTPXRequest(connect_timeout=5, read_timeout=5))
-    try:
-        async with bot:
-            return bot.username, ""
-    except (TelegramError, OSError) as exc:
-        return None, f"getMe at {config.telegram.base_url} failed ({exc})"
+    username, why = await get_me(config)
+    return username, "" if username else f"getMe failed: {why}"
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
@@ -52,5 +46,6 @@ def run(args: argparse.Namespace, config: Config) -> int:
     print(f"expires: {format_date(local)} {local:%H:%M} {config.scheduler.timezone} (in {minutes} minutes; one use)")
     print(f"link: https://t.me/{username or PLACEHOLDER}?start={issued.code}")
     if username is None:
-        print(f"note: replace {PLACEHOLDER} with the bot's username (or set [telegram] bot_username); {why}")
+        print(redaction.mask(f"note: replace {PLACEHOLDER} with the bot's username (or set [telegram] "
+                             f"bot_username); {why}"))
     return 0

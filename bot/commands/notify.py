@@ -12,6 +12,7 @@ from bot.config import Config
 from bot.container import build_services
 from bot.notify.runner import Notifier, PassReport
 from bot.notify.sender import sender_bot
+from bot.telegram.preflight import problem_text
 
 
 async def _run(config: Config) -> PassReport:
@@ -29,10 +30,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
         raise CommandFailed("no Telegram bot token: set [telegram] token in the config or TELEGRAM_BOT_TOKEN")
     try:
         report = asyncio.run(_run(config))
-    except InvalidToken as exc:
-        raise CommandFailed(f"Telegram rejected the bot token ({exc})") from exc
-    except NetworkError as exc:
-        raise CommandFailed(f"cannot reach Telegram at {config.telegram.base_url}: {exc}") from exc
+    except (InvalidToken, NetworkError) as exc:
+        raise CommandFailed(problem_text(exc, config.telegram.base_url)) from exc
     print(f"queued: {report.queued} (deferred by quiet hours: {report.deferred})")
     print(f"sent: {report.sent}  to retry later: {report.retried}  dead-lettered: {report.failed}  "
           f"dropped (bot blocked or unlinked): {report.dropped}")

@@ -15,12 +15,8 @@ from bot.services.errors import FinAssistError
 def run(args: argparse.Namespace, config: Config) -> int:
     services = build_services(config)
     try:
-        month = args.month
-        if args.out is None:
-            label = month or "last"
-            out = Path("out") / f"report_{args.customer_id}_{label}.png"
-        else:
-            out = Path(args.out)
+        month = services.insights.report_month(args.month)
+        out = Path(args.out) if args.out else default_chart_path(args.customer_id, month)
         report = services.insights.report(args.customer_id, month=month, chart_path=out)
     except FinAssistError as exc:
         raise CommandFailed(str(exc)) from exc
@@ -28,3 +24,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
         services.close()
     print(report_text(report))
     return 0
+
+
+def default_chart_path(customer_id: str, month: str) -> Path:
+    """`out/report_<id>_<YYYY-MM>.png`, as `--help` says (the month resolved, never a placeholder)."""
+    safe_id = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in customer_id)
+    return Path("out") / f"report_{safe_id}_{month}.png"

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from analytics import periods
 from analytics.money import format_date, format_inr, format_percent
-from analytics.results import SpendingSummary
+from analytics.results import BalanceInfo, SpendingSummary
 from analytics.spending import Affordability, affordability, describe_change
 
 
@@ -84,11 +84,16 @@ def _cat(name: str) -> str:
     return name.replace("_", " ").capitalize()
 
 
+def _balance_basis(b: BalanceInfo) -> str:
+    """"as of 5 Aug 2016", and "estimated" when no transaction since the last reported balance carried one."""
+    return f"estimated, as of {format_date(b.as_of)}" if b.derived else f"as of {format_date(b.as_of)}"
+
+
 def balance(f: Facade, cid: str, req: Request) -> Answer:
     b = f.balance(cid)
     if b.amount is None:
         return Answer("I can't see a balance on your recent transactions yet.", DEFAULT_SUGGESTIONS[1:])
-    text = f"Your balance is {format_inr(b.amount)} (as of {format_date(b.as_of)})."
+    text = f"Your balance is {format_inr(b.amount)} ({_balance_basis(b)})."
     if b.change_30d is not None and b.trend in ("rising", "falling"):
         word = "up" if b.trend == "rising" else "down"
         text += f" It is {word} {format_inr(abs(b.change_30d))} over the last 30 days."
@@ -225,7 +230,7 @@ def low_balance_explanation(f: Facade, cid: str, req: Request) -> Answer:
     b = f.balance(cid)
     if b.amount is None:
         return Answer("I can't see a balance on your recent transactions yet.", DEFAULT_SUGGESTIONS[1:])
-    lines = [f"Your balance is {format_inr(b.amount)} (as of {format_date(b.as_of)})"
+    lines = [f"Your balance is {format_inr(b.amount)} ({_balance_basis(b)})"
              + (f", down {format_inr(abs(b.change_30d))} over 30 days." if b.trend == "falling" and b.change_30d
                 else ".")]
     if not b.is_low and b.trend != "falling":
@@ -287,7 +292,8 @@ def monthly_report(f: Facade, cid: str, req: Request) -> Answer:
         lines.append("• Top spending: " + ", ".join(f"{c.category} {format_inr(c.amount)}"
                                                     for c in r.top_categories[:3]))
     if r.balance_start is not None and r.balance_end is not None:
-        lines.append(f"• Balance: {format_inr(r.balance_start)} → {format_inr(r.balance_end)}")
+        lines.append(f"• Balance: {format_inr(r.balance_start)} → {format_inr(r.balance_end)}"
+                     + (" (estimated)" if r.balance_estimated else ""))
     if r.suggestion:
         lines.append(f"Goal for next month: {r.suggestion}")
     return Answer("\n".join(lines), ("And the month before?", "Suggest a budget", "Any unusual transactions?"),
@@ -300,8 +306,11 @@ def profile(f: Facade, cid: str, req: Request) -> Answer:
     lines = [f"You've banked with us since {format_date(p.first_seen)}: {p.n_transactions} transaction"
              f"{'s' if p.n_transactions != 1 else ''}, about {format_inr(p.monthly_spend)} spent a month, "
              f"{format_inr(p.avg_debit)} per payment on average."]
-    if seg is not None:
+    if seg is not None and seg.fits_customer:
         lines.append(f"Your profile: {seg.persona}. {seg.description}")
+    elif seg is not None:  # the name is the group's; this customer's own figures do not match it
+        lines.append(f"You're in a group of customers we call “{seg.persona}”. About the group as a whole, "
+                     f"not you: {seg.description}")
     return Answer("\n".join(lines), ("Any card for me?", "Suggest a budget"))
 
 

@@ -49,7 +49,8 @@ def unusual_text(flag: AnomalyFlag) -> str:
 
 
 def low_balance_text(balance: BalanceInfo) -> str:
-    observed = f" (as of {_e(format_date(balance.as_of))})" if balance.as_of else ""
+    estimated = "estimated, " if balance.derived else ""
+    observed = f" ({estimated}as of {_e(format_date(balance.as_of))})" if balance.as_of else ""
     return (
         "⚠️ <b>Low balance</b>\n"
         f"Your balance is {_e(format_inr(balance.amount or 0))}{observed}, below your alert level of "

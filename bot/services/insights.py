@@ -14,6 +14,7 @@ reads figures only through `InsightsService`, so every channel shows the same nu
     svc.churn(cid) -> ChurnRisk | None
     svc.recommendations(cid, kind=None, limit=3) -> tuple[Recommendation, ...]
     svc.report(cid, month=None, chart_path=None) -> MonthlyReport   # writes the PNG when chart_path is given
+    svc.report_month(month=None) -> str                   # the month report() covers ("YYYY-MM")
     svc.affordability(cid, price) -> Affordability
     svc.transactions(cid, month=None, limit=None) -> tuple[TransactionBrief, ...]
     svc.months_available(cid) -> tuple[str, ...]
@@ -35,9 +36,11 @@ import pandas as pd
 
 from analytics import periods, recommend, report, spending
 from analytics.ages import age_band_for, age_on
+from analytics.balances import BalanceHistory
 from analytics.categorize import MerchantCategorizer, assign_categories, train_default_categorizer
 from analytics.charts import render_spending_chart
 from analytics.money import format_date
+from analytics.personas import persona_fits
 from analytics.results import (
     AnomalyFlag,
     BalanceInfo,
@@ -65,6 +68,7 @@ FRAME_CACHE_SIZE = 512  # customers whose transactions stay in memory (a few hun
 RELIABLE_CHURN_AUC = 0.6  # below this the churn model's held-out AUC is too close to chance to act on
 MIN_DEBITS_FOR_BUDGET = 3  # fewer payments than this make an average, and so a budget, meaningless
 TREND_TOLERANCE = 0.02  # a balance within ±2% of its value 30 days earlier is "flat"
+BALANCE_CHANGE_DAYS = 30
 
 
 def churn_level(risk: float) -> str:
@@ -192,15 +196,16 @@ class InsightsService:
         return self._balance(customer_id, self._frame(customer_id), low_balance_threshold)
 
     def _balance(self, customer_id: str, frame: pd.DataFrame, threshold: float | None) -> BalanceInfo:
+        """The balance after the latest transaction and its change over 30 days, by analytics.balances' one
+        rule (the monthly report uses the same): a debit without a balance moves it, marked derived."""
         threshold = self.config.analytics.low_balance_threshold if threshold is None else float(threshold)
-        known = frame[frame["balance"].notna()]
-        if known.empty:
+        history = BalanceHistory.of(frame)
+        latest = history.latest()
+        if latest is None:
             return BalanceInfo(customer_id, None, None, None, "unknown", threshold, False)
-        latest = known.iloc[-1]
-        amount = round(float(latest["balance"]), 2)
-        cutoff = pd.Timestamp(latest["ts"]) - pd.Timedelta(days=30)
-        earlier = known[known["ts"] <= cutoff]
-        change = None if earlier.empty else round(amount - float(earlier.iloc[-1]["balance"]), 2)
+        amount = latest.amount
+        earlier = history.at(pd.Timestamp(latest.ts) - pd.Timedelta(days=BALANCE_CHANGE_DAYS))
+        change = None if earlier is None else round(amount - earlier.amount, 2)
         if change is None:
             trend = "unknown"
         elif abs(change) <= TREND_TOLERANCE * max(abs(amount - change), 1.0):
@@ -210,11 +215,12 @@ class InsightsService:
         return BalanceInfo(
             customer_id=customer_id,
             amount=amount,
-            as_of=latest["ts"].to_pydatetime(),
+            as_of=pd.Timestamp(latest.ts).to_pydatetime(),
             change_30d=change,
             trend=trend,
             low_balance_threshold=threshold,
             is_low=amount < threshold,
+            derived=latest.derived,
         )
 
     def spending(self, customer_id: str, month: str | None = None) -> SpendingSummary:
@@ -269,7 +275,28 @@ class InsightsService:
         score = self.reads.customer_score(customer_id)
         if score is None:
             return None
-        return SegmentInfo(int(score["segment"]), score["persona"], score.get("description") or "")
+        return self._segment(customer_id, score, None, None)
+
+    def _segment(self, customer_id: str, score: dict, profile: CustomerProfile | None,
+                 balance: BalanceInfo | None) -> SegmentInfo:
+        """The stored segment, and whether its persona's rule holds for this customer's own figures (the
+        same balance the customer is shown): a name that does not fit is presented as the group's."""
+        try:
+            frame = self._frame(customer_id) if profile is None or balance is None else None
+        except NoData:
+            frame = None
+        if frame is not None:
+            profile = self._profile(customer_id, frame)
+            balance = self._balance(customer_id, frame, None)
+        fits = None
+        if profile is not None and balance is not None:
+            moved = profile.total_income + profile.total_spend
+            own = {"balance": balance.amount, "frequency_per_month": profile.frequency_per_month,
+                   "recency_days": profile.recency_days, "age": profile.age,
+                   "income_ratio": profile.total_income / moved if moved > 0 else 0.0}
+            median_balance = self.reads.model_metrics("segments").get("median_balance")
+            fits = persona_fits(score["persona"], own, median_balance)
+        return SegmentInfo(int(score["segment"]), score["persona"], score.get("description") or "", fits)
 
     def churn(self, customer_id: str) -> ChurnRisk | None:
         if not self.customer_exists(customer_id):
@@ -315,9 +342,13 @@ class InsightsService:
         balance = self._balance(customer_id, frame, None)
         return spending.affordability(balance.amount, _monthly_income(profile), profile.monthly_spend, price)
 
+    def report_month(self, month: str | None = None) -> str:
+        """The month `report(cid, month)` covers: `month` checked, or the last complete month before as_of."""
+        return self._month(month, periods.last_complete_month(self.as_of()))
+
     def report(self, customer_id: str, month: str | None = None, chart_path: str | Path | None = None) -> MonthlyReport:
         as_of = self.as_of()
-        chosen = self._month(month, periods.last_complete_month(as_of))
+        chosen = self.report_month(month)
         result = report.monthly_report(self._frame(customer_id), customer_id, chosen, as_of)
         if chart_path is not None:
             path = render_spending_chart(result, Path(chart_path))
@@ -385,7 +416,8 @@ class InsightsService:
             last_month=last_month,
             budget=self._budget(customer_id, frame),
             anomalies=anomalies,
-            segment=self.segment(customer_id),
+            segment=(None if (score := self.reads.customer_score(customer_id)) is None
+                     else self._segment(customer_id, score, profile, balance)),
             churn=self.churn(customer_id),
             recommendations=self._recommendations(customer_id, frame, None, 3, profile=profile, balance=balance,
                                                   last_month=last_month, anomalies=anomalies),

@@ -11,7 +11,7 @@ REST API recompute them on demand, and every channel still gives the same figure
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pandas as pd
@@ -67,16 +67,22 @@ class TrainedScores:
                 "anomaly_score": scored["anomaly_score"], "flagged": bool(scored["flagged"]),
                 "reasons": list(scored["reasons"]), "scored_at": trained_at}
 
-    def export_rows(self) -> Iterator[ExportRow]:
+    def export_rows(self, progress: Callable[[str], None] | None = None) -> Iterator[ExportRow]:
         """(TransactionID, CustomerID, category, anomaly_score, flagged, reasons) for every transaction the
-        last training run scored, in stored order, then any scored later through the API."""
+        last training run scored, in stored order, then any scored later through the API.
+
+        `progress(stage)` hears of the slow stages before the first row (reading, re-scoring quiet rows)."""
+        say = progress or (lambda stage: None)
+        say("reading stored scores")
         stored = {row[0]: row for row in self.scores.iter_transaction_export()}
         trained = self._trained()
         if trained is not None:
             detector, last_rowid, as_of, _ = trained
+            say("reading transactions")
             frame, _ = self.transactions.all_frame_and_last_rowid()
             frame = frame.iloc[: self.transactions.count_up_to_rowid(last_rowid)]  # stored order: training's rows first
             frame = frame[frame["ts"] < end_of_day(as_of)].reset_index(drop=True)
+            say(f"re-scoring {len(frame):,} transactions with the trained detector")
             scored = self._score(detector, frame)
             for tid, cid, category, score, flagged, reasons in zip(
                     frame["transaction_id"], frame["customer_id"], scored["category"], scored["anomaly_score"],

@@ -137,7 +137,8 @@ def train(store: Store, config: Config, progress: Progress | None = None, random
         scores.write_customer_scores(customers, as_of=as_of)
         scores.write_segments(segment_rows)
         scores.save_artifact("anomaly", detector, anomaly_metrics, as_of)
-        scores.save_artifact("segments", segmenter, {"k": segmenter.k_, "silhouette": segmenter.scores_}, as_of)
+        scores.save_artifact("segments", segmenter, {"k": segmenter.k_, "silhouette": segmenter.scores_,
+                                                     "median_balance": segmenter.median_balance_}, as_of)
         scores.save_artifact("churn", churn, churn.metrics_, as_of)
         IntakeMark(store).set(last_rowid)  # rows after it (stored while training ran) are scored at intake
     timings["write"] = round(time.perf_counter() - clock, 3)

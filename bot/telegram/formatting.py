@@ -25,6 +25,7 @@ from bot.services.admin import AdminStats, BroadcastPlan, BroadcastProgress, Seg
 from bot.services.preferences import AlertPreferences
 
 MAX_TEXT = 4096
+ESTIMATED = " (estimated)"   # a balance derived from an earlier reported one (analytics.balances)
 MAX_CAPTION = 1024
 
 KIND_LABELS = {
@@ -69,7 +70,7 @@ def money(amount: float | None) -> str:
 def balance_text(info: BalanceInfo) -> str:
     if info.amount is None:
         return "I don't have a recorded balance for your account yet."
-    lines = [f"💰 <b>Balance:</b> {money(info.amount)}"]
+    lines = [f"💰 <b>Balance:</b> {money(info.amount)}{ESTIMATED if info.derived else ''}"]
     if info.as_of is not None:
         lines.append(f"as of {escape(format_date(info.as_of))}")
     if info.change_30d is not None:
@@ -136,7 +137,8 @@ def report_text(report: MonthlyReport, top: int = 5) -> str:
     if report.balance_end is not None:
         change = (f" ({escape(format_inr(report.balance_change, sign=True))})"
                   if report.balance_change is not None else "")
-        lines.append(f"Balance at month end: {money(report.balance_end)}{change}")
+        lines.append(f"Balance at month end: {money(report.balance_end)}{change}"
+                     + (ESTIMATED if report.balance_estimated else ""))
     if report.top_categories:
         lines.append("\n<b>Top categories</b>")
         for item in report.top_categories[:top]:
@@ -165,9 +167,12 @@ def profile_text(profile: CustomerProfile, segment: SegmentInfo | None) -> str:
              f"{escape(format_date(profile.last_seen))}",
              f"Transactions: {profile.n_transactions} ({profile.n_debits} out, {profile.n_credits} in)",
              f"Total spent: {money(profile.total_spend)} · about {money(profile.monthly_spend)} a month"]
-    if segment is not None:
+    if segment is not None and segment.fits_customer:
         lines.append(f"Your segment: <b>{escape(segment.persona)}</b>\n"
                      f"<i>About the segment as a whole: {escape(segment.description)}</i>")
+    elif segment is not None:  # the name is the group's: this customer's own figures do not match it
+        lines.append(f"Your group: <b>{escape(segment.persona)}</b> (the group's name, not a description "
+                     f"of you)\n<i>About the group as a whole: {escape(segment.description)}</i>")
     lines.append("<i>Age, gender and location come from your latest transaction.</i>")
     return fit("\n".join(lines))
 

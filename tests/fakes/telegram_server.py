@@ -43,6 +43,8 @@ API (all synchronous unless marked ``await``):
   retry_after)`` fails the call, ``Fault(hang_s=...)`` accepts it and hangs.
 - ``delivered(chat_id=None, method=("sendMessage", "sendPhoto"))``: accepted sends (hung ones included):
   what the customer actually received.
+  Failed calls are recorded too, with ``Call.failed`` set. A call with any other token than ``token`` is
+  answered 401 "Unauthorized" (as Telegram does) and only its method is kept, in ``unauthorized``.
 """
 
 from __future__ import annotations
@@ -148,6 +150,7 @@ class FakeTelegramServer:
     max_long_poll: float = 0.25
     calls: list[Call] = field(default_factory=list)
     chat_types: dict[int, str] = field(default_factory=dict)   # chat id -> "private" / "group" / "supergroup"
+    unauthorized: list[str] = field(default_factory=list)   # methods called with another token (answered 401)
 
     def __post_init__(self) -> None:
         self.on_call: Callable[[Call], None] | None = None   # called for every recorded call (benchmarks)
@@ -409,6 +412,7 @@ class FakeTelegramServer:
 
     async def _handle(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
+            self.unauthorized.append(request.match_info["method"])
             return self._error(401, "Unauthorized")
         method = request.match_info["method"]
         params = await self._params(request)
