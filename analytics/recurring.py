@@ -1,25 +1,31 @@
 """Recurring payments and regular income in one customer's statement: subscriptions, bills, rent, EMIs, salary.
 
-A series is the charges of one payee (the merchant text normalised, so "UPI/NETFLIX/4829" and "NETFLIX.COM"
-are one payee) that come at a regular interval with a similar amount. The rules, all parameters below:
+A series is the charges of one payee (the merchant text normalised, so "UPI/NETFLIX/4829", "NETFLIX.COM"
+and "NEFT/NETFLIX" are one payee) that come at a regular interval with a similar amount. The rules, all
+parameters below:
 
-- Interval: weekly (7 days ± 2), monthly (the same day of the month ± 4 days), quarterly (3 months ± 8 days)
-  or yearly (12 months ± 12 days). A gap of two or three steps counts as a missed charge, not as
-  irregularity; other gaps are irregular and may be at most a fifth of the regular ones. A series needs 3
-  charges (weekly 4, yearly 2).
-- Amount: either a fixed price (most consecutive charges within 2% of each other; a price change is a new
-  level), or a varying bill (three quarters of the charges within 1.5x either way of the median). A
-  varying amount is accepted only monthly or slower: a weekly visit to the same shop with a different bill
-  each time is a habit, not a bill.
-- A payee whose charges as a whole are irregular (Amazon Prime among Amazon orders, two phone lines at one
-  operator) is split into amount clusters (10% apart) and each cluster is tried on its own.
-- A series that has missed two expected charges has lapsed and is left out.
-- Duplicate charge: the same amount to the same payee twice within 24 hours when the payee is recurring (a
-  subscription or bill is charged once a period), or, for any other payee, twice within 15 minutes and at
-  least ₹1,000 (a double swipe or double submit), never for cash or transfers (two ATM withdrawals of
-  ₹10,000 or two identical transfers are usually meant). Two coffees are neither.
-- Price rise: a fixed-price series whose latest level is higher than a level held for at least two charges,
-  reported while its first charge at the new price is within `alert_days` of as_of.
+- Interval: weekly (7 days ± 2), monthly (a calendar month on ± 4 days), quarterly (3 months ± 8 days) or
+  yearly (12 months ± 12 days). A gap of a few steps (monthly up to 4, weekly 3, quarterly 2) is missed
+  charges, not irregularity; other gaps are irregular and may be at most a fifth of the regular ones. Monthly and slower payments also keep to
+  one day of the month (a shop visited every fourth Saturday drifts through the month: a habit, not a
+  bill). A series needs 3 charges (weekly 4, yearly 2).
+- Amount: a fixed price (at least half of the consecutive charges within 2% of each other; a price change
+  is a new level), or a varying bill (three quarters of the charges within 1.5x either way of the median,
+  at least 4 charges, monthly or quarterly only: a weekly visit to one shop with a different bill each time,
+  or two similar grocery bills a year apart, are chance).
+- A payee whose charges are irregular as a whole (a subscription among other purchases at the same payee,
+  two phone plans at one operator) is split by repeated price (2%) and each price tried on its own.
+- A series that has missed two expected charges has lapsed: it is not listed (its rows still count as
+  recurring for the forecast's everyday spending).
+- Duplicate charge: the same amount to the same payee twice within 24 hours when that amount is a recurring
+  payment's (its price, or any amount of a varying bill: a subscription or bill is charged once a period),
+  or at any other payee twice within 15 minutes and at least ₹1,000 (a double swipe or double submit), never
+  for cash or transfers (two ATM withdrawals of ₹10,000, or two equal transfers, are usually meant). Two
+  coffees are neither: small, and not a bill.
+- Price rise: a fixed-price series whose latest level is higher than the level before it, which held for
+  at least two charges; reported while its first charge at the new price is within `alert_days` of as_of.
+  A varying bill has no price, so it never has a price rise.
+- Rows without payee text (the public file has none) are never part of a series: nothing is invented.
 """
 
 from __future__ import annotations
@@ -55,8 +61,8 @@ DUPLICATE_WINDOW = pd.Timedelta(hours=24)       # recurring payee charged the sa
 DUPLICATE_WINDOW_OTHER = pd.Timedelta(minutes=15)  # any other payee: a double swipe / double submit
 DUPLICATE_MIN_AMOUNT = 1_000.0  # ... and only for amounts worth a question
 DUPLICATE_EXEMPT_CATEGORIES = frozenset({"cash", "transfers"})
-_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 ALERT_DAYS = 35                 # alerts concern charges this recent (one monthly cycle and a little)
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 
 
 @dataclass(frozen=True)
@@ -523,6 +529,8 @@ def scan_recurring(frame: pd.DataFrame, as_of: dt.date, alert_days: int = ALERT_
                 continue
             # A recurring payment charged twice: its price (any amount for a varying bill).
             billed = [p for p in active if p.amount_varies or _same_level(p.amount, float(cols.amount[second]))]
+            if billed:
+                series_rows[second] = True     # a bill paid twice is still no everyday spending
             if billed or _is_double_swipe(cols, first, second):
                 label = billed[0].label if billed else _label(cols, group, key)
                 alerts.append(_duplicate_alert(cols, first, second, key, label))
