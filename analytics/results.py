@@ -195,3 +195,111 @@ class CustomerInsights:
     churn: ChurnRisk | None
     recommendations: tuple[Recommendation, ...]
     notes: tuple[str, ...] = field(default=())   # honest caveats ("only one transaction on record")
+
+
+# ---- proactive analyses (analytics.recurring, analytics.trends, analytics.forecast) ----------------------
+
+
+@dataclass(frozen=True)
+class RecurringPayment:
+    """A payment (or a regular credit, txn_type "CREDIT") that repeats: same payee, regular interval."""
+
+    merchant: str                      # normalised payee key ("NETFLIX"): stable across statement spellings
+    label: str                         # how the statement usually spells it ("NETFLIX.COM")
+    category: str
+    txn_type: str                      # "DEBIT" (subscription, bill, rent, EMI) or "CREDIT" (salary, pension)
+    interval: str                      # "weekly", "monthly", "quarterly" or "yearly"
+    amount: float                      # the current amount (latest price level; a varying bill: its recent median)
+    amount_varies: bool                # a bill whose amount changes each time (electricity), not a fixed price
+    monthly_equivalent: float          # amount spread over a month (weekly x 52/12, quarterly / 3, ...)
+    day_of_month: int | None           # the usual day it is charged (None for weekly)
+    first_date: dt.date
+    last_date: dt.date
+    next_expected: dt.date             # may lie up to a few days before as_of when a charge is late
+    n_charges: int
+
+
+@dataclass(frozen=True)
+class RecurringAlert:
+    """Something about a payment worth telling the customer: a price rise or a duplicate charge."""
+
+    kind: str                          # "price_rise" or "duplicate_charge"
+    key: str                           # stable identity for a dedupe key ("price_rise:NETFLIX:2016-10-03")
+    merchant: str
+    label: str
+    category: str
+    amount: float                      # the new price, or the amount charged twice
+    previous_amount: float | None      # the old price (None for a duplicate)
+    date: dt.date                      # first charge at the new price, or the day of the second charge
+    transaction_ids: tuple[str, ...]   # the charge(s) concerned (duplicate: both)
+    message: str                       # one plain sentence, money via format_inr
+
+
+@dataclass(frozen=True)
+class SpendingTrend:
+    """The category that rose most in the last complete month against its usual month."""
+
+    key: str                           # "trend:2016-09:dining": one per closed month and category
+    month: str                         # the closed month, "YYYY-MM"
+    category: str
+    amount: float                      # spent in `month`
+    usual: float                       # median month of `usual_months` (the one month itself when only one)
+    usual_months: tuple[str, ...]      # the complete months before `month` the usual is taken from
+    change: float                      # (amount - usual) / usual, e.g. 0.30
+    increase: float                    # amount - usual, rupees
+    message: str
+
+
+@dataclass(frozen=True)
+class BudgetPace:
+    """A category running ahead of its budget pace in the month in progress."""
+
+    key: str                           # "pace:2016-10:dining": one per month and category
+    month: str                         # the month in progress, "YYYY-MM"
+    category: str
+    spent: float                       # spent in the category from the 1st to as_of
+    budget: float                      # the suggested monthly budget (analytics.spending.suggest_budget)
+    expected_by_now: float             # what the budget allows by as_of (regular charges as charged, the rest pro rata)
+    ahead: float                       # spent - expected_by_now, rupees
+    as_of: dt.date
+    message: str
+
+
+@dataclass(frozen=True)
+class ScheduledPayment:
+    """One expected charge of a recurring payment inside a forecast."""
+
+    merchant: str                      # payee key, as in RecurringPayment
+    label: str
+    category: str
+    amount: float
+    date: dt.date
+
+
+@dataclass(frozen=True)
+class BalanceForecast:
+    """The balance projected day by day until the next income, and whether it crosses the threshold first.
+
+    `status`: "will_cross" (warn), "stays_above", "below_now" (the after-the-fact warning's case),
+    "no_balance" (no balance on record) or "not_enough_history" (under three weeks of transactions).
+    """
+
+    status: str
+    balance: float | None              # starting balance (the latest on record)
+    balance_date: dt.date | None       # when that balance was observed
+    threshold: float
+    daily_spend: float                 # usual everyday spending a day (recurring payments counted separately)
+    horizon_end: dt.date | None        # last day projected (the day before the next income, else 30 days)
+    crossing_date: dt.date | None      # first day the projected balance is below the threshold
+    lowest_balance: float | None       # lowest projected balance within the horizon
+    income: RecurringPayment | None    # the regular credit the forecast expects (None: none on record)
+    income_date: dt.date | None
+    days_before_income: int | None     # income_date - crossing_date
+    scheduled: tuple[ScheduledPayment, ...]   # recurring debits expected within the horizon
+    shortfall: float                   # how much more would keep the balance at the threshold (0 = none)
+    tip: str | None                    # one concrete tip when it will cross (a budget cut, overdraft, or the gap)
+    message: str
+
+    @property
+    def warn(self) -> bool:
+        return self.status == "will_cross"

@@ -20,6 +20,12 @@ reads figures only through `InsightsService`, so every channel shows the same nu
     svc.months_available(cid) -> tuple[str, ...]
     svc.personal_details(cid) -> PersonalDetails          # what the LLM path must not send
     svc.insights(cid) -> CustomerInsights
+    svc.recurring_payments(cid) -> tuple[RecurringPayment, ...]   # active subscriptions, bills, rent, EMIs
+    svc.regular_income(cid) -> RecurringPayment | None             # salary / pension / allowance, if regular
+    svc.recurring_alerts(cid) -> tuple[RecurringAlert, ...]        # price rises, duplicate charges
+    svc.spending_trend(cid) -> SpendingTrend | None                # last closed month vs its usual month
+    svc.mid_month_pace(cid) -> BudgetPace | None                   # a category ahead of its budget pace
+    svc.balance_forecast(cid, low_balance_threshold=None) -> BalanceForecast
 Raises bot.services.errors.CustomerNotFound for an unknown ID, InvalidMonth for a bad month.
 """
 
@@ -34,7 +40,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analytics import periods, recommend, report, spending
+from analytics import forecast, periods, recommend, recurring, report, spending, trends
 from analytics.ages import age_band_for, age_on
 from analytics.balances import BalanceHistory
 from analytics.categorize import MerchantCategorizer, assign_categories, train_default_categorizer
@@ -43,7 +49,9 @@ from analytics.money import format_date
 from analytics.personas import persona_fits
 from analytics.results import (
     AnomalyFlag,
+    BalanceForecast,
     BalanceInfo,
+    BudgetPace,
     BudgetPlan,
     ChurnRisk,
     CustomerInsights,
@@ -51,8 +59,11 @@ from analytics.results import (
     MonthlyReport,
     PersonalDetails,
     Recommendation,
+    RecurringAlert,
+    RecurringPayment,
     SegmentInfo,
     SpendingSummary,
+    SpendingTrend,
     TransactionBrief,
 )
 from analytics.schema import CREDIT, DEBIT, normalize_category
@@ -423,6 +434,46 @@ class InsightsService:
                                                   last_month=last_month, anomalies=anomalies),
             notes=tuple(notes),
         )
+
+    # ---- proactive analyses: recurring payments, spending trends, balance forecast ---------------------
+    def _recurring(self, customer_id: str) -> recurring.RecurringScan:
+        return recurring.scan_recurring(self._frame(customer_id), self.as_of())
+
+    def recurring_payments(self, customer_id: str) -> tuple[RecurringPayment, ...]:
+        """Active subscriptions, bills, rent, EMIs: merchant, amount, interval, next expected date, category."""
+        return self._recurring(customer_id).payments
+
+    def regular_income(self, customer_id: str) -> RecurringPayment | None:
+        """The customer's regular credit (salary, pension, allowance) on its usual day; None when there is none."""
+        return self._recurring(customer_id).regular_income
+
+    def recurring_alerts(self, customer_id: str) -> tuple[RecurringAlert, ...]:
+        """Price rises and duplicate charges of the last few weeks, newest first (each with a stable `key`)."""
+        return self._recurring(customer_id).alerts
+
+    def spending_trend(self, customer_id: str) -> SpendingTrend | None:
+        """The category that rose most in the last complete month against its usual month, if materially."""
+        return trends.monthly_trend(self._frame(customer_id), self.as_of())
+
+    def mid_month_pace(self, customer_id: str) -> BudgetPace | None:
+        """The category furthest ahead of its suggested budget's pace this month, if materially."""
+        frame = self._frame(customer_id)
+        as_of = self.as_of()
+        return trends.budget_pace(frame, as_of, self.budget(customer_id), recurring.scan_recurring(frame, as_of))
+
+    def balance_forecast(self, customer_id: str, low_balance_threshold: float | None = None) -> BalanceForecast:
+        """Will the balance fall below the threshold before the next income? With one tip that fits."""
+        frame = self._frame(customer_id)
+        as_of = self.as_of()
+        info = self.balance(customer_id, low_balance_threshold)
+        overdraft = None
+        if info.amount is not None:
+            # Only a product the recommender would offer (its eligibility rules) is ever suggested.
+            offered = self.recommendations(customer_id, kind="overdraft", limit=1)
+            overdraft = (offered[0].name, offered[0].pitch) if offered else None
+        return forecast.forecast_balance(
+            frame, as_of, info.amount, info.as_of.date() if info.as_of is not None else None,
+            info.low_balance_threshold, recurring.scan_recurring(frame, as_of), overdraft)
 
 
 def _monthly_income(profile: CustomerProfile) -> float:
