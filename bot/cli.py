@@ -124,6 +124,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     redaction.install()
     for noisy in ("httpx", "httpcore"):  # their request lines carry the Telegram bot token in the URL
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # PTB's per-call debug lines carry customers' message texts and the webhook secret: never below INFO, in
+    # every verb (bot/telegram/app.py does the same for an Application built outside the CLI).
+    for chatty in ("telegram.Bot", "telegram.ext.ExtBot"):
+        logging.getLogger(chatty).setLevel(max(logging.INFO, logging.getLogger(chatty).level))
     try:
         config = load_config(args.config)
     except ConfigError as exc:
