@@ -65,11 +65,6 @@ MIN_DEBITS_FOR_BUDGET = 3  # fewer payments than this make an average, and so a 
 TREND_TOLERANCE = 0.02  # a balance within ±2% of its value 30 days earlier is "flat"
 
 
-def churn_level(risk: float) -> str:
-    """One rule for every channel: < 0.3 low, < 0.6 medium, else high."""
-    return "low" if risk < 0.3 else ("medium" if risk < 0.6 else "high")
-
-
 class InsightsService:
     """Reads one customer's transactions and stored scores, and asks the pure analytics for every figure."""
 
@@ -275,8 +270,11 @@ class InsightsService:
         score = self.reads.customer_score(customer_id)
         if score is None:
             return None
+        # The level `train` stored is the one definition (analytics.churn's level rule); a store trained
+        # before levels were stored has none, and says so rather than inventing cut-offs here.
         risk = round(float(score["churn_risk"]), 3)
-        return ChurnRisk(risk, churn_level(risk), tuple(json.loads(score["churn_reasons"] or "[]")))
+        level = score.get("churn_level") or "unknown"
+        return ChurnRisk(risk, level, tuple(json.loads(score["churn_reasons"] or "[]")))
 
     def recommendations(self, customer_id: str, kind: str | None = None, limit: int = 3) -> tuple[Recommendation, ...]:
         frame = self._frame(customer_id)
@@ -355,8 +353,11 @@ class InsightsService:
         if profile.n_transactions == 1:
             notes.append("Only one transaction is on record, so trends and budgets are not meaningful yet.")
         notes.append("Age, gender and location come from the latest transaction (an ID can be shared).")
-        churn_auc = self.reads.model_metrics("churn").get("auc")
-        if churn_auc is not None and churn_auc < RELIABLE_CHURN_AUC:
+        churn_metrics = self.reads.model_metrics("churn")
+        churn_auc = churn_metrics.get("auc")
+        if churn_metrics.get("method_sentence"):
+            notes.append(churn_metrics["method_sentence"])
+        elif churn_auc is not None and churn_auc < RELIABLE_CHURN_AUC:
             notes.append(f"The churn model scored AUC {churn_auc:.2f} on held-out customers of this data, "
                          "little better than chance: treat the churn risk as unreliable.")
         balance = self._balance(customer_id, frame, None)
