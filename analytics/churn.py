@@ -51,14 +51,17 @@ MIN_HOLDOUT_CLASS = 10     # fewer churners (or stayers) in the hold-out: it can
 SILENCE_SHAPE = 1.0
 PRIOR_LEFT = 0.05          # transparent score: share of active customers assumed gone before seeing their silence
 
-MODEL_FEATURES = ("log_days_since_last", "log_missed", "log_txn_30d", "log_rate_before", "activity_change",
-                  "long_change", "log_tenure", "spend_change", "income_change", "has_income_30d",
+MODEL_FEATURES = ("log_days_since_last", "log_missed", "log_txn_31d", "log_rate_before", "activity_change",
+                  "long_change", "log_tenure", "spend_change", "income_change", "has_income_31d",
                   "balance_change", "log_balance", "balance_cover")
 
 
-# Buckets of a row's time relative to the cutoff's end E: <E-180d, [E-180d,E-90d), [E-90d,E-30d), [E-30d,E),
-# [E,E+30d), later. One searchsorted and a few bincounts give every windowed count and sum.
-_EDGES_DAYS = (-180, -90, -31, 0, HORIZON_DAYS)
+# "Recent" is the last 31 days: any 31 days hold one of every monthly payment, so a salary paid on the 1st is
+# not "missing" on the 31st. Buckets of a row's time relative to the cutoff's end E: <E-180d, [E-180d,E-90d),
+# [E-90d,E-31d), [E-31d,E), [E,E+30d), later. One searchsorted and a few bincounts give every windowed figure.
+RECENT_DAYS = 31
+MONTH_DAYS = 365.25 / 12
+_EDGES_DAYS = (-180, -90, -RECENT_DAYS, 0, HORIZON_DAYS)
 _NB = len(_EDGES_DAYS) + 1
 
 
@@ -148,13 +151,13 @@ def _window(p: PreparedTxns, cutoff: dt.date, lookback_days: int, with_label: bo
     raw = {
         "days_since_last": last_age[idx],
         "tenure_days": (end - p.ts[start]) / DAY_NS,
-        "txn_30d": c[:, 3],
-        "txn_31_90": c[:, 2],
+        "txn_31d": c[:, 3],
+        "txn_32_90": c[:, 2],
         "txn_91_180": c[:, 1],
-        "spend_30d": spend[idx, 3],
-        "spend_31_90": spend[idx, 2],
-        "income_30d": income[idx, 3],
-        "income_31_90": income[idx, 2],
+        "spend_31d": spend[idx, 3],
+        "spend_32_90": spend[idx, 2],
+        "income_31d": income[idx, 3],
+        "income_32_90": income[idx, 2],
         "balance_now": p.balance_known[last],
         "balance_then": balance_then,
     }
@@ -165,17 +168,17 @@ def _window(p: PreparedTxns, cutoff: dt.date, lookback_days: int, with_label: bo
 def _derived(raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Rates per month over the months actually observed, and the model features (log scale, bounded)."""
     tenure = raw["tenure_days"]
-    n30 = raw["txn_30d"]
-    months_before = np.clip((tenure - 30) / 30, 0, 2)       # observed months in days 31-90
-    months_long = np.clip((tenure - 90) / 30, 0, 3)         # observed months in days 91-180
+    n_recent = raw["txn_31d"]
+    months_before = np.clip(tenure - RECENT_DAYS, 0, 90 - RECENT_DAYS) / MONTH_DAYS   # observed in days 32-90
+    months_long = np.clip(tenure - 90, 0, 90) / MONTH_DAYS                          # observed in days 91-180
     has_before = months_before > 0
-    # No history before the last 30 days: assume no change rather than invent a decline.
-    rate_before = np.where(has_before, raw["txn_31_90"] / np.maximum(months_before, 0.5), n30)
-    spend_before = np.where(has_before, raw["spend_31_90"] / np.maximum(months_before, 0.5), raw["spend_30d"])
-    income_before = np.where(has_before, raw["income_31_90"] / np.maximum(months_before, 0.5), raw["income_30d"])
-    rate_90 = (n30 + raw["txn_31_90"]) / (1 + months_before)
+    # No history before the last 31 days: assume no change rather than invent a decline.
+    rate_before = np.where(has_before, raw["txn_32_90"] / np.maximum(months_before, 0.5), n_recent)
+    spend_before = np.where(has_before, raw["spend_32_90"] / np.maximum(months_before, 0.5), raw["spend_31d"])
+    income_before = np.where(has_before, raw["income_32_90"] / np.maximum(months_before, 0.5), raw["income_31d"])
+    rate_90 = (n_recent + raw["txn_32_90"]) / (RECENT_DAYS / MONTH_DAYS + months_before)
     rate_long = np.where(months_long >= 0.5, raw["txn_91_180"] / np.maximum(months_long, 0.5), rate_90)
-    usual_per_day = (n30 + raw["txn_31_90"]) / np.clip(tenure, 30, 90)
+    usual_per_day = (n_recent + raw["txn_32_90"]) / np.clip(tenure, RECENT_DAYS, 90)
     days = raw["days_since_last"]
     balance = np.nan_to_num(np.clip(raw["balance_now"], 0, None), nan=0.0)
     then = raw["balance_then"]
@@ -191,19 +194,19 @@ def _derived(raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         "balance_change_pct": np.clip(change, -1.0, 5.0),
         "log_days_since_last": np.log1p(days),
         "log_missed": np.log1p(days * usual_per_day),     # transactions the usual pace would have made since
-        "log_txn_30d": np.log1p(n30),
+        "log_txn_31d": np.log1p(n_recent),
         "log_rate_before": np.log1p(rate_before),
-        "activity_change": np.log1p(n30) - np.log1p(rate_before),
+        "activity_change": np.log1p(n_recent) - np.log1p(rate_before),
         "long_change": np.log1p(rate_90) - np.log1p(rate_long),
         "log_tenure": np.log1p(tenure),
-        "spend_change": np.log1p(raw["spend_30d"]) - np.log1p(spend_before),
-        "income_change": np.log1p(raw["income_30d"]) - np.log1p(income_before),
-        "has_income_30d": (raw["income_30d"] > 0).astype(float),
+        "spend_change": np.log1p(raw["spend_31d"]) - np.log1p(spend_before),
+        "income_change": np.log1p(raw["income_31d"]) - np.log1p(income_before),
+        "has_income_31d": (raw["income_31d"] > 0).astype(float),
         "balance_change": np.clip(change, -1.0, 1.0),
         "log_balance": np.log1p(balance),
         "balance_cover": np.log1p(balance) - np.log1p(spend_before),  # months of usual spending the balance covers
     }
-    out["transparent"] = transparent_risk(days, usual_per_day, (n30 + rate_before) / 2)
+    out["transparent"] = transparent_risk(days, usual_per_day, (n_recent + rate_before) / 2)
     return out
 
 
@@ -212,11 +215,13 @@ def transparent_risk(days_since_last: np.ndarray, usual_per_day: np.ndarray,
                      shape: float | None = None) -> np.ndarray:
     """The transparent activity-decline + recency score: P(no transaction in the next 30 days).
 
-    A customer is either gone or still transacting at their pace. Silence of d days at a usual rate of u a
-    day happens to a customer who is still there with probability exp(-u d), so by Bayes' rule from a prior
-    `prior_left` of having gone, P(still there) = (1-prior) e^{-ud} / ((1-prior) e^{-ud} + prior). Someone
-    still there makes no transaction in 30 days with probability exp(-pace), where pace is the mean of the
-    last 30 days' count and the monthly rate before it (a decline lowers it). Risk = 1 - P(there)(1 - e^{-pace}).
+    A customer is either gone or still transacting at their usual pace. Habits are bursty (paydays, trips),
+    so counts are taken as gamma-mixed Poisson of `shape` (1 by default): someone still there with a usual
+    rate of u a day stays silent for d days with probability (1 + u d / shape)^-shape (a Poisson clock,
+    e^-ud, would make one silent week of a daily payer near-proof of leaving). By Bayes' rule from a prior
+    `prior_left` of having gone, P(still there) = (1-prior) q / ((1-prior) q + prior). Someone still there
+    makes no transaction in 30 days with probability (1 + pace / shape)^-shape, where pace is the mean of the
+    last 31 days' count and the monthly rate before them (a decline lowers it). Risk = 1 - P(there)(1 - that).
     Nothing is fitted: every term is a fact about the customer that a person can check.
     """
     shape = SILENCE_SHAPE if shape is None else shape
@@ -382,7 +387,7 @@ class ChurnModel(BaseEstimator):
     """Churn risk from rolling cutoffs, with a transparent fallback and calibration on the latest window.
 
     The trained model is a logistic regression on recency (days, and days times the customer's usual pace),
-    activity change over 30 and 180 days, spending, income and balance changes and tenure. Logistic rather
+    activity change over the last month and the last 6, spending, income and balance changes and tenure. Logistic rather
     than boosting: its per-feature contributions (coefficient x standardised value) are the reasons shown to
     people. It is used blended with `transparent_risk` (the two log-odds, each standardised on the hold-out,
     added): on small banks the blend ranked the next month's churners better than either alone, and it is
@@ -598,7 +603,7 @@ class ChurnModel(BaseEstimator):
                 f"decline score, which it beats on the hold-out (AUC {m['auc_blend']:.3f} against "
                 f"{m['auc_transparent']:.3f})")
         else:
-            m["method_reason"] = f"the transparent recency and activity-decline score, because {why_not}"
+            m["method_reason"] = f"the transparent recency and activity-decline score, not a trained model: {why_not}"
             self.scaler_, self.model_, self.blend_scale_ = None, None, None
         m["method_sentence"] = self.method_sentence()
 
@@ -606,12 +611,12 @@ class ChurnModel(BaseEstimator):
         """What `train`, `insights` and admin `/segments` say about how churn risk was made."""
         check_is_fitted(self, "method_")
         m = self.metrics_
-        calibration = ("" if m["calibration"] == "none" else
-                       f", calibrated ({m['calibration']}) on the 30 days after "
-                       + " and after ".join(format_date(dt.date.fromisoformat(c)) for c in m["holdout_cutoffs"]))
+        windows = " and ".join(format_date(dt.date.fromisoformat(c)) for c in sorted(m["holdout_cutoffs"]))
+        calibration = ("There is no labelled window to calibrate it on." if m["calibration"] == "none" else
+                       f"It is calibrated ({m['calibration']}) on what customers did in the 30 days after {windows}.")
         weak = ("" if not m["auc"] < MIN_USEFUL_AUC else
                 f" It ranks the hold-out little better than chance (AUC {m['auc']:.2f}): treat it as unreliable.")
-        return f"Churn risk comes from {m['method_reason']}{calibration}.{weak} Levels: {m['level_rule']}."
+        return f"Churn risk comes from {m['method_reason']}. {calibration}{weak} Levels: {m['level_rule']}."
 
     # ---- scoring --------------------------------------------------------------------------------------
     def predict(self, txns: pd.DataFrame | PreparedTxns, as_of: dt.date) -> pd.DataFrame:
@@ -650,7 +655,7 @@ class ChurnModel(BaseEstimator):
         weights = dict.fromkeys(MODEL_FEATURES, zero)
         weights["log_missed"] = raw["days_since_last"] * derived["usual_per_day"]
         weights["activity_change"] = np.maximum(0.0, -derived["activity_change"])
-        weights["log_rate_before"] = np.exp(-(raw["txn_30d"] + derived["rate_before"]) / 2)
+        weights["log_rate_before"] = np.exp(-(raw["txn_31d"] + derived["rate_before"]) / 2)
         return weights
 
 
@@ -666,12 +671,12 @@ def _reasons(raw: dict[str, np.ndarray], derived: dict[str, np.ndarray], by: dic
         return out
     days = np.floor(raw["days_since_last"]).astype(np.int64)
     before = np.round(derived["rate_before"]).astype(np.int64)
-    now = raw["txn_30d"].astype(np.int64)
-    recent = now + raw["txn_31_90"].astype(np.int64)
+    now = raw["txn_31d"].astype(np.int64)
+    recent = now + raw["txn_32_90"].astype(np.int64)
     long_before = np.round(derived["rate_long"]).astype(np.int64)
     long_now = np.round(derived["rate_90"]).astype(np.int64)
     spend_before = np.round(derived["spend_before"]).astype(np.int64)
-    spend_now = np.round(raw["spend_30d"]).astype(np.int64)
+    spend_now = np.round(raw["spend_31d"]).astype(np.int64)
     change = derived["balance_change_pct"]
     tenure = np.floor(raw["tenure_days"]).astype(np.int64)
     balance = raw["balance_now"]
@@ -680,7 +685,7 @@ def _reasons(raw: dict[str, np.ndarray], derived: dict[str, np.ndarray], by: dic
     candidates = [
         (days >= 14, by["log_days_since_last"] + by["log_missed"],
          lambda rows: _by_value(days[rows], lambda d: f"no transaction for {d} days")),
-        ((before > now) & (raw["txn_31_90"] >= 2), by["activity_change"] + by["log_txn_30d"],
+        ((before > now) & (raw["txn_32_90"] >= 2), by["activity_change"] + by["log_txn_31d"],
          lambda rows: _by_pair(before[rows], now[rows],
                                lambda b, a: f"activity fell from {b} to {a} transactions a month")),
         ((long_before > long_now) & (raw["txn_91_180"] >= 2), by["long_change"],
@@ -694,11 +699,11 @@ def _reasons(raw: dict[str, np.ndarray], derived: dict[str, np.ndarray], by: dic
         (change <= -0.2, by["balance_change"] + by["balance_cover"],
          lambda rows: _by_value(np.round(-change[rows] * 100).astype(np.int64),
                                 lambda pct: f"balance down {format_percent(pct / 100)} in 3 months")),
-        (raw["income_30d"] == 0, by["has_income_30d"] + by["income_change"],
-         lambda rows: np.full(len(rows), "no income credited in the last 30 days", dtype=object)),
+        (raw["income_31d"] == 0, by["has_income_31d"] + by["income_change"],
+         lambda rows: np.full(len(rows), "no income credited in the last 31 days", dtype=object)),
         (tenure < 60, by["log_tenure"],
          lambda rows: _by_value(tenure[rows], lambda t: f"a new customer ({t} days with the bank)")),
-        (recent <= 6, by["log_rate_before"] + by["log_txn_30d"],
+        (recent <= 6, by["log_rate_before"] + by["log_txn_31d"],
          lambda rows: _by_value(recent[rows], lambda k: f"only {k} transaction{'s' if k != 1 else ''} in the last "
                                                         "90 days")),
         (np.isfinite(balance) & (balance < 2000), by["log_balance"],

@@ -124,7 +124,7 @@ def inject(txns: pd.DataFrame, pattern: str, share: float, rng: np.random.Genera
 def naive_score(features: pd.DataFrame) -> np.ndarray:
     """z(log days since last transaction) + z(log activity decline): the baseline to beat."""
     recency = np.log1p(features["days_since_last"].to_numpy(float))
-    decline = np.log1p(features["txn_31_90"].to_numpy(float) / 2) - np.log1p(features["txn_30d"].to_numpy(float))
+    decline = np.log1p(features["txn_32_90"].to_numpy(float) / 2) - np.log1p(features["txn_31d"].to_numpy(float))
     return sum((x - x.mean()) / (x.std() or 1.0) for x in (recency, decline))
 
 

@@ -355,9 +355,10 @@ class InsightsService:
         notes.append("Age, gender and location come from the latest transaction (an ID can be shared).")
         churn_metrics = self.reads.model_metrics("churn")
         churn_auc = churn_metrics.get("auc")
-        if churn_metrics.get("method_sentence"):
-            notes.append(churn_metrics["method_sentence"])
-        elif churn_auc is not None and churn_auc < RELIABLE_CHURN_AUC:
+        method = str(churn_metrics.get("method_sentence") or "")
+        if method:  # how churn risk was made and what its levels mean, as `train` printed it
+            notes.append(method)
+        if churn_auc is not None and churn_auc < RELIABLE_CHURN_AUC and "better than chance" not in method:
             notes.append(f"The churn model scored AUC {churn_auc:.2f} on held-out customers of this data, "
                          "little better than chance: treat the churn risk as unreliable.")
         balance = self._balance(customer_id, frame, None)
