@@ -344,6 +344,12 @@ def _by_pair(first: np.ndarray, second: np.ndarray, make: Any) -> np.ndarray:
     return texts[inverse.reshape(-1)]
 
 
+def _pair(first: float, second: float) -> str:
+    """Two AUCs "a against b", with a fourth digit when three would make them look equal."""
+    digits = 3 if round(first, 3) != round(second, 3) else 4
+    return f"{first:.{digits}f} against {second:.{digits}f}"
+
+
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-6, 1 - 1e-6)
     return np.log(p / (1 - p))
@@ -506,8 +512,8 @@ class ChurnModel(BaseEstimator):
                 why_not = (f"the trained model's hold-out AUC {auc:.3f} is below {MIN_USEFUL_AUC}: no better "
                            "than chance")
             elif m["auc_blend"] <= m["auc_transparent"]:
-                why_not = (f"blending in the trained model (hold-out AUC {m['auc_blend']:.3f}) does not beat the "
-                           f"transparent score alone ({m['auc_transparent']:.3f})")
+                why_not = ("blending in the trained model does not beat the transparent score alone on the hold-out "
+                           f"(AUC {_pair(m['auc_blend'], m['auc_transparent'])})")
             else:
                 method, score = "blend", blend
         m["auc"] = float(roc_auc_score(y_test, score))
@@ -600,8 +606,7 @@ class ChurnModel(BaseEstimator):
             m["method_reason"] = (
                 f"a logistic regression trained on {m['n_cutoffs']} rolling cutoffs ({m['n_train']:,} customer-"
                 f"windows, {m['n_train_churners']:,} churners) blended with the transparent recency and activity-"
-                f"decline score, which it beats on the hold-out (AUC {m['auc_blend']:.3f} against "
-                f"{m['auc_transparent']:.3f})")
+                f"decline score, which it beats on the hold-out (AUC {_pair(m['auc_blend'], m['auc_transparent'])})")
         else:
             m["method_reason"] = f"the transparent recency and activity-decline score, not a trained model: {why_not}"
             self.scaler_, self.model_, self.blend_scale_ = None, None, None

@@ -17,12 +17,14 @@ Data sets:
 Two evaluations per data set:
   hold-out   `ChurnModel.fit` on everything: its own hold-out window (the last labelled 30 days), with
              out-of-fold calibrated probabilities (`metrics_`).
-  future     fit on the data up to D = as_of - 30 days only, score the customers active at D, then compare with
-             what they did in (D, as_of]: the figures a bank sees a month after `train`.
+  future     fit on the data up to D = as_of - 30 days only (and 38 and 45: other days of the month, since
+             paydays move recency), score the customers active at D, then compare with what they did in the
+             30 days after D: the figures a bank sees a month after `train`.
 Each is set beside the naive score on the same customers: z(log days since last) + z(activity decline), and
 the transparent score the model falls back to.
 
-    python benchmarks/churn_eval.py [--customers 9000] [--months 12] [--seed 7] [--no-real] [--only NAME ...]
+    python benchmarks/churn_eval.py [--customers 9000] [--months 12] [--seed 7] [--back 30 38 45] [--no-real]
+                                    [--only NAME ...]
 """
 
 from __future__ import annotations
@@ -128,9 +130,9 @@ def naive_score(features: pd.DataFrame) -> np.ndarray:
     return sum((x - x.mean()) / (x.std() or 1.0) for x in (recency, decline))
 
 
-def future(txns: pd.DataFrame, as_of: dt.date, random_state: int = 0) -> dict[str, object]:
-    """Fit on the data up to D = as_of - 30 days, score at D, judge against (D, as_of]."""
-    cutoff = as_of - dt.timedelta(days=30)
+def future(txns: pd.DataFrame, as_of: dt.date, back_days: int = 30, random_state: int = 0) -> dict[str, object]:
+    """Fit on the data up to D = as_of - `back_days` days, score at D, judge against (D, D + 30 days]."""
+    cutoff = as_of - dt.timedelta(days=back_days)
     seen = txns[(txns["ts"] < end_of_day(cutoff)).to_numpy()]
     prepared_seen = PreparedTxns.from_frame(seen)
     model = ChurnModel(random_state=random_state).fit(prepared_seen, cutoff)
@@ -143,7 +145,7 @@ def future(txns: pd.DataFrame, as_of: dt.date, random_state: int = 0) -> dict[st
     naive = naive_score(features)
     both = len(np.unique(y)) == 2
     return {
-        "method": model.method_, "n": len(y), "base_rate": float(y.mean()),
+        "cutoff": cutoff, "method": model.method_, "n": len(y), "base_rate": float(y.mean()),
         "auc": float(roc_auc_score(y, risk)) if both else float("nan"),
         "p10": precision_at_k(y, risk, 0.1), "brier": float(brier_score_loss(y, risk)),
         "brier_base": float(brier_score_loss(y, np.full(len(y), y.mean()))),
@@ -155,32 +157,33 @@ def future(txns: pd.DataFrame, as_of: dt.date, random_state: int = 0) -> dict[st
     }
 
 
-def evaluate(name: str, txns: pd.DataFrame) -> None:
+def evaluate(name: str, txns: pd.DataFrame, back_days: tuple[int, ...] = (30,)) -> None:
     as_of = pd.Timestamp(txns["ts"].max()).date()
     started = time.perf_counter()
     prepared = PreparedTxns.from_frame(txns)
     model = ChurnModel().fit(prepared, as_of)
     now = model.predict(prepared, as_of)
     m = model.metrics_
-    ahead = future(txns, as_of)
+    ahead = [future(txns, as_of, back) for back in back_days]
     n_customers = txns["customer_id"].nunique()
     print(f"\n== {name}: {len(txns):,} rows, {n_customers:,} customers, as of {as_of} "
           f"({time.perf_counter() - started:.0f} s)")
     print(f"  {model.method_sentence()}")
     hl = m["holdout_levels"]
     holdout_high = hl.get("high", 0) / max(m["n_test"], 1)
-    print(f"  hold-out  ({m['n_test']:,} customers, {m['n_cutoffs']} training cutoffs, {m['n_train']:,} train rows):"
-          f" AUC {m['auc']:.3f} (transparent {m['auc_transparent']:.3f}, supervised {m['auc_supervised']:.3f}),"
-          f" P@10% {m['precision_at_k']:.3f}, Brier {m['brier']:.4f} (base-rate forecast {m['brier_base_rate']:.4f},"
-          f" {m['calibration']}), base rate {m['base_rate']:.3f}, levels {hl}, high share {holdout_high:.3f}"
-          f" = {holdout_high / m['base_rate']:.2f}x base, churn rate of high {m['holdout_high_churn_rate']:.2f}")
-    a = ahead
-    print(f"  future    ({a['n']:,} customers, method {a['method']}): AUC {a['auc']:.3f}, P@10% {a['p10']:.3f},"
-          f" Brier {a['brier']:.4f} (base-rate forecast {a['brier_base']:.4f}), base rate {a['base_rate']:.3f},"
-          f" levels {a['levels']}, high share {a['high_share']:.3f} = {a['high_share'] / a['base_rate']:.2f}x base,"
-          f" churn rate of high {a['high_churn']:.2f}")
-    print(f"            naive recency + decline on the same customers: AUC {a['naive_auc']:.3f}, "
-          f"P@10% {a['naive_p10']:.3f}; transparent score AUC {a['transparent_auc']:.3f}")
+    print(f"  hold-out  ({m['n_test']:,} customer-windows, {m['n_cutoffs']} training cutoffs, {m['n_train']:,} "
+          f"train rows, {m['n_train_churners']:,} churners): AUC {m['auc']:.3f} (transparent "
+          f"{m['auc_transparent']:.3f}, trained alone {m['auc_supervised']:.3f}), P@10% {m['precision_at_k']:.3f}, "
+          f"Brier {m['brier']:.4f} (base-rate forecast {m['brier_base_rate']:.4f}, {m['calibration']}), base rate "
+          f"{m['base_rate']:.3f}, levels {hl}, high share {holdout_high:.3f} = "
+          f"{holdout_high / m['base_rate']:.2f}x base, churn rate of high {m['holdout_high_churn_rate']:.2f}")
+    for a in ahead:
+        print(f"  future from {a['cutoff']} ({a['n']:,} customers, {a['method']}): AUC {a['auc']:.3f}, "
+              f"P@10% {a['p10']:.3f}, Brier {a['brier']:.4f} (base-rate forecast {a['brier_base']:.4f}), base rate "
+              f"{a['base_rate']:.3f}, levels {a['levels']}, high share {a['high_share']:.3f} = "
+              f"{a['high_share'] / a['base_rate']:.2f}x base, churn rate of high {a['high_churn']:.2f}")
+        print(f"      naive recency + decline on the same customers: AUC {a['naive_auc']:.3f}, P@10% "
+              f"{a['naive_p10']:.3f}; transparent score alone AUC {a['transparent_auc']:.3f}")
     print(f"  levels now ({len(now):,} active customers scored): {m['levels']}")
 
 
@@ -190,6 +193,8 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--churn-share", type=float, default=0.03, help="share of customers injected as churners")
+    parser.add_argument("--back", type=int, nargs="*", default=[30, 38, 45],
+                        help="future checks from these many days before as_of (different days of the month)")
     parser.add_argument("--no-real", action="store_true")
     parser.add_argument("--only", nargs="*", default=None, help="synth, abrupt, drain, thinning, real")
     args = parser.parse_args()
@@ -197,7 +202,7 @@ def main() -> None:
     if wanted & {"synth", *PATTERNS}:
         txns, labels = synth_frame(args.customers, args.months, args.seed)
         if "synth" in wanted:
-            evaluate("synth", txns)
+            evaluate("synth", txns, tuple(args.back))
     if wanted & set(PATTERNS):
         other, other_labels = synth_frame(args.customers, args.months, args.seed + 4)
         gone = set(other_labels.loc[other_labels["churned"] == 1, "CustomerID"])
@@ -205,10 +210,10 @@ def main() -> None:
         clean = background(other[~other["customer_id"].isin(gone)].reset_index(drop=True), rng)
         for pattern in PATTERNS:
             if pattern in wanted:
-                evaluate(f"{pattern} (injected)", inject(clean, pattern, args.churn_share, rng))
+                evaluate(f"{pattern} (injected)", inject(clean, pattern, args.churn_share, rng), tuple(args.back))
     if "real" in wanted and not args.no_real:
         if REAL_FULL.exists():
-            evaluate("real public file", read_transactions([REAL_FULL]).frame)
+            evaluate("real public file", read_transactions([REAL_FULL]).frame, (30,))
         else:
             print(f"\n(real file not found at {REAL_FULL}: skipped)")
 
