@@ -1,15 +1,17 @@
 """Churn risk: will a customer active before a date make no transaction in the 30 days after it?
 
 Label: a customer with at least one transaction in the `lookback_days` before cutoff T churns when they have
-none in (T, T + 30 days]. The latest cutoff whose 30 days are all seen (T0 = as_of - 30 days) is the hold-out:
-the supervised model is trained on earlier rolling cutoffs only (every `step_days` back from T0 - 30 days,
-so no training label looks past T0), judged and calibrated on T0, and used only if it beats a transparent
-recency and activity-decline score there. Otherwise that score is the risk, and `method_` says why.
+none in (T, T + 30 days]. The hold-out is the latest cutoff whose 30 days are all seen (as_of - 30 days) and
+the one `step_days` before it. A logistic regression is trained on rolling cutoffs before those, none of whose
+labels reach into the hold-out; blended with a transparent recency and activity-decline score it is used only
+if it beats that score on the hold-out. Otherwise the transparent score is the risk, and `method_` and
+`method_sentence()` say why. Whichever scores is calibrated on the hold-out.
 
 Levels mean a stated probability ("high": at least a 50% chance of no transaction in the next 30 days) when
 the risk is calibrated and churn is the exception; they rank customers (the riskiest 5% are "high") when it
 cannot be calibrated or churn is the norm in the data. Either way the share called "high" stays of the order
-of the base rate and never most of the bank.
+of the base rate and never most of the bank. Customers idle for the whole look-back are not scored: callers
+call them "lapsed" (`LAPSED`).
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ RANK_MEDIUM_SHARE = 0.15
 MIN_USEFUL_AUC = 0.6       # a supervised model below this on the hold-out is no better than chance
 MIN_TRAIN_CHURNERS = 30    # fewer churners than this across the training cutoffs: no supervised model
 MIN_HOLDOUT_CLASS = 10     # fewer churners (or stayers) in the hold-out: it can neither judge nor calibrate
-SILENCE_SHAPE = 1.0
+SILENCE_SHAPE = 1.0        # transparent score: bursty habits, gamma-mixed Poisson of this shape (inf: Poisson)
 PRIOR_LEFT = 0.05          # transparent score: share of active customers assumed gone before seeing their silence
 
 MODEL_FEATURES = ("log_days_since_last", "log_missed", "log_txn_31d", "log_rate_before", "activity_change",
@@ -282,8 +284,9 @@ class LevelRule:
         if n == 0:
             return level, False
         if self.kind == "rank":
-            level[_top(score, int(np.floor(n * (RANK_HIGH_SHARE + RANK_MEDIUM_SHARE))))] = "medium"
-            level[_top(score, int(np.floor(n * RANK_HIGH_SHARE)))] = "high"
+            flagged = _top(score, int(np.floor(n * (RANK_HIGH_SHARE + RANK_MEDIUM_SHARE))))
+            level[flagged] = "medium"
+            level[flagged[_top(score[flagged], int(np.floor(n * RANK_HIGH_SHARE)))]] = "high"
             return level, False
         level[risk >= MEDIUM_PROBABILITY] = "medium"
         high = risk >= HIGH_PROBABILITY
@@ -393,9 +396,9 @@ class ChurnModel(BaseEstimator):
     """Churn risk from rolling cutoffs, with a transparent fallback and calibration on the latest window.
 
     The trained model is a logistic regression on recency (days, and days times the customer's usual pace),
-    activity change over the last month and the last 6, spending, income and balance changes and tenure. Logistic rather
-    than boosting: its per-feature contributions (coefficient x standardised value) are the reasons shown to
-    people. It is used blended with `transparent_risk` (the two log-odds, each standardised on the hold-out,
+    activity change over the last month and over the last six, spending, income and balance changes and
+    tenure. Logistic rather than boosting: its per-feature contributions (coefficient x standardised value)
+    are the reasons shown to people. It is used blended with `transparent_risk` (the two log-odds, each standardised on the hold-out,
     added): on small banks the blend ranked the next month's churners better than either alone, and it is
     kept only if it beats the transparent score on the hold-out. `metrics_` holds the hold-out evaluation,
     `method_` says which scored ("blend" or "transparent").
@@ -493,9 +496,9 @@ class ChurnModel(BaseEstimator):
             m["base_rate"] = float(y_test.mean())
         if churners < MIN_HOLDOUT_CLASS or len(y_test) - churners < MIN_HOLDOUT_CLASS:
             self._settle("transparent", why_not or (
-                f"the hold-out window has {churners:,} churners and {len(y_test) - churners:,} stayers (at least "
+                f"the hold-out windows hold {churners:,} churners and {len(y_test) - churners:,} stayers (at least "
                 f"{MIN_HOLDOUT_CLASS} of each are needed to judge a model)"),
-                _rank_rule("the hold-out window cannot calibrate the risk"))
+                _rank_rule("the hold-out windows cannot calibrate the risk"))
             return self
         derived = _derived(test.raw)
         transparent = _logit(derived["transparent"])
@@ -522,7 +525,7 @@ class ChurnModel(BaseEstimator):
         base = m["base_rate"]
         rule = (_probability_rule(base) if base < NORM_BASE_RATE else _rank_rule(
             f"no transaction in 30 days is the norm here ({format_percent(base)} of active customers in the "
-            "hold-out window), so it says more about how often the data has rows than about leaving"))
+            "hold-out windows), so it says more about how often the data has rows than about leaving"))
         self._settle(method, why_not, rule)
         self._holdout_levels(score, y_test, m)
         return self
@@ -530,11 +533,12 @@ class ChurnModel(BaseEstimator):
     def _holdout(self, p: PreparedTxns, cutoffs: list[dt.date]) -> _Window:
         """The hold-out cutoffs' windows stacked (a customer may appear once per cutoff), sampled to size."""
         share = self.max_holdout_rows // len(cutoffs)
+        rng = self._rng()
         parts = []
         for cutoff in cutoffs:
             w = _window(p, cutoff, self.lookback_days, with_label=True)
             if len(w) > share:
-                keep = np.sort(self._rng().choice(len(w), share, replace=False))
+                keep = np.sort(rng.choice(len(w), share, replace=False))
                 w = _Window(w.index[keep], {k: v[keep] for k, v in w.raw.items()}, w.label[keep])
             parts.append(w)
         return _Window(np.concatenate([w.index for w in parts]),
