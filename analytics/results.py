@@ -147,8 +147,8 @@ class SegmentInfo:
 
 @dataclass(frozen=True)
 class ChurnRisk:
-    risk: float                        # 0..1 probability of no activity in the next 30 days
-    level: str                         # "low", "medium" or "high"
+    risk: float                        # 0..1 calibrated probability of no transaction in the next 30 days
+    level: str                         # "low", "medium", "high" or "lapsed", as `train` stored it
     reasons: tuple[str, ...]
 
 

@@ -93,6 +93,27 @@ def test_segment_and_churn_come_from_the_stored_scores(trained_services) -> None
     assert trained_services.insights.churn(cid).risk == pytest.approx(risk, abs=0.001)
 
 
+def test_churn_level_is_the_one_train_stored_whatever_the_risk(trained_services) -> None:
+    """No channel recomputes a level from the risk: a stored level is shown as stored."""
+    cid = _busy_customer(trained_services)
+    db = trained_services.store.db
+    with trained_services.store.atomic():
+        db.execute("UPDATE customer_scores SET churn_risk = 0.9, churn_level = 'low' WHERE customer_id = ?", (cid,))
+    churn = trained_services.insights.churn(cid)
+    assert (churn.risk, churn.level) == (0.9, "low")
+
+
+def test_insights_notes_say_how_churn_risk_was_made(trained_services) -> None:
+    import json
+
+    cid = _busy_customer(trained_services)
+    metrics = json.loads(trained_services.store.db.execute(
+        "SELECT metrics FROM model_artifacts WHERE name = 'churn'").fetchone()[0])
+    notes = trained_services.insights.insights(cid).notes
+    assert metrics["method_sentence"] in notes
+    assert metrics["method_sentence"].startswith("Churn risk comes from ") and "Levels: high = " in metrics["method_sentence"]
+
+
 def test_profile_counts_equal_sql(trained_services) -> None:
     cid = _busy_customer(trained_services)
     n, spend, income = trained_services.store.db.execute(

@@ -84,14 +84,31 @@ def test_every_customer_gets_segment_persona_and_churn(trained):
     assert scalar(store, "SELECT COUNT(*) FROM segments") == report.k
     assert scalar(store, "SELECT COUNT(*) FROM customer_scores c LEFT JOIN segments g USING (segment) "
                          "WHERE g.persona IS NULL OR g.persona != c.persona") == 0
-    assert scalar(store, "SELECT COUNT(*) FROM customer_scores WHERE churn_level NOT IN ('low','medium','high')") == 0
+    assert scalar(store, "SELECT COUNT(*) FROM customer_scores "
+                         "WHERE churn_level NOT IN ('low','medium','high','lapsed')") == 0
+
+
+def test_customers_idle_for_the_whole_look_back_are_lapsed_not_high(trained):
+    """Lapsed = no transaction in the 90 days up to as_of (counted here in SQL); they are not called high."""
+    store, report, _ = trained
+    as_of = report.as_of.isoformat()
+    idle = {r[0] for r in store.conn.execute(
+        "SELECT customer_id FROM transactions GROUP BY customer_id HAVING MAX(txn_date) <= date(?, '-90 days')",
+        (as_of,))}
+    lapsed = {r[0] for r in store.conn.execute("SELECT customer_id FROM customer_scores WHERE churn_level = 'lapsed'")}
+    assert idle and lapsed == idle
+    assert report.churn_levels["lapsed"] == len(idle)
+    reasons = json.loads(scalar(store, "SELECT churn_reasons FROM customer_scores WHERE churn_level = 'lapsed'"))
+    assert reasons[0].startswith("no transaction since ") and reasons[0].endswith("already lapsed")
 
 
 def test_segment_summary_adds_up(trained):
     store, report, _ = trained
     summary = ScoreRepository(store).segment_summary()
     assert [s["segment"] for s in summary] == list(range(report.k))
-    assert all(s["churn_low"] + s["churn_medium"] + s["churn_high"] == s["size"] for s in summary)
+    assert all(s["churn_low"] + s["churn_medium"] + s["churn_high"] + s["churn_lapsed"] == s["size"] for s in summary)
+    by_level = dict(store.conn.execute("SELECT churn_level, COUNT(*) FROM customer_scores GROUP BY churn_level"))
+    assert sum(s["churn_high"] for s in summary) == by_level.get("high", 0) == report.churn_levels["high"]
 
 
 def test_customer_scores_reads_back_rfm_and_reasons(trained):
@@ -170,3 +187,14 @@ def test_indexes_survive_the_bulk_rewrite(trained):
     names = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert {"idx_transaction_scores_customer", "idx_transaction_scores_flagged",
             "idx_customer_scores_segment"} <= names
+
+
+def test_train_output_prints_churn_figures_beside_the_base_rate(trained):
+    store, report, _ = trained
+    text = train_command.render(report)
+    m = report.churn_metrics
+    counts = dict(store.conn.execute("SELECT churn_level, COUNT(*) FROM customer_scores GROUP BY churn_level"))
+    assert f"method: {m['method']}" in text and m["method_sentence"] in text
+    assert f"AUC {m['auc']:.3f}" in text and f"Brier {m['brier']:.4f}" in text
+    assert f"base rate {m['base_rate']:.3f}" in text and f"precision@10% {m['precision_at_k']:.3f}" in text
+    assert f"high {counts.get('high', 0):,}, lapsed {counts.get('lapsed', 0):,}" in text

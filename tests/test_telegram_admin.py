@@ -54,16 +54,24 @@ async def test_stats_match_the_stores_counts(trained_services):
 
 
 async def test_segments_show_sizes_and_the_churn_models_auc(trained_services):
+    import html
     import json
 
     db = trained_services.store.db
     sizes = db.execute("SELECT persona, COUNT(*) FROM customer_scores GROUP BY persona").fetchall()
-    auc = json.loads(db.execute("SELECT metrics FROM model_artifacts WHERE name = 'churn'").fetchone()[0])["auc"]
+    levels = db.execute(
+        "SELECT persona, SUM(churn_level = 'high'), SUM(churn_level = 'medium'), SUM(churn_level = 'lapsed') "
+        "FROM customer_scores GROUP BY persona").fetchall()
+    metrics = json.loads(db.execute("SELECT metrics FROM model_artifacts WHERE name = 'churn'").fetchone()[0])
     async with FakeTelegramServer() as fake, running_bot(trained_services, fake, admin_ids=[ADMIN]):
         call = await fake.ask(ADMIN, ADMIN, "/segments")
     for persona, size in sizes:
         assert f"{persona}</b> — {size:,} customers" in call.text
-    assert f"held-out AUC {auc:.2f}" in call.text
+    for persona, high, medium, lapsed in levels:
+        block = call.text.split(f"{persona}</b>", 1)[1].split("\n\n", 1)[0]
+        assert f"{high:,} high, {medium:,} medium, {lapsed:,} lapsed" in block
+    assert f"held-out AUC {metrics['auc']:.2f}" in call.text
+    assert html.escape(metrics["method_sentence"]) in call.text
 
 
 async def test_admin_help_lists_admin_commands(trained_services):
@@ -227,14 +235,35 @@ async def test_stats_show_delivery_precision_and_broadcast_uplift(trained_servic
             in call.text)
 
 
-async def test_churn_target_selects_customers_above_the_level(trained_services):
-    link_many(trained_services, 40)
-    expected = trained_services.store.db.execute(
-        "SELECT COUNT(*) FROM chat_links l JOIN customer_scores c USING (customer_id) WHERE c.churn_risk >= 0.6"
-    ).fetchone()[0]
-    async with FakeTelegramServer() as fake, running_bot(trained_services, fake, admin_ids=[ADMIN]) as app:
-        plan = data_of(app).admin.plan_broadcast("churn", "0.6")
-    assert len(plan.audience) == expected
+async def test_churn_targets_select_the_stored_levels_over_the_wire(trained_services):
+    """The buttons target churn_level as `train` stored it; the counts are taken here in SQL."""
+    db = trained_services.store.db
+    links, now, chat = LinkStore(trained_services.store), dt.datetime.now(dt.UTC), 70_000
+    counts = {}
+    for level in ("high", "medium", "low", "lapsed"):
+        picked = [r[0] for r in db.execute(
+            "SELECT customer_id FROM customer_scores WHERE churn_level = ? ORDER BY customer_id LIMIT 4", (level,))]
+        for customer in picked:
+            links.link(chat, customer, chat, now)
+            chat += 1
+        counts[level] = len(picked)
+    assert counts["high"] and counts["lapsed"]
+    expected = {"high": counts["high"], "high,medium": counts["high"] + counts["medium"], "lapsed": counts["lapsed"]}
+    async with FakeTelegramServer() as fake, running_bot(trained_services, fake, admin_ids=[ADMIN]):
+        for value, n in expected.items():
+            await fake.ask(ADMIN, ADMIN, "/broadcast")
+            [chosen] = await press(fake, ADMIN, f"bc:t:churn:{value}", "editMessageText")
+            label = " or ".join(value.split(","))
+            assert f"Target: churn level {label} — {n} chats" in chosen.text
+            await press(fake, ADMIN, "bc:no")
+
+
+async def test_a_churn_target_that_is_not_a_level_is_refused(trained_services):
+    async with FakeTelegramServer() as fake, running_bot(trained_services, fake, admin_ids=[ADMIN]):
+        await fake.ask(ADMIN, ADMIN, "/broadcast")
+        [refused] = await press(fake, ADMIN, "bc:t:churn:0.6")
+    assert "bad target value" in refused.text
+    assert trained_services.store.db.execute("SELECT COUNT(*) FROM broadcasts").fetchone()[0] == 0
 
 
 async def test_cancelled_broadcast_sends_nothing(trained_services):

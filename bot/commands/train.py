@@ -38,6 +38,16 @@ def _figure(value: float, digits: int = 3) -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
+def _high_share(levels: dict[str, int], base_rate: float | None) -> str:
+    """"high" as a share of the customers scored (lapsed ones are not), beside the hold-out base rate."""
+    scored = sum(n for level, n in levels.items() if level != "lapsed")
+    if not scored:
+        return ""
+    share = levels.get("high", 0) / scored
+    ratio = "" if not base_rate or math.isnan(base_rate) else f", {share / base_rate:.1f}× the base rate"
+    return f" (high = {share:.1%} of active customers{ratio})"
+
+
 def render(report: TrainReport) -> str:
     """The figures, readable: data, segments (k by silhouette), anomalies, churn, time per stage."""
     m = report.churn_metrics
@@ -54,11 +64,15 @@ def render(report: TrainReport) -> str:
         "",
         f"anomalies: {report.anomaly_flagged:,} of {report.anomaly_scored:,} transactions flagged ({share:.2%})",
         "",
-        "churn (no transaction in the next 30 days; trained on the window ending 60 days before as_of,"
-        " tested on the next one):",
-        f"  test AUC {_figure(m.get('auc'))}, precision@10% {_figure(m.get('precision_at_k'))}, "
-        f"base rate {_figure(m.get('base_rate'))}, {int(m.get('n_train', 0)):,} train / {int(m.get('n_test', 0)):,} test customers",
-        "  risk levels now: " + ", ".join(f"{level} {n:,}" for level, n in report.churn_levels.items()),
+        f"churn (no transaction in the next 30 days; method: {m.get('method', 'n/a')}):",
+        f"  {m.get('method_sentence', '')}",
+        f"  hold-out: AUC {_figure(m.get('auc'))} (transparent score {_figure(m.get('auc_transparent'))}), "
+        f"precision@10% {_figure(m.get('precision_at_k'))}, Brier {_figure(m.get('brier'), 4)} "
+        f"(base-rate forecast {_figure(m.get('brier_base_rate'), 4)}), base rate {_figure(m.get('base_rate'))}",
+        f"  {int(m.get('n_train', 0)):,} train customer-windows ({int(m.get('n_train_churners', 0)):,} churners) over "
+        f"{int(m.get('n_cutoffs', 0))} cutoffs, {int(m.get('n_test', 0)):,} hold-out customer-windows",
+        "  levels now: " + ", ".join(f"{level} {n:,}" for level, n in report.churn_levels.items())
+        + _high_share(report.churn_levels, m.get("base_rate")),
         "",
         "time: " + ", ".join(f"{stage} {sec:.1f}s" for stage, sec in report.timings.items())
         + f" (total {report.total_seconds:.1f}s)",

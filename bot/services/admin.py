@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import logging
+import math
 import random
 import secrets
 from collections.abc import Callable
@@ -103,8 +104,9 @@ class SegmentRow:
     description: str
     size: int
     mean_churn: float
-    high_risk: int                 # churn_risk >= 0.7
-    medium_risk: int               # 0.4 <= churn_risk < 0.7
+    high_risk: int                 # churn_level "high", as `train` stored it (the level a broadcast targets)
+    medium_risk: int               # churn_level "medium"
+    lapsed: int = 0                # churn_level "lapsed": no transaction in the churn look-back, already gone
 
 
 @dataclass(frozen=True)
@@ -181,7 +183,12 @@ class AdminService:
     def churn_model_auc(self) -> float | None:
         """The churn model's held-out AUC from the last `train`, so staff know how far to trust churn risk."""
         auc = InsightReads(self.store).model_metrics("churn").get("auc")
-        return None if auc is None else float(auc)
+        return None if auc is None or math.isnan(float(auc)) else float(auc)
+
+    def churn_method(self) -> str | None:
+        """How the last `train` made churn risk and what its levels mean (None before a `train` that says)."""
+        sentence = InsightReads(self.store).model_metrics("churn").get("method_sentence")
+        return str(sentence) if sentence else None
 
     def plan_broadcast(self, target_kind: str, target_value: str | None = None) -> BroadcastPlan:
         """The audience of a target: linked chats that match and have not switched offers off."""

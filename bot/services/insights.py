@@ -82,11 +82,6 @@ TREND_TOLERANCE = 0.02  # a balance within ±2% of its value 30 days earlier is 
 BALANCE_CHANGE_DAYS = 30
 
 
-def churn_level(risk: float) -> str:
-    """One rule for every channel: < 0.3 low, < 0.6 medium, else high."""
-    return "low" if risk < 0.3 else ("medium" if risk < 0.6 else "high")
-
-
 class InsightsService:
     """Reads one customer's transactions and stored scores, and asks the pure analytics for every figure."""
 
@@ -315,8 +310,11 @@ class InsightsService:
         score = self.reads.customer_score(customer_id)
         if score is None:
             return None
+        # The level `train` stored is the one definition (analytics.churn's level rule); a store trained
+        # before levels were stored has none, and says so rather than inventing cut-offs here.
         risk = round(float(score["churn_risk"]), 3)
-        return ChurnRisk(risk, churn_level(risk), tuple(json.loads(score["churn_reasons"] or "[]")))
+        level = score.get("churn_level") or "unknown"
+        return ChurnRisk(risk, level, tuple(json.loads(score["churn_reasons"] or "[]")))
 
     def recommendations(self, customer_id: str, kind: str | None = None, limit: int = 3) -> tuple[Recommendation, ...]:
         frame = self._frame(customer_id)
@@ -411,8 +409,12 @@ class InsightsService:
         if profile.n_transactions == 1:
             notes.append("Only one transaction is on record, so trends and budgets are not meaningful yet.")
         notes.append("Age, gender and location come from the latest transaction (an ID can be shared).")
-        churn_auc = self.reads.model_metrics("churn").get("auc")
-        if churn_auc is not None and churn_auc < RELIABLE_CHURN_AUC:
+        churn_metrics = self.reads.model_metrics("churn")
+        churn_auc = churn_metrics.get("auc")
+        method = str(churn_metrics.get("method_sentence") or "")
+        if method:  # how churn risk was made and what its levels mean, as `train` printed it
+            notes.append(method)
+        if churn_auc is not None and churn_auc < RELIABLE_CHURN_AUC and "better than chance" not in method:
             notes.append(f"The churn model scored AUC {churn_auc:.2f} on held-out customers of this data, "
                          "little better than chance: treat the churn risk as unreliable.")
         balance = self._balance(customer_id, frame, None)

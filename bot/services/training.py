@@ -15,7 +15,8 @@ import pandas as pd
 
 from analytics.anomaly import TransactionAnomalyDetector
 from analytics.categorize import assign_categories, train_default_categorizer
-from analytics.churn import ChurnModel, PreparedTxns
+from analytics.churn import LAPSED, LEVELS, ChurnModel, PreparedTxns
+from analytics.money import format_date
 from analytics.profiles import build_profiles, end_of_day
 from analytics.segments import CustomerSegmenter
 from bot.config import Config
@@ -51,8 +52,8 @@ class TrainReport:
     segments: tuple[SegmentSummary, ...]
     anomaly_flagged: int
     anomaly_scored: int
-    churn_metrics: dict[str, float]              # auc, precision_at_k, base_rate, n_train, n_test, ...
-    churn_levels: dict[str, int]                 # customers per level
+    churn_metrics: dict[str, Any]                # auc, precision_at_k, brier, base_rate, method, ... (ChurnModel)
+    churn_levels: dict[str, int]                 # customers per level: low, medium, high, lapsed
     timings: dict[str, float] = field(default_factory=dict)   # seconds per stage (anomaly overlaps others)
     wall_seconds: float | None = None                          # start to finish
 
@@ -107,7 +108,9 @@ def train(store: Store, config: Config, progress: Progress | None = None, random
     txns["category"] = categories
 
     clock = time.perf_counter()
-    customers = _customer_frame(profiles, labels, segmenter, risk)
+    customers = _customer_frame(profiles, labels, segmenter, risk, churn.lookback_days)
+    churn_levels = {level: int((customers["churn_level"] == level).sum()) for level in (*LEVELS, LAPSED)}
+    churn.metrics_["levels"] = churn_levels
     # Only rows with something to say are stored: flagged or explained ones, and categories the merchant
     # model inferred. Every other score is exactly what the stored detector gives again for the same rows
     # (`bot/services/trained_scores.py` recomputes them for `export` and the API).
@@ -154,7 +157,7 @@ def train(store: Store, config: Config, progress: Progress | None = None, random
         anomaly_flagged=anomaly_metrics["flagged"],
         anomaly_scored=anomaly_metrics["scored"],
         churn_metrics=dict(churn.metrics_),
-        churn_levels={level: int((customers["churn_level"] == level).sum()) for level in ("low", "medium", "high")},
+        churn_levels=churn_levels,
         timings=timings,
         wall_seconds=round(time.perf_counter() - started, 3),
     )
@@ -184,20 +187,23 @@ def _read_until_as_of(store: Store, config: Config) -> tuple[pd.DataFrame, int]:
 
 
 def _customer_frame(profiles: pd.DataFrame, labels: np.ndarray, segmenter: CustomerSegmenter,
-                    risk: pd.DataFrame) -> pd.DataFrame:
+                    risk: pd.DataFrame, lookback_days: int) -> pd.DataFrame:
     """One row per profiled customer. Customers idle longer than the churn look-back are not scored by the
-    model: they have already left by the label's definition, so their risk is 1 and the reason says why."""
+    model: they have already left by the label's definition, so their risk is 1, their level "lapsed" (kept
+    apart from "high", which is about customers still active, and targetable on its own) and the reason
+    says why."""
     out = pd.DataFrame(index=profiles.index)
     out["segment"] = labels
     out["persona"] = [segmenter.personas_[s][0] for s in labels]
     joined = risk.reindex(profiles.index)
     idle = joined["churn_risk"].isna().to_numpy()
     out["churn_risk"] = joined["churn_risk"].fillna(1.0).to_numpy()
-    out["churn_level"] = joined["level"].where(~idle, "high").to_numpy(object)
+    out["churn_level"] = joined["level"].where(~idle, LAPSED).to_numpy(object)
     reasons = joined["reasons"].tolist()
-    recency = profiles["recency_days"].to_numpy()
+    last_seen = profiles["last_seen"].to_numpy("datetime64[D]")
     for i in np.flatnonzero(idle):
-        reasons[i] = (f"no transaction for {int(recency[i])} days",)
+        when = format_date(last_seen[i].astype(dt.date))
+        reasons[i] = (f"no transaction since {when}, more than {lookback_days} days: already lapsed",)
     out["churn_reasons"] = reasons
     for column in ("rfm_recency", "rfm_frequency", "rfm_monetary", "balance_now", "monthly_spend",
                    "frequency_per_month", "recency_days", "n_txn", "age_band"):

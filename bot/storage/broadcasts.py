@@ -1,4 +1,4 @@
-"""SQL for admin broadcasts: audiences (linked chats by segment or churn risk), recipients and segment sizes."""
+"""SQL for admin broadcasts: audiences (linked chats by segment or churn level), recipients and segment sizes."""
 
 from __future__ import annotations
 
@@ -10,6 +10,18 @@ from bot.storage.database import Store
 
 def _iso(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+CHURN_TARGET_LEVELS = ("high", "medium", "low", "lapsed")
+
+
+def churn_levels_of(target_value: str | None) -> tuple[str, ...]:
+    """The churn levels a broadcast target names: one level or several joined by commas ("high,medium")."""
+    levels = tuple(dict.fromkeys(v.strip() for v in (target_value or "").split(",") if v.strip()))
+    unknown = [v for v in levels if v not in CHURN_TARGET_LEVELS]
+    if not levels or unknown:
+        raise ValueError(f"churn target must name levels among {', '.join(CHURN_TARGET_LEVELS)}: {target_value!r}")
+    return levels
 
 
 class BroadcastStore:
@@ -28,9 +40,11 @@ class BroadcastStore:
                    "JOIN customer_scores c ON c.customer_id = l.customer_id WHERE c.segment = ?")
             args = (int(target_value or 0),)
         elif target_kind == "churn":
+            levels = churn_levels_of(target_value)
             sql = ("SELECT l.chat_id, l.customer_id FROM chat_links l "
-                   "JOIN customer_scores c ON c.customer_id = l.customer_id WHERE c.churn_risk >= ?")
-            args = (float(target_value or 0),)
+                   "JOIN customer_scores c ON c.customer_id = l.customer_id "
+                   f"WHERE c.churn_level IN ({', '.join('?' * len(levels))})")
+            args = levels
         else:
             raise ValueError(f"unknown broadcast target {target_kind!r}")
         with self.store.locked() as db:
@@ -38,19 +52,22 @@ class BroadcastStore:
         return [(r[0], r[1]) for r in rows]
 
     def segment_overview(self) -> list[dict[str, Any]]:
-        """Each segment with its persona, size, mean churn risk and high-risk count (from customer_scores)."""
+        """Each segment with its persona, size, mean churn risk and how many customers `train` put at each churn
+        level (customer_scores.churn_level: the same levels a churn broadcast targets)."""
         with self.store.locked() as db:
             if not db["segments"].exists() or not db["customer_scores"].count:
                 return []
             rows = db.execute(
-                """SELECT s.segment, s.persona, s.description, COUNT(c.customer_id),
-                          AVG(c.churn_risk), SUM(CASE WHEN c.churn_risk >= 0.7 THEN 1 ELSE 0 END),
-                          SUM(CASE WHEN c.churn_risk >= 0.4 AND c.churn_risk < 0.7 THEN 1 ELSE 0 END)
+                """SELECT s.segment, s.persona, s.description, COUNT(c.customer_id), AVG(c.churn_risk),
+                          SUM(CASE WHEN c.churn_level = 'high' THEN 1 ELSE 0 END),
+                          SUM(CASE WHEN c.churn_level = 'medium' THEN 1 ELSE 0 END),
+                          SUM(CASE WHEN c.churn_level = 'lapsed' THEN 1 ELSE 0 END)
                    FROM segments s LEFT JOIN customer_scores c ON c.segment = s.segment
-                   GROUP BY s.segment ORDER BY s.segment"""
+                   GROUP BY s.segment, s.persona, s.description ORDER BY s.segment"""
             ).fetchall()
         return [{"segment": r[0], "persona": r[1], "description": r[2], "size": int(r[3] or 0),
-                 "mean_churn": float(r[4] or 0.0), "high_risk": int(r[5] or 0), "medium_risk": int(r[6] or 0)}
+                 "mean_churn": float(r[4] or 0.0), "high_risk": int(r[5] or 0), "medium_risk": int(r[6] or 0),
+                 "lapsed": int(r[7] or 0)}
                 for r in rows]
 
     # broadcasts --------------------------------------------------------------

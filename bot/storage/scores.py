@@ -236,18 +236,22 @@ class ScoreRepository:
         return record
 
     def segment_summary(self) -> list[dict[str, Any]]:
-        """Per segment: persona, description, size and how many customers are at low/medium/high churn risk."""
+        """Per segment: persona, description, size and how many customers are at each churn level."""
         with self.store.locked() as db:
             cursor = db.execute(
                 "SELECT g.segment, g.persona, g.description, g.size, "
-                "SUM(c.churn_level = 'low'), SUM(c.churn_level = 'medium'), SUM(c.churn_level = 'high'), "
+                "SUM(CASE WHEN c.churn_level = 'low' THEN 1 ELSE 0 END), "
+                "SUM(CASE WHEN c.churn_level = 'medium' THEN 1 ELSE 0 END), "
+                "SUM(CASE WHEN c.churn_level = 'high' THEN 1 ELSE 0 END), "
+                "SUM(CASE WHEN c.churn_level = 'lapsed' THEN 1 ELSE 0 END), "
                 "AVG(c.churn_risk) FROM segments g LEFT JOIN customer_scores c ON c.segment = g.segment "
-                "GROUP BY g.segment ORDER BY g.segment"
+                "GROUP BY g.segment, g.persona, g.description, g.size ORDER BY g.segment"
             )
             rows = cursor.fetchall()
         return [
             {"segment": r[0], "persona": r[1], "description": r[2], "size": r[3], "churn_low": int(r[4] or 0),
-             "churn_medium": int(r[5] or 0), "churn_high": int(r[6] or 0), "mean_churn_risk": r[7]}
+             "churn_medium": int(r[5] or 0), "churn_high": int(r[6] or 0), "churn_lapsed": int(r[7] or 0),
+             "mean_churn_risk": r[8]}
             for r in rows
         ]
 

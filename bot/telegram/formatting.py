@@ -214,17 +214,20 @@ def stats_text(stats: AdminStats) -> str:
     return fit("\n".join(lines))
 
 
-def segments_text(rows: Sequence[SegmentRow], churn_auc: float | None = None) -> str:
+def segments_text(rows: Sequence[SegmentRow], churn_auc: float | None = None,
+                  churn_method: str | None = None) -> str:
     if not rows:
         return "No segments yet: run <code>finassist train</code>."
     lines = ["🧩 <b>Segments</b>"]
     if churn_auc is not None:
         trust = "reliable" if churn_auc >= 0.7 else "weak" if churn_auc >= 0.6 else "no better than chance"
         lines.append(f"Churn model: held-out AUC {churn_auc:.2f} ({trust} on this data)")
+    if churn_method:
+        lines.append(f"<i>{escape(churn_method)}</i>")
     for row in rows:
         lines.append(f"\n<b>{row.segment}. {escape(row.persona)}</b> — {row.size:,} customers\n"
                      f"{escape(row.description)}\nChurn risk: mean {escape(format_percent(row.mean_churn))}, "
-                     f"{row.high_risk} high, {row.medium_risk} medium")
+                     f"{row.high_risk:,} high, {row.medium_risk:,} medium, {row.lapsed:,} lapsed")
     return fit("\n".join(lines))
 
 
@@ -233,7 +236,8 @@ def target_label(kind: str, value: str | None, personas: dict[int, str] | None =
         persona = (personas or {}).get(int(value or 0), "")
         return f"segment {escape(str(value))}" + (f" ({escape(persona)})" if persona else "")
     if kind == "churn":
-        return f"churn risk ≥ {escape(format_percent(float(value or 0)))}"
+        levels = [v for v in (value or "").split(",") if v]
+        return "churn level " + escape(" or ".join(levels))
     return "all linked customers"
 
 

@@ -11,12 +11,14 @@ from bot.services.preferences import AlertPreferences
 # Callback-data prefixes, one per handler family (handlers match on these with ^prefix patterns).
 FOLLOW_UP = "go"          # go:report | go:budget | go:why:<YYYY-MM> | go:spending | go:recommend
 ALERTS = "al"             # al:t:<kind> | al:thr:<rupees> | al:qh:<HHMM-HHMM> | al:done
-BROADCAST = "bc"          # bc:t:all | bc:t:seg:<n> | bc:t:churn:<risk> | bc:o:<i> | bc:write | bc:ok | bc:no
+BROADCAST = "bc"          # bc:t:all | bc:t:seg:<n> | bc:t:churn:<levels> | bc:o:<i> | bc:write | bc:ok | bc:no
 
 ALERTS_KINDS = ("low_balance", "unusual", "monthly", "offers")
 THRESHOLD_PRESETS = (1000, 2000, 5000, 10000)
 QUIET_PRESETS = ("22:00-08:00", "23:00-07:00", "21:00-09:00", "00:00-00:00")
-CHURN_PRESETS = ((0.6, "high"), (0.3, "medium or high"))
+# Churn targets name the levels `train` stored (analytics.churn): "lapsed" customers have already gone quiet
+# for the whole look-back and are a different offer from those still active at high risk.
+CHURN_PRESETS = (("high", "high"), ("high,medium", "high or medium"), ("lapsed", "lapsed (no recent activity)"))
 
 
 def button(text: str, data: str) -> InlineKeyboardButton:
@@ -64,7 +66,7 @@ def alerts_keyboard(prefs: AlertPreferences) -> InlineKeyboardMarkup:
 def broadcast_targets(segments: Sequence[tuple[int, str, int]]) -> InlineKeyboardMarkup:
     """segments: (segment, persona, size)."""
     rows = [[button("All linked customers", f"{BROADCAST}:t:all")]]
-    rows += [[button(f"Churn risk: {label}", f"{BROADCAST}:t:churn:{risk}")] for risk, label in CHURN_PRESETS]
+    rows += [[button(f"Churn level: {label}", f"{BROADCAST}:t:churn:{levels}")] for levels, label in CHURN_PRESETS]
     rows += [[button(f"Segment {seg}: {persona[:30]} ({size})", f"{BROADCAST}:t:seg:{seg}")]
              for seg, persona, size in segments]
     rows.append([button("Cancel", f"{BROADCAST}:no")])

@@ -74,7 +74,8 @@ async def stats(update: Update, context: BotContext) -> None:
 async def segments(update: Update, context: BotContext) -> None:
     rows = await context.run(context.admin.segments)
     auc = await context.run(context.admin.churn_model_auc)
-    await reply(update, formatting.segments_text(rows, churn_auc=auc))
+    method = await context.run(context.admin.churn_method)
+    await reply(update, formatting.segments_text(rows, churn_auc=auc, churn_method=method))
 
 
 # ---- /broadcast conversation --------------------------------------------------------------------------
@@ -92,7 +93,7 @@ async def choose_target(update: Update, context: BotContext) -> int:
     query = update.callback_query
     assert query is not None and query.data is not None
     await query.answer()
-    parts = query.data.split(":")         # bc:t:all | bc:t:seg:<n> | bc:t:churn:<risk>
+    parts = query.data.split(":")         # bc:t:all | bc:t:seg:<n> | bc:t:churn:<levels>
     kind = {"all": "all", "seg": "segment", "churn": "churn"}.get(parts[2] if len(parts) > 2 else "", "")
     value = parts[3] if len(parts) > 3 else None
     try:
