@@ -86,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verb("demo", "the embedded-default tour on bundled sample data (no token or key needed)")
     p.add_argument("--fresh", action="store_true", help="rebuild the demo store even if it exists")
+    p.add_argument("--store", metavar="URL_OR_PATH",
+                   help="build the demo store here: a postgresql:// URL or a SQLite file (default [storage])")
     return parser
 
 
@@ -119,5 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:  # the one-line reason promised by the contract; details with -v
         logging.getLogger("finassist").debug("command failed", exc_info=True)
-        print(f"finassist {args.verb}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        from bot.storage.database import StoreError
+
+        # A store error (e.g. the database server is unreachable) already reads as a sentence.
+        reason = str(exc) if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"
+        print(f"finassist {args.verb}: {reason}", file=sys.stderr)
         return 1

@@ -28,6 +28,114 @@ def test_config(tmp_path: Path) -> Config:
     return Config().with_db(tmp_path / "test.db")
 
 
+# ---- PostgreSQL: one throwaway server per session (tests/pg_cluster.py), a fresh database per test -------
+# Tests marked `postgres` (or parametrised over BACKENDS) need it. Without the server binaries or psycopg they
+# say why and skip, unless FINASSIST_REQUIRE_POSTGRES is set (CI sets it): then they fail.
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+_PG_TEMPLATE = "finassist_template"
+
+
+def _postgres_unavailable() -> str | None:
+    from tests.pg_cluster import find_bindir
+
+    if find_bindir() is None:
+        return "PostgreSQL server binaries (initdb, pg_ctl; `pg_config --bindir`) are not installed"
+    try:
+        import psycopg  # noqa: F401
+        import psycopg_pool  # noqa: F401
+    except ImportError:
+        return "psycopg 3 / psycopg-pool are not installed (pip install -e '.[dev]')"
+    return None
+
+
+class PgDatabases:
+    """Makes databases on the session's server: empty-and-migrated clones of a template, or clones of any
+    database built once (a trained store). Each clone gets its own store_id, as a fresh migration would."""
+
+    def __init__(self, cluster) -> None:
+        import itertools
+
+        import psycopg
+
+        self.cluster = cluster
+        self._numbers = itertools.count(1)
+        self._admin = psycopg.connect(cluster.url("postgres"), autocommit=True)
+        self._admin.execute(f'CREATE DATABASE "{_PG_TEMPLATE}"')
+        Store(cluster.url(_PG_TEMPLATE)).close()  # migrated once; every test database is a copy
+
+    def create(self, template: str = _PG_TEMPLATE, prefix: str = "t") -> str:
+        import psycopg
+
+        name = f"{prefix}{next(self._numbers)}"
+        self._admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        url = self.cluster.url(name)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("UPDATE store_meta SET value = md5(random()::text || clock_timestamp()::text)"
+                         " WHERE key = 'store_id'")
+        return url
+
+    def drop(self, url: str) -> None:
+        self._admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+    def close(self) -> None:
+        self._admin.close()
+
+
+@pytest.fixture(scope="session")
+def pg_databases():
+    """The session's PostgreSQL server (started on first use, stopped at the end) and its database maker."""
+    reason = _postgres_unavailable()
+    if reason is not None:
+        if os.environ.get("FINASSIST_REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL tests are required here, but {reason}")
+        pytest.skip(f"PostgreSQL tests skipped: {reason}")
+    from tests.pg_cluster import PgCluster
+
+    cluster = PgCluster().start()
+    databases = PgDatabases(cluster)
+    try:
+        yield databases
+    finally:
+        databases.close()
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_databases):
+    """A fresh, migrated PostgreSQL database for one test."""
+    url = pg_databases.create()
+    yield url
+    pg_databases.drop(url)
+
+
+@pytest.fixture(params=BACKENDS)
+def store_factory(request, tmp_path: Path):
+    """`make(name)` opens a new, empty store of the test's backend (SQLite file or PostgreSQL database)."""
+    opened: list[tuple[Store, str | None]] = []
+
+    def make(name: str = "store") -> Store:
+        if request.param == "sqlite":
+            store, url = Store(tmp_path / f"{name}.db"), None
+        else:
+            url = request.getfixturevalue("pg_databases").create()
+            store = Store(url, local_dir=tmp_path / name)
+        opened.append((store, url))
+        return store
+
+    make.backend = request.param  # type: ignore[attr-defined]
+    yield make
+    for store, url in opened:
+        store.close()
+        if url is not None:
+            request.getfixturevalue("pg_databases").drop(url)
+
+
+@pytest.fixture
+def backend_store(store_factory) -> Store:
+    """A fresh store, once per backend (SQLite and PostgreSQL)."""
+    return store_factory()
+
+
 @pytest.fixture
 def real_sample_csv() -> Path:
     path = SHARED_DATA / "bank_transactions_sample.csv"

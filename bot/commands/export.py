@@ -11,13 +11,13 @@ from typing import Any
 from bot.cli import CommandFailed
 from bot.config import Config
 from bot.services.trained_scores import TrainedScores
-from bot.storage.database import Store
+from bot.storage.database import open_store
 from bot.storage.scores import CUSTOMER_EXPORT_COLUMNS, TRANSACTION_EXPORT_COLUMNS, ScoreRepository
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
     out = Path(args.out)
-    store = Store(config.storage.db_path)
+    store = open_store(config.storage.target, local_dir=config.storage.local_dir)
     try:
         scores = ScoreRepository(store)
         counts = scores.counts()
