@@ -59,15 +59,27 @@ class PgDatabases:
 
         self.cluster = cluster
         self._numbers = itertools.count(1)
-        self._admin = psycopg.connect(cluster.url("postgres"), autocommit=True)
-        self._admin.execute(f'CREATE DATABASE "{_PG_TEMPLATE}"')
+        self._connection: psycopg.Connection | None = None
+        self.admin(f'CREATE DATABASE "{_PG_TEMPLATE}"')
         Store(cluster.url(_PG_TEMPLATE)).close()  # migrated once; every test database is a copy
+
+    def admin(self, sql: str) -> None:
+        """Run one statement on the maintenance database (reconnecting after a test restarted the server)."""
+        import psycopg
+
+        if self._connection is None or self._connection.closed or self._connection.broken:
+            self._connection = psycopg.connect(self.cluster.url("postgres"), autocommit=True)
+        try:
+            self._connection.execute(sql)
+        except psycopg.OperationalError:
+            self._connection = psycopg.connect(self.cluster.url("postgres"), autocommit=True)
+            self._connection.execute(sql)
 
     def create(self, template: str = _PG_TEMPLATE, prefix: str = "t") -> str:
         import psycopg
 
         name = f"{prefix}{next(self._numbers)}"
-        self._admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        self.admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         url = self.cluster.url(name)
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("UPDATE store_meta SET value = md5(random()::text || clock_timestamp()::text)"
@@ -75,10 +87,11 @@ class PgDatabases:
         return url
 
     def drop(self, url: str) -> None:
-        self._admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+        self.admin(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
     def close(self) -> None:
-        self._admin.close()
+        if self._connection is not None:
+            self._connection.close()
 
 
 @pytest.fixture(scope="session")
@@ -236,3 +249,73 @@ def handmade_bank(handmade_bank_master, tmp_path: Path) -> tuple[Path, dict, Pat
     config = tmp_path / "config.toml"
     config.write_text(f'[storage]\ndb_path = "{db}"\n[scheduler]\nquiet_hours = "off"\n')
     return config, facts, db
+
+
+# ---- the same trained stores on PostgreSQL (built once per session, cloned per test) --------------------
+@pytest.fixture(scope="session")
+def trained_pg(synth_bank_dir: Path, pg_databases, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The URL of a PostgreSQL store holding the synthetic bank of `trained_db`, ingested and trained the
+    same way (tests get clones)."""
+    from bot.services.ingestion import ingest_files
+    from bot.services.training import train
+
+    url = pg_databases.create(prefix="trained")
+    local = tmp_path_factory.mktemp("trained_pg")
+    store = Store(url, local_dir=local)
+    try:
+        ingest_files(store, [synth_bank_dir / "transactions.csv"], rejects_path=local / "rejects.csv")
+        train(store, Config().with_store(url).with_db(local / "store.db"))
+    finally:
+        store.close()
+    return url
+
+
+@pytest.fixture(params=BACKENDS)
+def any_trained_services(request, tmp_path: Path):
+    """Services over a private copy of the trained synthetic bank, once per backend."""
+    import shutil
+
+    from bot.container import build_services
+
+    if request.param == "sqlite":
+        path = tmp_path / "trained.db"
+        shutil.copyfile(request.getfixturevalue("trained_db"), path)
+        services = build_services(Config().with_db(path))
+        url = None
+    else:
+        databases = request.getfixturevalue("pg_databases")
+        url = databases.create(template=request.getfixturevalue("trained_pg").rsplit("/", 1)[1])
+        services = build_services(Config().with_store(url).with_db(tmp_path / "local" / "store.db"))
+    yield services
+    services.close()
+    if url is not None:
+        request.getfixturevalue("pg_databases").drop(url)
+
+
+@pytest.fixture(scope="session")
+def handmade_bank_pg_master(pg_databases, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict]:
+    """The hand-made bank of tests/intake_history.py on PostgreSQL, ingested and trained through the CLI."""
+    from bot.cli import main
+    from tests.intake_history import write_history
+
+    folder = tmp_path_factory.mktemp("handmade_pg")
+    facts = write_history(folder / "history.csv")
+    url = pg_databases.create(prefix="handmade")
+    config = folder / "config.toml"
+    config.write_text(f'[storage]\nurl = "{url}"\ndb_path = "{folder / "local" / "store.db"}"\n')
+    assert main(["ingest", "--config", str(config), str(folder / "history.csv")]) == 0
+    assert main(["train", "--config", str(config)]) == 0
+    return url, facts
+
+
+@pytest.fixture
+def handmade_bank_pg(handmade_bank_pg_master, pg_databases, tmp_path: Path) -> tuple[Path, dict, str]:
+    """(config path, per-customer facts, store URL) of a private clone of the trained hand-made bank on
+    PostgreSQL; quiet hours are off so queued messages are due at once."""
+    master, facts = handmade_bank_pg_master
+    url = pg_databases.create(template=master.rsplit("/", 1)[1])
+    config = tmp_path / "config.toml"
+    config.write_text(f'[storage]\nurl = "{url}"\ndb_path = "{tmp_path / "local" / "store.db"}"\n'
+                      '[scheduler]\nquiet_hours = "off"\n')
+    yield config, facts, url
+    pg_databases.drop(url)

@@ -202,7 +202,7 @@ def _insert(code: str, match: re.Match[str], catalog: Catalog | None, many: bool
     conflict = (match.group(1) or match.group(2) or "").upper()
     table, column_text = match.group(3), match.group(4)
     head = f"INSERT INTO {table}" + (f" ({column_text})" if column_text is not None else "")
-    code = head + code[match.end():]
+    code = head + " " + code[match.end():].lstrip()
     returning = _RETURNING.search(code)
     body, tail = (code[: returning.start()].rstrip(), " " + code[returning.start():]) if returning else (code, "")
     if conflict == "IGNORE":
