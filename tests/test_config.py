@@ -73,3 +73,22 @@ def test_broadcast_control_share_must_be_a_fraction() -> None:
     assert config_from_mapping({"telegram": {"broadcast_control_share": 0.2}}, env={}).telegram.broadcast_control_share == 0.2
     with pytest.raises(ConfigError, match="broadcast_control_share"):
         config_from_mapping({"telegram": {"broadcast_control_share": 1.5}}, env={})
+
+
+def test_storage_url_wins_over_db_path_and_keeps_local_files_in_its_folder() -> None:
+    config = config_from_mapping({"storage": {"db_path": "/srv/fa/data/store.db",
+                                              "url": "postgresql://fa:pw@db:5432/finassist"}}, env={})
+    assert config.storage.target == "postgresql://fa:pw@db:5432/finassist" and config.storage.is_postgres
+    assert config.storage.local_dir == Path("/srv/fa/data")
+    assert "pw" not in repr(config)
+    assert config_from_mapping({"storage": {"url": "sqlite:///var/fa.db"}}, env={}).storage.target == "var/fa.db"
+    assert config_from_mapping({"storage": {"url": "sqlite:////var/fa.db"}}, env={}).storage.target == "/var/fa.db"
+    assert Config().storage.target == "data/finassist.db"
+    assert Config().with_store("postgresql://h/db").storage.target == "postgresql://h/db"
+    assert Config().with_store("postgresql://h/db").with_store("x.db").storage.target == "x.db"
+
+
+def test_a_storage_url_of_another_kind_is_refused_without_echoing_it() -> None:
+    with pytest.raises(ConfigError, match=r"\[storage\] url must start with postgresql:// or sqlite:///") as caught:
+        config_from_mapping({"storage": {"url": "mysql://root:hunter2@db/fa"}}, env={})
+    assert "hunter2" not in str(caught.value)
