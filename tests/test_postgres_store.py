@@ -266,3 +266,37 @@ def test_demo_builds_the_same_tour_on_postgres(pg_url, tmp_path, monkeypatch, ca
                        if not line.startswith(("Building the store", "  ingested", "  trained"))]
     assert any("picked because" in line for line in tours["postgres"])
     assert tours["postgres"] == tours["sqlite"]
+
+
+def test_a_new_sqlite_style_migration_runs_on_postgres_unchanged(pg_url, monkeypatch):
+    """Migrations other work appends (`0006_*`) are plain SQLite DDL: the dialect layer carries them over."""
+    from bot.storage import migrations, postgres
+
+    added = ("0006_example", """
+        CREATE TABLE outbox_claims (
+            id        INTEGER PRIMARY KEY AUTOINCREMENT,
+            outbox_id INTEGER NOT NULL,       -- a comment, as migrations have
+            worker    TEXT NOT NULL,
+            lease     REAL,
+            token     BLOB
+        );
+        CREATE INDEX idx_outbox_claims_outbox ON outbox_claims (outbox_id);
+        ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+        INSERT OR IGNORE INTO store_meta (key, value) VALUES ('claims', '0')
+    """)
+    monkeypatch.setattr(postgres, "MIGRATIONS", [*migrations.MIGRATIONS, added])
+    store = Store(pg_url)
+    try:
+        types = dict(store.db.execute("SELECT column_name, data_type FROM information_schema.columns"
+                                      " WHERE table_name = 'outbox_claims'").fetchall())
+        assert types == {"id": "bigint", "outbox_id": "bigint", "worker": "text", "lease": "double precision",
+                         "token": "bytea"}
+        first = store.db.execute("INSERT INTO outbox_claims (outbox_id, worker, token) VALUES (?, ?, ?)",
+                                 (7, "w1", b"\x00\xff"))
+        second = store.db.execute("INSERT INTO outbox_claims (outbox_id, worker) VALUES (?, ?)", (7, "w2"))
+        assert (first.lastrowid, second.lastrowid) == (1, 2)
+        assert store.db.execute("SELECT token FROM outbox_claims WHERE id = 1").fetchone() == (b"\x00\xff",)
+        assert store.db.execute("SELECT value FROM store_meta WHERE key = 'claims'").fetchone() == ("0",)
+        assert store.db.execute("SELECT count(*) FROM _migrations WHERE name = '0006_example'").fetchone() == (1,)
+    finally:
+        store.close()

@@ -258,7 +258,7 @@ class PgDatabase:
         current = self.store.current()
         if current is not None:
             return current.execute(sql, params)
-        read_only = (sql.split(None, 1) or [""])[0].upper() in ("SELECT", "WITH")
+        read_only = (sql.split(None, 1) or [""])[0].upper() == "SELECT"  # safe to run twice
         for attempt in (1, 2):
             try:
                 with self.store.locked() as conn:
