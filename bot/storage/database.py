@@ -7,7 +7,8 @@ create the same tables on PostgreSQL (translated by bot/storage/dialect.py).
 The interface repositories use, on either backend: `locked()` / `atomic()` yield a DB-API-like connection
 (`execute(sql, params)` returning a cursor with fetchone/fetchall/fetchmany/description/rowcount/lastrowid,
 `executemany`, `.conn`); `store.db` / `store.conn` run one statement; plus the backend methods below
-(`transaction`, `appending`, `table_exists`, `secondary_indexes`, `stream`, `in_transaction`).
+(`transaction`, `appending`, `in_transaction`, `table_exists`, `secondary_indexes`, `drop_indexes`, `stream`,
+`files_folder`, `snapshot_folder`) for what differs between the engines, so no repository reads a catalog.
 """
 
 from __future__ import annotations

@@ -105,7 +105,7 @@ class TransactionRepository:
                 _create_indexes(conn, rebuilt)
                 part_table = _part_table(frame) if snapshot_part and inserted == total else None
             stored_at = time.perf_counter()
-            first_rowid = last_rowid = old_max_rowid
+            first_rowid, last_rowid = old_max_rowid + 1, old_max_rowid   # nothing new: an empty range
             if inserted:
                 # SQLite hands out max + 1 onwards; PostgreSQL's identity may have skipped values a rolled-back
                 # load drew. Either way the new rows are the ones above the old maximum.
@@ -122,7 +122,7 @@ class TransactionRepository:
             "stored %d of %d rows in %.2f s; customers refreshed in %.2f s",
             inserted, total, stored_at - started, time.perf_counter() - stored_at,
         )
-        return InsertResult(inserted=inserted, duplicates=total - inserted, first_rowid=first_rowid + (not inserted),
+        return InsertResult(inserted=inserted, duplicates=total - inserted, first_rowid=first_rowid,
                             part_table=part_table, last_rowid=last_rowid)
 
     def _rows_after(self, rowid: int) -> pd.DataFrame:
