@@ -108,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verb("demo", "the embedded-default tour on bundled sample data (no token or key needed)")
     p.add_argument("--fresh", action="store_true", help="rebuild the demo store even if it exists")
+    p.add_argument("--store", metavar="URL_OR_PATH",
+                   help="build the demo store here: a postgresql:// URL or a SQLite file (default [storage])")
     return parser
 
 
@@ -154,13 +156,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:  # the one-line reason promised by the contract; details with -v
         logging.getLogger("finassist").debug("command failed", exc_info=True)
-        _fail(f"finassist {args.verb}: {type(exc).__name__}: {exc}")
+        from bot.storage.database import StoreError
+
+        # A store error (e.g. the database server is unreachable) already reads as a sentence.
+        reason = str(exc) if isinstance(exc, StoreError) else f"{type(exc).__name__}: {exc}"
+        _fail(f"finassist {args.verb}: {reason}")
         return 1
 
 
 def _require_store(config: Config) -> None:
-    """A read-only verb on a missing store says so instead of creating an empty one there."""
-    path = config.storage.db_path
+    """A read-only verb on a missing store says so instead of creating an empty one there. (A PostgreSQL
+    store is the server's to have: an unreachable or missing database fails in one line when opened.)"""
+    if config.storage.is_postgres:
+        return
+    path = config.storage.target
     if path != ":memory:" and not Path(path).is_file():
         raise CommandFailed(f"no store at {path} ([storage] db_path, from {config.source}): "
                             "run `finassist ingest FILE` or `finassist demo` first, or point --config at yours")

@@ -18,6 +18,26 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class StorageConfig:
     db_path: str = "data/finassist.db"
+    # Added with the PostgreSQL store (additive): "postgresql://user@host:5432/db" or "sqlite:///path"; wins
+    # over db_path when set. A PostgreSQL store keeps its local files (rejects reports, the columnar snapshot
+    # cache) in db_path's folder.
+    url: str = field(default="", repr=False)   # may hold a password: never in a repr or log line
+
+    @property
+    def target(self) -> str:
+        """What to open: the URL when set (a sqlite:/// URL as its path), else db_path."""
+        if self.url.startswith("sqlite:///"):
+            return self.url[len("sqlite:///"):] or ":memory:"
+        return self.url or self.db_path
+
+    @property
+    def local_dir(self) -> Path:
+        """This machine's folder for the store's local files."""
+        return Path(self.db_path).parent
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.url.startswith(("postgresql://", "postgres://"))
 
 
 @dataclass(frozen=True)
@@ -100,6 +120,13 @@ class Config:
         """A copy pointing at another database file (tests, demo)."""
         return replace(self, storage=replace(self.storage, db_path=str(db_path)))
 
+    def with_store(self, target: str | Path) -> Config:
+        """A copy pointing at another store: a postgresql:// or sqlite:/// URL, or a SQLite file path."""
+        text = str(target)
+        if "://" in text:
+            return replace(self, storage=replace(self.storage, url=text))
+        return replace(self, storage=replace(self.storage, db_path=text, url=""))
+
 
 _SECTIONS: dict[str, type] = {
     "storage": StorageConfig,
@@ -169,6 +196,10 @@ def config_from_mapping(data: Mapping[str, Any], *, env: Mapping[str, str] | Non
     if sections["telegram"].mode not in ("polling", "webhook"):
         raise ConfigError(f"[telegram] mode must be 'polling' or 'webhook', got {telegram.mode!r}")
     sections["analytics"].pinned_as_of()  # validates
+    url = sections["storage"].url
+    if url and not url.startswith(("postgresql://", "postgres://", "sqlite:///")):
+        raise ConfigError("[storage] url must start with postgresql:// or sqlite:/// "
+                          f"(got a value starting {url.split(':', 1)[0]!r})")
     share = sections["telegram"].broadcast_control_share
     if not 0.0 <= share < 1.0:
         raise ConfigError(f"[telegram] broadcast_control_share must be in [0, 1), got {share!r}")

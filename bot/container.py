@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.config import Config
 from bot.services.insights import InsightsService
-from bot.storage.database import Store
+from bot.storage.database import Store, open_store
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,6 @@ class Services:
 
 
 def build_services(config: Config) -> Services:
-    store = Store(config.storage.db_path)
+    store = open_store(config.storage.target, local_dir=config.storage.local_dir)
     insights = InsightsService(store, config)
     return Services(config=config, store=store, insights=insights)

@@ -28,6 +28,127 @@ def test_config(tmp_path: Path) -> Config:
     return Config().with_db(tmp_path / "test.db")
 
 
+# ---- PostgreSQL: one throwaway server per session (tests/pg_cluster.py), a fresh database per test -------
+# Tests marked `postgres` (or parametrised over BACKENDS) need it. Without the server binaries or psycopg they
+# say why and skip, unless FINASSIST_REQUIRE_POSTGRES is set (CI sets it): then they fail.
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+_PG_TEMPLATE = "finassist_template"
+
+
+def _postgres_unavailable() -> str | None:
+    from tests.pg_cluster import find_bindir
+
+    if find_bindir() is None:
+        return "PostgreSQL server binaries (initdb, pg_ctl; `pg_config --bindir`) are not installed"
+    try:
+        import psycopg  # noqa: F401
+        import psycopg_pool  # noqa: F401
+    except ImportError:
+        return "psycopg 3 / psycopg-pool are not installed (pip install -e '.[dev]')"
+    return None
+
+
+class PgDatabases:
+    """Makes databases on the session's server: empty-and-migrated clones of a template, or clones of any
+    database built once (a trained store). Each clone gets its own store_id, as a fresh migration would."""
+
+    def __init__(self, cluster) -> None:
+        import itertools
+
+        import psycopg
+
+        self.cluster = cluster
+        self._numbers = itertools.count(1)
+        self._connection: psycopg.Connection | None = None
+        self.admin(f'CREATE DATABASE "{_PG_TEMPLATE}"')
+        Store(cluster.url(_PG_TEMPLATE)).close()  # migrated once; every test database is a copy
+
+    def admin(self, sql: str) -> None:
+        """Run one statement on the maintenance database (reconnecting after a test restarted the server)."""
+        import psycopg
+
+        if self._connection is None or self._connection.closed or self._connection.broken:
+            self._connection = psycopg.connect(self.cluster.url("postgres"), autocommit=True)
+        try:
+            self._connection.execute(sql)
+        except psycopg.OperationalError:
+            self._connection = psycopg.connect(self.cluster.url("postgres"), autocommit=True)
+            self._connection.execute(sql)
+
+    def create(self, template: str = _PG_TEMPLATE, prefix: str = "t") -> str:
+        import psycopg
+
+        name = f"{prefix}{next(self._numbers)}"
+        self.admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        url = self.cluster.url(name)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("UPDATE store_meta SET value = md5(random()::text || clock_timestamp()::text)"
+                         " WHERE key = 'store_id'")
+        return url
+
+    def drop(self, url: str) -> None:
+        self.admin(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+
+
+@pytest.fixture(scope="session")
+def pg_databases():
+    """The session's PostgreSQL server (started on first use, stopped at the end) and its database maker."""
+    reason = _postgres_unavailable()
+    if reason is not None:
+        if os.environ.get("FINASSIST_REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL tests are required here, but {reason}")
+        pytest.skip(f"PostgreSQL tests skipped: {reason}")
+    from tests.pg_cluster import PgCluster
+
+    cluster = PgCluster().start()
+    databases = PgDatabases(cluster)
+    try:
+        yield databases
+    finally:
+        databases.close()
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_databases):
+    """A fresh, migrated PostgreSQL database for one test."""
+    url = pg_databases.create()
+    yield url
+    pg_databases.drop(url)
+
+
+@pytest.fixture(params=BACKENDS)
+def store_factory(request, tmp_path: Path):
+    """`make(name)` opens a new, empty store of the test's backend (SQLite file or PostgreSQL database)."""
+    opened: list[tuple[Store, str | None]] = []
+
+    def make(name: str = "store") -> Store:
+        if request.param == "sqlite":
+            store, url = Store(tmp_path / f"{name}.db"), None
+        else:
+            url = request.getfixturevalue("pg_databases").create()
+            store = Store(url, local_dir=tmp_path / name)
+        opened.append((store, url))
+        return store
+
+    make.backend = request.param  # type: ignore[attr-defined]
+    yield make
+    for store, url in opened:
+        store.close()
+        if url is not None:
+            request.getfixturevalue("pg_databases").drop(url)
+
+
+@pytest.fixture
+def backend_store(store_factory) -> Store:
+    """A fresh store, once per backend (SQLite and PostgreSQL)."""
+    return store_factory()
+
+
 @pytest.fixture
 def real_sample_csv() -> Path:
     path = SHARED_DATA / "bank_transactions_sample.csv"
@@ -128,3 +249,73 @@ def handmade_bank(handmade_bank_master, tmp_path: Path) -> tuple[Path, dict, Pat
     config = tmp_path / "config.toml"
     config.write_text(f'[storage]\ndb_path = "{db}"\n[scheduler]\nquiet_hours = "off"\n')
     return config, facts, db
+
+
+# ---- the same trained stores on PostgreSQL (built once per session, cloned per test) --------------------
+@pytest.fixture(scope="session")
+def trained_pg(synth_bank_dir: Path, pg_databases, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The URL of a PostgreSQL store holding the synthetic bank of `trained_db`, ingested and trained the
+    same way (tests get clones)."""
+    from bot.services.ingestion import ingest_files
+    from bot.services.training import train
+
+    url = pg_databases.create(prefix="trained")
+    local = tmp_path_factory.mktemp("trained_pg")
+    store = Store(url, local_dir=local)
+    try:
+        ingest_files(store, [synth_bank_dir / "transactions.csv"], rejects_path=local / "rejects.csv")
+        train(store, Config().with_store(url).with_db(local / "store.db"))
+    finally:
+        store.close()
+    return url
+
+
+@pytest.fixture(params=BACKENDS)
+def any_trained_services(request, tmp_path: Path):
+    """Services over a private copy of the trained synthetic bank, once per backend."""
+    import shutil
+
+    from bot.container import build_services
+
+    if request.param == "sqlite":
+        path = tmp_path / "trained.db"
+        shutil.copyfile(request.getfixturevalue("trained_db"), path)
+        services = build_services(Config().with_db(path))
+        url = None
+    else:
+        databases = request.getfixturevalue("pg_databases")
+        url = databases.create(template=request.getfixturevalue("trained_pg").rsplit("/", 1)[1])
+        services = build_services(Config().with_store(url).with_db(tmp_path / "local" / "store.db"))
+    yield services
+    services.close()
+    if url is not None:
+        request.getfixturevalue("pg_databases").drop(url)
+
+
+@pytest.fixture(scope="session")
+def handmade_bank_pg_master(pg_databases, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict]:
+    """The hand-made bank of tests/intake_history.py on PostgreSQL, ingested and trained through the CLI."""
+    from bot.cli import main
+    from tests.intake_history import write_history
+
+    folder = tmp_path_factory.mktemp("handmade_pg")
+    facts = write_history(folder / "history.csv")
+    url = pg_databases.create(prefix="handmade")
+    config = folder / "config.toml"
+    config.write_text(f'[storage]\nurl = "{url}"\ndb_path = "{folder / "local" / "store.db"}"\n')
+    assert main(["ingest", "--config", str(config), str(folder / "history.csv")]) == 0
+    assert main(["train", "--config", str(config)]) == 0
+    return url, facts
+
+
+@pytest.fixture
+def handmade_bank_pg(handmade_bank_pg_master, pg_databases, tmp_path: Path) -> tuple[Path, dict, str]:
+    """(config path, per-customer facts, store URL) of a private clone of the trained hand-made bank on
+    PostgreSQL; quiet hours are off so queued messages are due at once."""
+    master, facts = handmade_bank_pg_master
+    url = pg_databases.create(template=master.rsplit("/", 1)[1])
+    config = tmp_path / "config.toml"
+    config.write_text(f'[storage]\nurl = "{url}"\ndb_path = "{tmp_path / "local" / "store.db"}"\n'
+                      '[scheduler]\nquiet_hours = "off"\n')
+    yield config, facts, url
+    pg_databases.drop(url)

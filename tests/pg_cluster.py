@@ -45,7 +45,7 @@ def free_port() -> int:
 class PgCluster:
     """One server; `url(db)` names a database on it. Use as a context manager or call start()/stop()."""
 
-    def __init__(self, bindir: Path | None = None) -> None:
+    def __init__(self, bindir: Path | None = None, *, durable: bool = False) -> None:
         found = bindir or find_bindir()
         if found is None:
             raise FileNotFoundError("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
@@ -55,6 +55,7 @@ class PgCluster:
         self.data = self.root / "data"
         self.socket_dir = self.root / "sock"
         self._as_nobody = os.geteuid() == 0
+        self.durable = durable  # tests skip fsync and full-page writes; a benchmark keeps a server's defaults
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         command = [str(self.bindir / args[0]), *args[1:]]
@@ -77,8 +78,9 @@ class PgCluster:
         return self
 
     def start_server(self) -> None:
-        options = (f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100")
+        options = f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1 -c max_connections=100"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-w", "-l", str(self.socket_dir / "server.log"),
                   "start")
 

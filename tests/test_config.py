@@ -94,3 +94,22 @@ def test_the_example_config_documents_every_delivery_key():
     for key in ("send_rate_per_second", "send_timeout_seconds", "send_lease_seconds", "retry_first_seconds",
                 "retry_max_minutes", "retry_give_up_hours"):
         assert f"\n{key} = " in text, key
+
+
+def test_storage_url_wins_over_db_path_and_keeps_local_files_in_its_folder() -> None:
+    config = config_from_mapping({"storage": {"db_path": "/srv/fa/data/store.db",
+                                              "url": "postgresql://fa:pw@db:5432/finassist"}}, env={})
+    assert config.storage.target == "postgresql://fa:pw@db:5432/finassist" and config.storage.is_postgres
+    assert config.storage.local_dir == Path("/srv/fa/data")
+    assert "pw" not in repr(config)
+    assert config_from_mapping({"storage": {"url": "sqlite:///var/fa.db"}}, env={}).storage.target == "var/fa.db"
+    assert config_from_mapping({"storage": {"url": "sqlite:////var/fa.db"}}, env={}).storage.target == "/var/fa.db"
+    assert Config().storage.target == "data/finassist.db"
+    assert Config().with_store("postgresql://h/db").storage.target == "postgresql://h/db"
+    assert Config().with_store("postgresql://h/db").with_store("x.db").storage.target == "x.db"
+
+
+def test_a_storage_url_of_another_kind_is_refused_without_echoing_it() -> None:
+    with pytest.raises(ConfigError, match=r"\[storage\] url must start with postgresql:// or sqlite:///") as caught:
+        config_from_mapping({"storage": {"url": "mysql://root:hunter2@db/fa"}}, env={})
+    assert "hunter2" not in str(caught.value)

@@ -1,4 +1,4 @@
-"""The insights facade's numbers equal SQL computed directly on the store."""
+"""The insights facade's numbers equal SQL computed directly on the store (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,12 @@ import pytest
 
 from bot.services.errors import CustomerNotFound, InvalidMonth
 from bot.services.insights import InsightsService
+
+
+@pytest.fixture
+def trained_services(any_trained_services):
+    """Every test here runs on the SQLite and on the PostgreSQL store of the same trained bank."""
+    return any_trained_services
 
 
 def _busy_customer(services) -> str:

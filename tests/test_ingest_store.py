@@ -1,4 +1,5 @@
-"""Ingesting into SQLite: exact stored values, idempotence, the customers summary and canonical read-back."""
+"""Ingesting into the store (SQLite and PostgreSQL): exact stored values, idempotence, the customers summary and
+canonical read-back."""
 
 from __future__ import annotations
 
@@ -41,49 +42,51 @@ def checksum(store):
     return len(rows), hash(tuple(rows))
 
 
-def test_every_accepted_row_is_stored_with_exact_values(fresh_store, tmp_path):
-    report = ingest_files(fresh_store, [QUIRKS], tmp_path / "rejects.csv")
-    assert stored_rows(fresh_store) == EXPECTED_ROWS
+def test_every_accepted_row_is_stored_with_exact_values(backend_store, tmp_path):
+    report = ingest_files(backend_store, [QUIRKS], tmp_path / "rejects.csv")
+    assert stored_rows(backend_store) == EXPECTED_ROWS
     assert (report.rows_read, report.accepted, report.inserted, report.duplicates, report.rejected) == (16, 7, 7, 0, 9)
 
 
-def test_rejects_report_is_written_where_asked(fresh_store, tmp_path):
-    report = ingest_files(fresh_store, [QUIRKS], tmp_path / "rejects.csv")
+def test_rejects_report_is_written_where_asked(backend_store, tmp_path):
+    report = ingest_files(backend_store, [QUIRKS], tmp_path / "rejects.csv")
     assert report.rejects_path == tmp_path / "rejects.csv"
     lines = (tmp_path / "rejects.csv").read_text().splitlines()
     assert len(lines) == 1 + 9
     assert lines[1].endswith(",7,,TransactionID is empty")
 
 
-def test_rejects_report_defaults_beside_the_database(fresh_store):
-    report = ingest_files(fresh_store, [QUIRKS], None)
-    assert report.rejects_path == Path(fresh_store.path).parent / f"rejects_{report.run_id}.csv"
+def test_rejects_report_defaults_beside_the_database(backend_store, tmp_path):
+    report = ingest_files(backend_store, [QUIRKS], None)
+    # Beside the SQLite file; in the local data folder the PostgreSQL store was opened with.
+    folder = tmp_path if backend_store.backend == "sqlite" else tmp_path / "store"
+    assert report.rejects_path == folder / f"rejects_{report.run_id}.csv"
     assert report.rejects_path.exists()
 
 
-def test_reingest_changes_nothing(fresh_store, tmp_path):
-    ingest_files(fresh_store, [QUIRKS], tmp_path / "r1.csv")
-    before = checksum(fresh_store)
-    customers_before = fresh_store.conn.execute("SELECT * FROM customers ORDER BY customer_id").fetchall()
-    report = ingest_files(fresh_store, [QUIRKS], tmp_path / "r2.csv")
+def test_reingest_changes_nothing(backend_store, tmp_path):
+    ingest_files(backend_store, [QUIRKS], tmp_path / "r1.csv")
+    before = checksum(backend_store)
+    customers_before = backend_store.conn.execute("SELECT * FROM customers ORDER BY customer_id").fetchall()
+    report = ingest_files(backend_store, [QUIRKS], tmp_path / "r2.csv")
     assert (report.inserted, report.duplicates) == (0, 7)
-    assert checksum(fresh_store) == before
+    assert checksum(backend_store) == before
     assert before[0] == 7
-    assert fresh_store.conn.execute("SELECT * FROM customers ORDER BY customer_id").fetchall() == customers_before
+    assert backend_store.conn.execute("SELECT * FROM customers ORDER BY customer_id").fetchall() == customers_before
 
 
-def test_each_run_is_recorded(fresh_store, tmp_path):
-    first = ingest_files(fresh_store, [QUIRKS], tmp_path / "r1.csv")
-    second = ingest_files(fresh_store, [QUIRKS], tmp_path / "r2.csv")
-    runs = fresh_store.conn.execute(
+def test_each_run_is_recorded(backend_store, tmp_path):
+    first = ingest_files(backend_store, [QUIRKS], tmp_path / "r1.csv")
+    second = ingest_files(backend_store, [QUIRKS], tmp_path / "r2.csv")
+    runs = backend_store.conn.execute(
         "SELECT run_id, rows_read, accepted, inserted, duplicates, rejected FROM ingest_runs ORDER BY started_at, run_id"
     ).fetchall()
     assert sorted(runs) == sorted([(first.run_id, 16, 7, 7, 0, 9), (second.run_id, 16, 7, 0, 7, 9)])
 
 
-def test_customers_hold_the_latest_rows_profile(fresh_store, tmp_path):
-    ingest_files(fresh_store, [QUIRKS], tmp_path / "r.csv")
-    repo = TransactionRepository(fresh_store)
+def test_customers_hold_the_latest_rows_profile(backend_store, tmp_path):
+    ingest_files(backend_store, [QUIRKS], tmp_path / "r.csv")
+    repo = TransactionRepository(backend_store)
     # C5841053: T1 (2 Aug, F, JAMSHEDPUR), T15 (1 Sep, F, KOLKATA), T14 (5 Sep, M, DELHI, born 1920): T14 is latest.
     assert repo.customer_row("C5841053") == {
         "customer_id": "C5841053", "dob": "1920-03-05", "gender": "M", "location": "DELHI",
@@ -92,8 +95,8 @@ def test_customers_hold_the_latest_rows_profile(fresh_store, tmp_path):
     assert repo.customer_ids() == ["C2142763", "C4417068", "C5342380", "C5841053", "C9031234"]
 
 
-def test_customers_update_when_a_later_file_adds_rows(fresh_store, tmp_path):
-    ingest_files(fresh_store, [QUIRKS], tmp_path / "r.csv")
+def test_customers_update_when_a_later_file_adds_rows(backend_store, tmp_path):
+    ingest_files(backend_store, [QUIRKS], tmp_path / "r.csv")
     later = tmp_path / "later.csv"
     later.write_text(
         "TransactionID,CustomerID,CustomerDOB,CustGender,CustLocation,CustAccountBalance,TransactionDate,"
@@ -102,8 +105,8 @@ def test_customers_update_when_a_later_file_adds_rows(fresh_store, tmp_path):
         "T91,C5841053,3/3/03,M,GOA,10,1/8/16,101010,5\n"         # new earliest row, not the latest
         "T92,C7777777,4/4/04,F,NOIDA,10,2/8/16,101010,5\n"       # a new customer
     )
-    ingest_files(fresh_store, [later], tmp_path / "r2.csv")
-    repo = TransactionRepository(fresh_store)
+    ingest_files(backend_store, [later], tmp_path / "r2.csv")
+    repo = TransactionRepository(backend_store)
     assert repo.customer_row("C5841053") == {
         "customer_id": "C5841053", "dob": "2002-02-02", "gender": "F", "location": "PUNE",
         "first_txn": "2016-08-01", "last_txn": "2016-10-20", "n_txn": 5,
@@ -112,31 +115,36 @@ def test_customers_update_when_a_later_file_adds_rows(fresh_store, tmp_path):
     assert repo.customer_row("C4417068")["n_txn"] == 1  # untouched
 
 
-def test_failed_insert_rolls_back_everything(fresh_store, monkeypatch):
-    repo = TransactionRepository(fresh_store)
+def test_failed_insert_rolls_back_everything(backend_store, monkeypatch):
+    repo = TransactionRepository(backend_store)
     frame = read_transactions([QUIRKS]).frame
 
     def boom(self, rows, summary=None):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(TransactionRepository, "_refresh_customers", boom)
-    with pytest.raises(RuntimeError), fresh_store.atomic():
+    with pytest.raises(RuntimeError), backend_store.atomic():
         repo.insert_frame(frame, source="test")
     assert repo.count() == 0
 
 
-def test_repository_never_commits(fresh_store):
+def test_repository_never_commits(backend_store):
     frame = read_transactions([QUIRKS]).frame
-    fresh_store.conn.execute("BEGIN")
-    TransactionRepository(fresh_store).insert_frame(frame, source="test")
-    fresh_store.conn.execute("ROLLBACK")
-    assert TransactionRepository(fresh_store).count() == 0
+
+    class RolledBack(Exception):
+        pass
+
+    with pytest.raises(RolledBack), backend_store.atomic():
+        TransactionRepository(backend_store).insert_frame(frame, source="test")
+        assert TransactionRepository(backend_store).count() == 7  # stored, but not committed
+        raise RolledBack
+    assert TransactionRepository(backend_store).count() == 0
 
 
-def test_for_customer_round_trips_dtypes_and_values(fresh_store):
+def test_for_customer_round_trips_dtypes_and_values(backend_store):
     frame = read_transactions([QUIRKS]).frame
-    repo = TransactionRepository(fresh_store)
-    with fresh_store.atomic():
+    repo = TransactionRepository(backend_store)
+    with backend_store.atomic():
         repo.insert_frame(frame, source="test")
     got = repo.for_customer("C5841053")
     expected = frame[frame["customer_id"] == "C5841053"].sort_values("ts").reset_index(drop=True)
@@ -145,9 +153,9 @@ def test_for_customer_round_trips_dtypes_and_values(fresh_store):
     pd.testing.assert_frame_equal(got, expected)
 
 
-def test_for_customer_filters_inclusive_dates(fresh_store):
-    repo = TransactionRepository(fresh_store)
-    with fresh_store.atomic():
+def test_for_customer_filters_inclusive_dates(backend_store):
+    repo = TransactionRepository(backend_store)
+    with backend_store.atomic():
         repo.insert_frame(read_transactions([QUIRKS]).frame, source="test")
     got = repo.for_customer("C5841053", start=dt.date(2016, 9, 1), end=dt.date(2016, 9, 5))
     assert list(got["transaction_id"]) == ["T15", "T14"]
@@ -155,10 +163,10 @@ def test_for_customer_filters_inclusive_dates(fresh_store):
     assert repo.for_customer("NOBODY").empty and tuple(repo.for_customer("NOBODY").columns) == TXN_COLUMNS
 
 
-def test_all_frame_round_trips_the_whole_table(fresh_store):
+def test_all_frame_round_trips_the_whole_table(backend_store):
     frame = read_transactions([QUIRKS]).frame
-    repo = TransactionRepository(fresh_store)
-    with fresh_store.atomic():
+    repo = TransactionRepository(backend_store)
+    with backend_store.atomic():
         repo.insert_frame(frame, source="test")
     got = repo.all_frame().sort_values("transaction_id").reset_index(drop=True)
     expected = frame.sort_values("transaction_id").reset_index(drop=True)
@@ -167,10 +175,10 @@ def test_all_frame_round_trips_the_whole_table(fresh_store):
     assert got["ts"].dtype == np.dtype("datetime64[ns]")
 
 
-def test_small_queries(fresh_store):
-    repo = TransactionRepository(fresh_store)
+def test_small_queries(backend_store):
+    repo = TransactionRepository(backend_store)
     assert repo.latest_date() is None and repo.count() == 0 and repo.get("T1") is None
-    with fresh_store.atomic():
+    with backend_store.atomic():
         repo.insert_frame(read_transactions([QUIRKS]).frame, source="run-1")
     assert repo.latest_date() == dt.date(2016, 10, 21)
     assert repo.count() == 7
@@ -181,67 +189,74 @@ def test_small_queries(fresh_store):
 
 
 @pytest.mark.realdata
-def test_real_sample_is_stored_whole(fresh_store, real_sample_csv, tmp_path):
-    report = ingest_files(fresh_store, [real_sample_csv], None)
+def test_real_sample_is_stored_whole(backend_store, real_sample_csv, tmp_path):
+    report = ingest_files(backend_store, [real_sample_csv], None)
     assert (report.rows_read, report.inserted, report.rejected) == (49_993, 49_993, 0)
     assert report.rejects_path is None  # no rejects, no path asked: no report file
-    conn = fresh_store.conn
+    conn = backend_store.conn
     assert conn.execute("SELECT ts, dob FROM transactions WHERE transaction_id = 'T1'").fetchone() == (
         "2016-08-02 14:32:07", "1994-01-10")
     n_customers = conn.execute("SELECT count(DISTINCT customer_id) FROM transactions").fetchone()[0]
     assert conn.execute("SELECT count(*), sum(n_txn) FROM customers").fetchone() == (n_customers, 49_993)
 
 
-def test_partly_stored_batch_counts_only_new_rows_for_customers(fresh_store, tmp_path):
+def test_partly_stored_batch_counts_only_new_rows_for_customers(backend_store, tmp_path):
     plain = FIXTURES / "ingest_plain.csv"
-    ingest_files(fresh_store, [plain], None)
+    ingest_files(backend_store, [plain], None)
     mixed = tmp_path / "mixed.csv"
     header, first_row = plain.read_text().splitlines()[:2]
     mixed.write_text(header + "\n" + first_row + "\nT77,C5841053,1/1/70,M,AGRA,5,3/8/16,120000,7\n")
-    report = ingest_files(fresh_store, [mixed], None)
+    report = ingest_files(backend_store, [mixed], None)
     assert (report.inserted, report.duplicates) == (1, 1)
     # C5841053: T1 on 2 Aug (already stored) and T77 on 3 Aug (new, so it is now the latest row).
-    assert TransactionRepository(fresh_store).customer_row("C5841053") == {
+    assert TransactionRepository(backend_store).customer_row("C5841053") == {
         "customer_id": "C5841053", "dob": "1970-01-01", "gender": "M", "location": "AGRA",
         "first_txn": "2016-08-02", "last_txn": "2016-08-03", "n_txn": 2,
     }
 
 
-def test_progress_reports_stored_rows_up_to_the_total(fresh_store):
+def test_progress_reports_stored_rows_up_to_the_total(backend_store):
     calls = []
-    ingest_files(fresh_store, [FIXTURES / "ingest_plain.csv"], None, progress=lambda *a: calls.append(a))
+    ingest_files(backend_store, [FIXTURES / "ingest_plain.csv"], None, progress=lambda *a: calls.append(a))
     assert calls[-1] == ("storing", 3, 3)
 
 
 def _transaction_indexes(store) -> set[str]:
-    rows = store.db.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'transactions' AND sql IS NOT NULL"
-    ).fetchall()
-    return {r[0] for r in rows}
+    """Every index on `transactions`, read from the engine's own catalog (the primary key's too on PostgreSQL)."""
+    if store.backend == "sqlite":
+        sql = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'transactions' AND sql IS NOT NULL"
+    else:
+        sql = "SELECT indexname FROM pg_indexes WHERE tablename = 'transactions'"
+    return {r[0] for r in store.db.execute(sql).fetchall()}
 
 
-def test_bulk_load_rebuilds_the_secondary_indexes(fresh_store, tmp_path, monkeypatch):
+def test_bulk_load_rebuilds_the_secondary_indexes(backend_store, tmp_path, monkeypatch):
     from bot.storage import transactions
 
     monkeypatch.setattr(transactions, "_REBUILD_MIN_ROWS", 1)
-    before = _transaction_indexes(fresh_store)
+    before = _transaction_indexes(backend_store)
     assert {"idx_transactions_customer_ts", "idx_transactions_date"} <= before
-    report = ingest_files(fresh_store, [FIXTURES / "ingest_plain.csv"], rejects_path=tmp_path / "r.csv")
+    report = ingest_files(backend_store, [FIXTURES / "ingest_plain.csv"], rejects_path=tmp_path / "r.csv")
     assert report.inserted > 0
-    assert _transaction_indexes(fresh_store) == before
-    plan = fresh_store.db.execute(
-        "EXPLAIN QUERY PLAN SELECT * FROM transactions WHERE customer_id = 'C1' ORDER BY ts").fetchall()
+    assert _transaction_indexes(backend_store) == before
+    if backend_store.backend == "sqlite":
+        plan = backend_store.db.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM transactions WHERE customer_id = 'C1' ORDER BY ts").fetchall()
+    else:
+        with backend_store.atomic() as db:
+            db.execute("SET LOCAL enable_seqscan = off")  # a three-row table: make the planner show its index
+            plan = db.execute("EXPLAIN SELECT * FROM transactions WHERE customer_id = 'C1' ORDER BY ts").fetchall()
     assert any("idx_transactions_customer_ts" in str(row) for row in plan)
 
 
-def test_rolled_back_bulk_load_keeps_indexes_and_stores_nothing(fresh_store, monkeypatch):
+def test_rolled_back_bulk_load_keeps_indexes_and_stores_nothing(backend_store, monkeypatch):
     from bot.storage import transactions
 
     monkeypatch.setattr(transactions, "_REBUILD_MIN_ROWS", 1)
-    before = _transaction_indexes(fresh_store)
+    before = _transaction_indexes(backend_store)
     frame = read_transactions([FIXTURES / "ingest_plain.csv"]).frame
-    with pytest.raises(RuntimeError), fresh_store.atomic():
-        TransactionRepository(fresh_store).insert_frame(frame, source="t")
+    with pytest.raises(RuntimeError), backend_store.atomic():
+        TransactionRepository(backend_store).insert_frame(frame, source="t")
         raise RuntimeError("caller fails after the insert")
-    assert _transaction_indexes(fresh_store) == before
-    assert fresh_store.db.execute("SELECT COUNT(*) FROM transactions").fetchone()[0] == 0
+    assert _transaction_indexes(backend_store) == before
+    assert backend_store.db.execute("SELECT COUNT(*) FROM transactions").fetchone()[0] == 0

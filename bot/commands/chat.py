@@ -55,7 +55,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
     try:
         if not services.insights.customer_exists(args.customer_id):
             raise CommandFailed(f"no customer with ID {args.customer_id!r} in the store "
-                                f"({config.storage.db_path}); run `finassist ingest` first?")
+                                f"({services.store.path}); run `finassist ingest` first?")
         assistant = build_assistant(config, services.insights)
         interactive = sys.stdin.isatty() and sys.stdout.isatty()
         asyncio.run(_converse(assistant, args.customer_id, sys.stdin, sys.stdout, interactive))

@@ -1,4 +1,4 @@
-"""`finassist demo`: the embedded-default tour — bundled sample data, SQLite, offline assistant, no keys."""
+"""`finassist demo`: the embedded-default tour — bundled sample data, SQLite (or `--store URL`), offline assistant."""
 
 from __future__ import annotations
 
@@ -36,23 +36,28 @@ def _say(text: str = "") -> None:
 def build_demo_store(config: Config, fresh: bool) -> Config:
     """Ingest the bundled sample into the configured store and train, once; later runs reuse the store.
 
-    The demo uses the configured `[storage] db_path` (default data/finassist.db) so that `finassist chat`,
-    `insights` and `report` work on the same data afterwards. `--fresh` deletes that file first.
+    The demo uses the configured store (`[storage] url`, else `db_path`, default data/finassist.db; or
+    `--store`) so that `finassist chat`, `insights` and `report` work on the same data afterwards. `--fresh`
+    deletes a SQLite file first; a PostgreSQL database is never emptied by the demo.
     """
     from bot.services.ingestion import ingest_files
     from bot.services.training import train
-    from bot.storage.database import Store
+    from bot.storage.database import open_store
+    from bot.storage.scores import ScoreRepository
+    from bot.storage.transactions import TransactionRepository
 
-    db_path = Path(config.storage.db_path)
+    if fresh and config.storage.is_postgres:
+        raise CommandFailed("--fresh only rebuilds a SQLite file; point --store at an empty PostgreSQL database")
     if fresh:
         for suffix in ("", "-wal", "-shm"):
-            Path(str(db_path) + suffix).unlink(missing_ok=True)
-    store = Store(db_path)
+            Path(str(config.storage.target) + suffix).unlink(missing_ok=True)
+    store = open_store(config.storage.target, local_dir=config.storage.local_dir)
+    db_path = store.path  # shown to the user: a URL without its password
     try:
-        has_rows = store.db["transactions"].count > 0
-        trained = store.db["customer_scores"].count > 0
+        has_rows = TransactionRepository(store).count() > 0
+        trained = ScoreRepository(store).counts()["customer_scores"] > 0
         if has_rows and trained:
-            _say(f"Using the store at {db_path} (`finassist demo --fresh` rebuilds it from the sample).")
+            _say(f"Using the store at {db_path} (`finassist demo --fresh` rebuilds a SQLite one from the sample).")
             return config
         if not has_rows:
             if not SAMPLE.exists():
@@ -103,6 +108,8 @@ def _command_name() -> str:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
+    if getattr(args, "store", None):
+        config = config.with_store(args.store)
     demo_config = build_demo_store(config, fresh=args.fresh)
     services = build_services(demo_config)
     try:

@@ -15,7 +15,7 @@ from analytics.private_files import make_private_dir, open_private
 from bot.cli import CommandFailed
 from bot.config import Config
 from bot.services.trained_scores import TrainedScores
-from bot.storage.database import Store
+from bot.storage.database import open_store
 from bot.storage.scores import CUSTOMER_EXPORT_COLUMNS, TRANSACTION_EXPORT_COLUMNS, ScoreRepository
 
 PROGRESS_EVERY_S = 0.5
@@ -26,7 +26,7 @@ CUSTOMERS_FILE = "customers_scored.csv"
 def run(args: argparse.Namespace, config: Config) -> int:
     out = Path(args.out)
     progress = TerminalProgress(sys.stderr) if sys.stderr.isatty() else None
-    store = Store(config.storage.db_path)
+    store = open_store(config.storage.target, local_dir=config.storage.local_dir)
     try:
         scores = ScoreRepository(store)
         counts = scores.counts()

@@ -10,12 +10,12 @@ from bot.cli import CommandFailed
 from bot.config import Config
 from bot.services.errors import NoData
 from bot.services.training import TrainReport, train
-from bot.storage.database import Store
+from bot.storage.database import open_store
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
     interactive = sys.stderr.isatty()
-    store = Store(config.storage.db_path)
+    store = open_store(config.storage.target, local_dir=config.storage.local_dir)
     try:
         report = train(store, config, progress=_progress if interactive else None)
     except NoData as exc:

@@ -14,7 +14,7 @@ from analytics.ingest import BANK_TIMEZONE, Reject, latest_accepted_time, read_t
 from analytics.private_files import create_private_file
 from bot.storage.database import Store
 from bot.storage.snapshot import TransactionSnapshot
-from bot.storage.transactions import TransactionRepository
+from bot.storage.transactions import InsertResult, TransactionRepository
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +44,9 @@ def new_run_id(now: dt.datetime | None = None) -> str:
 
 
 def default_rejects_path(store: Store, run_id: str) -> Path:
-    """rejects_<run_id>.csv beside the database (the working folder for an in-memory store)."""
-    folder = Path(".") if store.path == ":memory:" else Path(store.path).parent
-    return folder / f"rejects_{run_id}.csv"
+    """rejects_<run_id>.csv beside the database (the working folder for an in-memory store; the local data
+    folder for PostgreSQL)."""
+    return store.files_folder / f"rejects_{run_id}.csv"
 
 
 def ingest_files(
@@ -82,7 +82,9 @@ def ingest_files(
         target = write_rejects(batch.rejects, target)
 
     snapshot = TransactionSnapshot(store)
-    with store.atomic(bulk=len(batch.frame) >= BULK_ROWS):
+
+    def store_batch() -> InsertResult:
+        # One unit of work: on PostgreSQL, a connection lost before COMMIT rolls it all back and it runs again.
         result = repo.insert_frame(batch.frame, source=run_id, progress=on_rows,
                                    snapshot_part=snapshot.accepts(len(batch.frame)))
         repo.record_run(
@@ -96,10 +98,13 @@ def ingest_files(
             rejected=len(batch.rejects),
             rejects_path=str(target) if target else None,
         )
+        return result
+
+    result = store.transaction(store_batch, bulk=len(batch.frame) >= BULK_ROWS)
     timings["store"] = time.perf_counter() - timer
     timer = time.perf_counter()
     if result.part_table is not None:  # exactly the new rows, now committed
-        snapshot.add_part(result.part_table, first_rowid=result.first_rowid)
+        snapshot.add_part(result.part_table, first_rowid=result.first_rowid, last_rowid=result.last_rowid)
     timings["snapshot"] = time.perf_counter() - timer
     log.info(
         "ingest %s: %d read, %d new, %d already stored, %d rejected",

@@ -1,7 +1,14 @@
-"""Opens the SQLite store (WAL) through sqlite-utils and applies named, recorded migrations.
+"""Opens the store and applies named, recorded migrations: SQLite (WAL, sqlite-utils) here, PostgreSQL in
+bot/storage/postgres.py behind the same interface.
 
-Tables use portable types (TEXT, INTEGER, REAL, BLOB) and ISO-8601 text for dates so the same schema can be
-created on PostgreSQL by a bank that outgrows one machine.
+Tables use portable types (TEXT, INTEGER, REAL, BLOB) and ISO-8601 text for dates, so the same migrations
+create the same tables on PostgreSQL (translated by bot/storage/dialect.py).
+
+The interface repositories use, on either backend: `locked()` / `atomic()` yield a DB-API-like connection
+(`execute(sql, params)` returning a cursor with fetchone/fetchall/fetchmany/description/rowcount/lastrowid,
+`executemany`, `.conn`); `store.db` / `store.conn` run one statement; plus the backend methods below
+(`transaction`, `appending`, `in_transaction`, `table_exists`, `secondary_indexes`, `drop_indexes`, `stream`,
+`files_folder`, `snapshot_folder`) for what differs between the engines, so no repository reads a catalog.
 """
 
 from __future__ import annotations
@@ -10,9 +17,10 @@ import datetime as dt
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import sqlite_utils
 
@@ -20,10 +28,24 @@ from analytics.private_files import create_private_file, make_private_dir, tight
 from bot.storage.migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class StoreError(RuntimeError):
     """The database could not be opened or migrated."""
+
+
+class StoreUnavailable(StoreError):
+    """The database server cannot be reached or the connection was lost; `in_doubt` when it was lost while
+    committing (the unit of work may or may not have been stored)."""
+
+    def __init__(self, message: str, *, in_doubt: bool = False) -> None:
+        super().__init__(message)
+        self.in_doubt = in_doubt
+
+
+def is_postgres_url(target: object) -> bool:
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
 
 
 class Store:
@@ -32,7 +54,19 @@ class Store:
     sqlite-utils is synchronous; async callers use `asyncio.to_thread` and every access goes through
     `locked()` so the single connection (opened with check_same_thread=False) is never used concurrently.
     Transactions are the caller's decision (`with store.atomic():`), never hidden inside a repository.
+
+    `Store("postgresql://...")` gives a PostgresStore (bot/storage/postgres.py), a subclass with the same
+    interface, so code that opens a store by its configured target needs no change.
     """
+
+    backend = "sqlite"
+
+    def __new__(cls, target: str | Path = ":memory:", *args: Any, **kwargs: Any) -> Store:
+        if cls is Store and is_postgres_url(target):
+            from bot.storage.postgres import PostgresStore
+
+            return super().__new__(PostgresStore)
+        return super().__new__(cls)
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
@@ -103,6 +137,70 @@ class Store:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    # ---------------------------------------------------------------- the interface both backends offer
+    def transaction(self, work: Callable[[], T], *, bulk: bool = False, immediate: bool = False) -> T:
+        """Run `work()` as one unit of work inside `atomic()`. On PostgreSQL a unit that lost its connection
+        before committing is run once more on a fresh one; SQLite has no connection to lose."""
+        with self.atomic(bulk=bulk, immediate=immediate):
+            return work()
+
+    @contextmanager
+    def appending(self, table: str) -> Iterator[sqlite_utils.Database]:
+        """A block that appends rows to an append-only table found by rowid (`transactions`). SQLite has one
+        writer at a time, so rowid order is commit order already: this is `locked()`."""
+        with self.locked() as db:
+            yield db
+
+    def in_transaction(self) -> bool:
+        return self.conn.in_transaction
+
+    def table_exists(self, name: str) -> bool:
+        with self.locked() as db:
+            return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                              (name,)).fetchone() is not None
+
+    def secondary_indexes(self, table: str) -> list[tuple[str, str]]:
+        """(name, CREATE statement) of the table's explicit indexes, to drop and rebuild around a bulk load."""
+        with self.locked() as db:
+            return [(name, sql) for name, sql in db.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+                (table,)).fetchall()]
+
+    def drop_indexes(self, table: str, *, primary_key: bool = False) -> list[str]:
+        """Drop the table's explicit indexes for a bulk load (inside the caller's block); return the
+        statements that rebuild them. SQLite's primary key cannot be dropped: `primary_key` is for
+        PostgreSQL, where rebuilding it by one sort beats a million random inserts."""
+        indexes = self.secondary_indexes(table)
+        with self.locked() as db:
+            for name, _ in indexes:
+                db.execute(f'DROP INDEX "{name}"')
+        return [sql for _, sql in indexes]
+
+    def stream(self, sql: str, params: Sequence[Any] = (), batch: int = 50_000) -> Iterator[tuple[Any, ...]]:
+        """Rows of a long read, `batch` at a time, without holding the store's lock meanwhile: a second
+        connection reads a consistent snapshot (WAL) while the bot and the API go on writing."""
+        conn = sqlite3.connect(self.path) if self.path != ":memory:" else self.conn
+        try:
+            cursor = conn.execute(sql, params)
+            while True:
+                rows = cursor.fetchmany(batch)
+                if not rows:
+                    break
+                yield from rows
+        finally:
+            if conn is not self.conn:
+                conn.close()
+
+    @property
+    def files_folder(self) -> Path:
+        """Where files that belong beside the data go (rejects reports): the database's folder."""
+        return Path(".") if self.path == ":memory:" else Path(self.path).parent
+
+    @property
+    def snapshot_folder(self) -> Path | None:
+        """The columnar snapshot's folder (bot/storage/snapshot.py), None for an in-memory store."""
+        return None if self.path == ":memory:" else Path(self.path + ".parts")
 
     def _checkpoint_in_background(self) -> None:
         if self.path == ":memory:" or self.conn.in_transaction:
@@ -194,5 +292,17 @@ def split_sql(script: str) -> list[str]:
     return statements
 
 
-def open_store(path: str | Path) -> Store:
-    return Store(path)
+def open_store(target: str | Path, *, local_dir: str | Path | None = None) -> Store:
+    """The store at `target`: a `postgresql://` URL, a `sqlite:///path`, or a SQLite file path.
+
+    `local_dir` is this machine's folder for a PostgreSQL store's local files (rejects reports, the columnar
+    snapshot cache); a SQLite store keeps them beside its file.
+    """
+    if is_postgres_url(target):
+        from bot.storage.postgres import PostgresStore
+
+        return PostgresStore(str(target), local_dir=local_dir)
+    text = str(target)
+    if text.startswith("sqlite:///"):
+        text = text[len("sqlite:///"):] or ":memory:"
+    return Store(text)

@@ -86,9 +86,9 @@ class InsightReads:
 
     def fraud_check_status(self, customer_id: str) -> dict[str, str]:
         """transaction_id -> status of the customer's "Was this you?" answers (empty until that table exists)."""
+        if not self.store.table_exists("fraud_checks"):
+            return {}
         with self.store.locked() as db:
-            if "fraud_checks" not in db.table_names():
-                return {}
             rows = db.execute(
                 "SELECT transaction_id, status FROM fraud_checks WHERE customer_id = ?", (customer_id,)
             ).fetchall()
@@ -102,24 +102,28 @@ class InsightReads:
         queries = [
             ("the most payments in the last 90 days",
              """SELECT t.customer_id FROM transactions t JOIN customer_scores c USING (customer_id)
-                WHERE t.txn_type = 'DEBIT' AND t.txn_date > date(:as_of, '-90 days')
+                WHERE t.txn_type = 'DEBIT' AND t.txn_date > :since_90
                 GROUP BY t.customer_id ORDER BY COUNT(*) DESC, t.customer_id LIMIT 50"""),
             ("an unusual transaction in the last 30 days",
              """SELECT s.customer_id FROM transaction_scores s JOIN transactions t USING (transaction_id)
-                WHERE s.flagged = 1 AND t.txn_date > date(:as_of, '-30 days')
+                WHERE s.flagged = 1 AND t.txn_date > :since_30
                 ORDER BY s.anomaly_score DESC, t.ts DESC LIMIT 50"""),
             ("still active, but the highest churn risk",
              """SELECT c.customer_id FROM customer_scores c
                 WHERE EXISTS (SELECT 1 FROM transactions t WHERE t.customer_id = c.customer_id
-                              AND t.txn_date > date(:as_of, '-45 days'))
+                              AND t.txn_date > :since_45)
                 ORDER BY c.churn_risk DESC, c.customer_id LIMIT 50"""),
         ]
         latest = self.latest_date()
+        if latest is None or not self.store.table_exists("customer_scores"):
+            return []
+        # ISO dates compare as text: the cut-offs are computed here, the same on every backend.
+        since = {f"since_{days}": (latest - dt.timedelta(days=days)).isoformat() for days in (90, 30, 45)}
         with self.store.locked() as db:
-            if latest is None or not db["customer_scores"].exists() or db["customer_scores"].count == 0:
+            if db.execute("SELECT 1 FROM customer_scores LIMIT 1").fetchone() is None:
                 return []
             for why, sql in queries:
-                for (customer_id,) in db.execute(sql, {"as_of": latest.isoformat()}).fetchall():
+                for (customer_id,) in db.execute(sql, since).fetchall():
                     if customer_id not in {p[0] for p in picks}:
                         picks.append((customer_id, why))
                         break

@@ -1,4 +1,8 @@
-"""Named schema migrations, applied once each, in order. Append new ones; never edit an applied one."""
+"""Named schema migrations, applied once each, in order. Append new ones; never edit an applied one.
+
+Write them as plain SQLite DDL: the same names run on PostgreSQL through bot/storage/dialect.py (a new table
+whose code reads `rowid` must be named in dialect.ROWID_TABLES). A callable step gets the backend's connection.
+"""
 
 from __future__ import annotations
 

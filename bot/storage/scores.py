@@ -67,20 +67,16 @@ def _plain(values: np.ndarray) -> list[Any]:
 
 
 @contextmanager
-def _indexes_rebuilt_after(db: Any, table: str) -> Iterator[None]:
+def _indexes_rebuilt_after(store: Store, db: Any, table: str) -> Iterator[None]:
     """Drop the table's secondary indexes for a bulk load and recreate them from their own stored SQL.
 
     Building an index once over sorted data is about twice as fast as updating it a million times; the
-    definitions come from sqlite_master, so they stay whatever the migrations made them. Runs inside the
-    caller's transaction: a failure rolls the indexes back with the rows.
+    definitions come from the catalog (sqlite_master, pg_indexes), so they stay whatever the migrations made
+    them. Runs inside the caller's transaction: a failure rolls the indexes back with the rows.
     """
-    indexes = db.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", (table,)
-    ).fetchall()
-    for name, _ in indexes:
-        db.execute(f'DROP INDEX "{name}"')
+    rebuild = store.drop_indexes(table)
     yield
-    for _, sql in indexes:
+    for sql in rebuild:
         db.execute(sql)
 
 
@@ -114,19 +110,29 @@ class ScoreRepository:
             if replace_all:
                 db.execute("DELETE FROM transaction_scores")
             # Both secondary indexes are partial (flagged rows only): kept up to date while inserting.
-            insert_columns(db.conn, "INSERT OR REPLACE", "transaction_scores", columns,
+            # On PostgreSQL a full replace is a straight COPY into the emptied table.
+            verb = "INSERT" if replace_all and self.store.backend == "postgresql" else "INSERT OR REPLACE"
+            insert_columns(db.conn, verb, "transaction_scores", columns,
                            constants={"scored_at": scored_at or _now()})
         return len(frame)
 
-    def _write_rows(self, table: str, sql: str, rows: Iterable[tuple[Any, ...]], replace_all: bool) -> None:
-        """Insert score rows; a full replace empties the table and rebuilds its indexes once afterwards."""
+    def _write_rows(self, table: str, sql: str, rows: Iterable[tuple[Any, ...]], replace_all: bool,
+                    columns: dict[str, list[Any]]) -> None:
+        """Insert score rows; a full replace empties the table and rebuilds its indexes once afterwards.
+        SQLite takes `rows` through executemany (its fastest path here), PostgreSQL `columns` through COPY."""
         with self.store.locked() as db:
+            if self.store.backend == "postgresql":
+                def write() -> None:  # a COPY; into the table just emptied no row can conflict
+                    insert_columns(db.conn, "INSERT" if replace_all else "INSERT OR REPLACE", table, columns)
+            else:
+                def write() -> None:
+                    db.conn.executemany(sql, rows)
             if replace_all:
                 db.execute(f"DELETE FROM {table}")
-                with _indexes_rebuilt_after(db, table):
-                    db.conn.executemany(sql, rows)
+                with _indexes_rebuilt_after(self.store, db, table):
+                    write()
             else:
-                db.conn.executemany(sql, rows)
+                write()
 
     def write_customer_scores(self, frame: pd.DataFrame, *, as_of: dt.date, replace_all: bool = True,
                               scored_at: str | None = None) -> int:
@@ -151,7 +157,7 @@ class ScoreRepository:
         sql = (f"INSERT OR REPLACE INTO customer_scores ({', '.join(_CUSTOMER_COLUMNS)}) "
                f"VALUES ({', '.join('?' * len(_CUSTOMER_COLUMNS))})")
         rows = zip(*(values[c] for c in _CUSTOMER_COLUMNS), strict=True)
-        self._write_rows("customer_scores", sql, rows, replace_all)
+        self._write_rows("customer_scores", sql, rows, replace_all, {c: values[c] for c in _CUSTOMER_COLUMNS})
         return n
 
     def write_segments(self, segments: Sequence[dict[str, Any]]) -> None:
@@ -225,7 +231,9 @@ class ScoreRepository:
 
     def transaction_score(self, transaction_id: str) -> dict[str, Any] | None:
         with self.store.locked() as db:
-            cursor = db.execute("SELECT * FROM transaction_scores WHERE transaction_id = ?", (transaction_id,))
+            cursor = db.execute(
+                "SELECT transaction_id, customer_id, category, anomaly_score, flagged, reasons, scored_at"
+                " FROM transaction_scores WHERE transaction_id = ?", (transaction_id,))
             row = cursor.fetchone()
             names = [d[0] for d in cursor.description]
         if row is None:
@@ -281,21 +289,9 @@ class ScoreRepository:
             lambda r: (*r[:5], "; ".join(json.loads(r[5])), *r[6:]))
 
     def _iter(self, sql: str, batch: int, convert: Any) -> Iterator[tuple[Any, ...]]:
-        # A second connection reads a consistent snapshot (WAL) without holding the shared lock for minutes.
-        import sqlite3
-
-        conn = sqlite3.connect(self.store.path) if self.store.path != ":memory:" else self.store.conn
-        try:
-            cursor = conn.execute(sql)
-            while True:
-                rows = cursor.fetchmany(batch)
-                if not rows:
-                    break
-                for row in rows:
-                    yield convert(row)
-        finally:
-            if conn is not self.store.conn:
-                conn.close()
+        # A connection of its own reads a consistent snapshot without holding the shared lock for minutes.
+        for row in self.store.stream(sql, batch=batch):
+            yield convert(row)
 
 
 CUSTOMER_EXPORT_COLUMNS = (

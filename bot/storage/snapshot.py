@@ -6,10 +6,12 @@ or deletes a transaction), so the snapshot is a set of immutable *parts*, each h
 rowid range, written after the ingest that stored them has committed. A read takes the parts that still
 match the store and reads whatever came after them (API transactions, older stores) from SQL.
 
-SQL stays the source of truth: a part from another store, with a gap, or whose first/last TransactionID or
-row count no longer match its rowid range is deleted and its rows are read from SQL instead. The folder
-(`<database>.parts/`) is a cache that can be deleted at any time. On PostgreSQL the same boundary holds:
-`TransactionRepository.all_frame()` is the one place that reads the whole table.
+SQL stays the source of truth: a part from another store, with stored rows between it and the part before,
+or whose first/last TransactionID or row count no longer match its rowid range is deleted and its rows are
+read from SQL instead. The folder (`<database>.parts/`; for PostgreSQL a folder per server in the local data
+folder, `Store.snapshot_folder`) is a cache that can be deleted at any time. On PostgreSQL the ranges are of
+the `rowid` identity column, which may skip values a rolled-back load drew: a range is checked by its row
+count, never assumed dense. `TransactionRepository.all_frame()` is the one place that reads the whole table.
 """
 
 from __future__ import annotations
@@ -55,24 +57,25 @@ class TransactionSnapshot:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.folder = None if store.path == ":memory:" else Path(store.path + ".parts")
+        self.folder = store.snapshot_folder
 
     # ------------------------------------------------------------------------------------------ writes
     def accepts(self, rows: int) -> bool:
         """Whether a batch of `rows` new rows would get a part of its own."""
         return self.folder is not None and rows >= self.min_rows
 
-    def add_part(self, frame: pd.DataFrame | pa.Table, first_rowid: int) -> Path | None:
-        """Write `frame` (canonical, or `as_table` of one), which must be exactly the committed rows
-        first_rowid.. in rowid order.
+    def add_part(self, frame: pd.DataFrame | pa.Table, first_rowid: int, last_rowid: int | None = None) -> Path | None:
+        """Write `frame` (canonical, or `as_table` of one), which must be exactly the committed rows with
+        rowids first_rowid .. last_rowid (default: as many as the frame has rows), in rowid order.
 
         Returns the part's path, or None when the store has no folder, the frame is small, a transaction is
         open (its rows may still roll back), or writing failed: the rows are then simply read from SQL.
         """
-        if not self.accepts(len(frame)) or self.store.conn.in_transaction:
+        if not self.accepts(len(frame)) or self.store.in_transaction():
             return None
         table = frame if isinstance(frame, pa.Table) else as_table(frame)
-        last_rowid = first_rowid + len(table) - 1
+        if last_rowid is None:
+            last_rowid = first_rowid + len(table) - 1
         ids = table["transaction_id"]
         metadata = {
             "store_id": self._store_id(), "first_rowid": str(first_rowid), "last_rowid": str(last_rowid),
@@ -94,15 +97,16 @@ class TransactionSnapshot:
 
     # ------------------------------------------------------------------------------------------- reads
     def valid_parts(self) -> list[PartInfo]:
-        """The parts that match this store, contiguous from rowid 1 in order; stale ones are deleted."""
+        """The parts that match this store, in rowid order with no stored row before or between them; stale
+        ones are deleted."""
         if self.folder is None or not self.folder.is_dir():
             return []
         store_id = self._store_id()
         parts: list[PartInfo] = []
         for path in sorted(self.folder.glob("txns-*.arrow")):
             info = _read_info(path, store_id)
-            expected_first = parts[-1].last_rowid + 1 if parts else 1
-            if info is None or info.first_rowid != expected_first or not self._matches_store(info):
+            after = parts[-1].last_rowid if parts else 0
+            if info is None or info.first_rowid <= after or not self._matches_store(info, after):
                 log.warning("snapshot part %s does not match the store: removed, its rows come from SQL", path.name)
                 path.unlink(missing_ok=True)
                 continue
@@ -113,15 +117,18 @@ class TransactionSnapshot:
     def read_part(info: PartInfo) -> pd.DataFrame:
         return _from_table(feather.read_table(info.path, memory_map=True))
 
-    def _matches_store(self, info: PartInfo) -> bool:
+    def _matches_store(self, info: PartInfo, after: int) -> bool:
+        """The part's range holds its rows (same count, same first and last TransactionID) and no stored row
+        lies between `after` (the previous part's last rowid) and the range."""
         with self.store.locked() as db:
-            count, first, last = db.execute(
-                "SELECT (SELECT count(*) FROM transactions WHERE rowid BETWEEN ? AND ?),"
+            between, count, first, last = db.execute(
+                "SELECT (SELECT count(*) FROM transactions WHERE rowid > ? AND rowid < ?),"
+                " (SELECT count(*) FROM transactions WHERE rowid BETWEEN ? AND ?),"
                 " (SELECT transaction_id FROM transactions WHERE rowid = ?),"
                 " (SELECT transaction_id FROM transactions WHERE rowid = ?)",
-                (info.first_rowid, info.last_rowid, info.first_rowid, info.last_rowid),
+                (after, info.first_rowid, info.first_rowid, info.last_rowid, info.first_rowid, info.last_rowid),
             ).fetchone()
-        return count == info.rows and first == info.first_id and last == info.last_id
+        return between == 0 and count == info.rows and first == info.first_id and last == info.last_id
 
     def _store_id(self) -> str:
         with self.store.locked() as db:

@@ -11,7 +11,6 @@ import datetime as dt
 import gc
 import json
 import logging
-import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -42,8 +41,9 @@ class InsertResult:
 
     inserted: int
     duplicates: int
-    first_rowid: int = 0   # rowid of the first new row; new rows take first_rowid .. first_rowid + inserted - 1
+    first_rowid: int = 0   # rowid of the first new row; the new rows are those in first_rowid .. last_rowid
     part_table: pa.Table | None = None   # the new rows as a snapshot part, when asked for and all rows were new
+    last_rowid: int = 0    # rowid of the last new row (SQLite: first_rowid + inserted - 1)
 
 
 class TransactionRepository:
@@ -60,27 +60,42 @@ class TransactionRepository:
         """Insert a canonical frame (INSERT OR IGNORE by transaction_id) and refresh the touched customers.
 
         `snapshot_part=True` also returns the rows as a snapshot part's Arrow table when every row was new
-        (the caller writes it once committed): built while SQLite rebuilds the indexes, it costs no time.
+        (the caller writes it once committed): built while the database rebuilds the indexes, it costs no time.
+        On PostgreSQL the block holds the table against other writers until commit (`store.appending`), so
+        two ingests at once neither lose nor duplicate a row and rowids still follow commit order.
         """
         total = len(frame)
         if total == 0:
             return InsertResult(0, 0)
-        conn = self.store.conn
         started = time.perf_counter()
-        with self.store.locked():
+        with self.store.appending("transactions") as db:
+            conn = db.conn
             # New rows get rowids above the current maximum: that is how they are found again below.
             old_max_rowid = conn.execute("SELECT coalesce(max(rowid), 0) FROM transactions").fetchone()[0]
             # A batch larger than the stored table loads faster with the secondary indexes dropped and rebuilt
             # by one sort afterwards than with a random B-tree insert per row (22 s -> 10 s for 1M rows).
-            # DDL is transactional in SQLite, so the caller's rollback restores the indexes too.
-            rebuilt = self._drop_secondary_indexes() if total > old_max_rowid and total >= _REBUILD_MIN_ROWS else []
-            inserted = insert_columns(conn, "INSERT OR IGNORE", "transactions", _insert_values(frame),
-                                      constants={"source": source}, derived={"txn_date": "substr({ts}, 1, 10)"},
-                                      chunk_rows=_CHUNK_ROWS, progress=progress)
+            # DDL is transactional (SQLite and PostgreSQL), so the caller's rollback restores the indexes too.
+            copy_straight = (self.store.backend == "postgresql" and old_max_rowid == 0
+                             and frame["transaction_id"].is_unique)
+            rebuilt = (self.store.drop_indexes("transactions", primary_key=copy_straight)
+                       if total > old_max_rowid and total >= _REBUILD_MIN_ROWS else [])
+            values = _insert_values(frame)
+            if copy_straight:
+                # Into an empty table (the block keeps it so) distinct rows go straight in with COPY, the
+                # derived columns computed here: no staging table, no conflict to look for.
+                values["txn_date"] = values["ts"].astype("U10").astype(object)
+                values["source"] = np.full(total, source, dtype=object)
+                inserted = insert_columns(conn, "INSERT", "transactions", values, chunk_rows=_CHUNK_ROWS,
+                                          progress=progress)
+            else:
+                inserted = insert_columns(conn, "INSERT OR IGNORE", "transactions", values,
+                                          constants={"source": source}, derived={"txn_date": "substr({ts}, 1, 10)"},
+                                          chunk_rows=_CHUNK_ROWS, progress=progress)
             summary, part_table = None, None
             if rebuilt and inserted == total:
-                # Building an index is one long C sort that releases the GIL: the Python work on the new rows
-                # runs meanwhile (on the same thread as the inserts it would slow them down by fighting for it).
+                # Building an index is one long C sort that releases the GIL (a server-side one on PostgreSQL):
+                # the Python work on the new rows runs meanwhile (on the same thread as the inserts it would
+                # slow them down by fighting for it).
                 with ThreadPoolExecutor(max_workers=1, thread_name_prefix="index") as pool:
                     indexing = pool.submit(_create_indexes, conn, rebuilt)
                     summary = _summarise(frame)
@@ -90,25 +105,25 @@ class TransactionRepository:
                 _create_indexes(conn, rebuilt)
                 part_table = _part_table(frame) if snapshot_part and inserted == total else None
             stored_at = time.perf_counter()
+            first_rowid, last_rowid = old_max_rowid + 1, old_max_rowid   # nothing new: an empty range
             if inserted:
+                # SQLite hands out max + 1 onwards; PostgreSQL's identity may have skipped values a rolled-back
+                # load drew. Either way the new rows are the ones above the old maximum.
+                first_rowid, last_rowid = conn.execute(
+                    "SELECT (SELECT rowid FROM transactions WHERE rowid > ? ORDER BY rowid LIMIT 1),"
+                    " (SELECT max(rowid) FROM transactions)", (old_max_rowid,)).fetchone()
                 new_rows = frame if inserted == total else self._rows_after(old_max_rowid)
                 self._refresh_customers(new_rows, summary)
+                if self.store.backend == "postgresql" and (rebuilt or inserted >= _REBUILD_MIN_ROWS):
+                    # Plans for the next queries need the new sizes (the columns they filter and join on).
+                    conn.execute("ANALYZE transactions (transaction_id, customer_id, ts, txn_date, rowid)")
+                    conn.execute("ANALYZE customers (customer_id)")
         log.info(
             "stored %d of %d rows in %.2f s; customers refreshed in %.2f s",
             inserted, total, stored_at - started, time.perf_counter() - stored_at,
         )
-        return InsertResult(inserted=inserted, duplicates=total - inserted, first_rowid=old_max_rowid + 1,
-                            part_table=part_table)
-
-    def _drop_secondary_indexes(self) -> list[str]:
-        """Drop the explicit indexes on `transactions`; return their CREATE statements, verbatim, to rebuild them."""
-        conn = self.store.conn
-        indexes = conn.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'transactions' AND sql IS NOT NULL"
-        ).fetchall()
-        for name, _ in indexes:
-            conn.execute(f'DROP INDEX "{name}"')
-        return [sql for _, sql in indexes]
+        return InsertResult(inserted=inserted, duplicates=total - inserted, first_rowid=first_rowid,
+                            part_table=part_table, last_rowid=last_rowid)
 
     def _rows_after(self, rowid: int) -> pd.DataFrame:
         cursor = self.store.conn.execute(
@@ -127,27 +142,38 @@ class TransactionRepository:
         for the first time are summarised from the new rows in memory; customers already known are recomputed
         from all their stored rows with one set-based statement over the (customer_id, ts) index.
         """
-        conn = self.store.conn
+        with self.store.locked() as db:  # joins insert_frame's block: its connection holds the temporary table
+            self._refresh_customers_on(db.conn, new_rows, summary)
+
+    def _refresh_customers_on(self, conn: Any, new_rows: pd.DataFrame, summary: pd.DataFrame | None) -> None:
+        copying = self.store.backend == "postgresql"  # COPY there; executemany stays SQLite's fastest path
         summary = _summarise(new_rows) if summary is None else summary
         known: set[str] = set()
         if conn.execute("SELECT 1 FROM customers LIMIT 1").fetchone() is not None:
             conn.execute("CREATE TEMP TABLE IF NOT EXISTS touched_customers (customer_id TEXT PRIMARY KEY)")
-            conn.execute("DELETE FROM temp.touched_customers")
-            conn.executemany("INSERT INTO temp.touched_customers VALUES (?)", ((c,) for c in summary["customer_id"]))
+            conn.execute("DELETE FROM touched_customers")
+            if copying:
+                insert_columns(conn, "INSERT", "touched_customers",
+                               {"customer_id": summary["customer_id"].to_numpy(dtype=object)})
+            else:
+                conn.executemany("INSERT INTO touched_customers VALUES (?)", ((c,) for c in summary["customer_id"]))
             known = {
                 row[0]
                 for row in conn.execute(
-                    "SELECT customer_id FROM customers WHERE customer_id IN (SELECT customer_id FROM temp.touched_customers)"
-                )
+                    "SELECT customer_id FROM customers WHERE customer_id IN (SELECT customer_id FROM touched_customers)"
+                ).fetchall()
             }
         if known:  # keep only the known customers for the recomputation below
-            conn.execute("DELETE FROM temp.touched_customers WHERE customer_id NOT IN (SELECT customer_id FROM customers)")
+            conn.execute("DELETE FROM touched_customers WHERE customer_id NOT IN (SELECT customer_id FROM customers)")
         fresh = summary[~summary["customer_id"].isin(known)] if known else summary
-        conn.executemany(
-            "INSERT INTO customers (customer_id, dob, gender, location, first_txn, last_txn, n_txn)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            zip(*(fresh[column].tolist() for column in fresh.columns), strict=True),
-        )
+        if copying:
+            insert_columns(conn, "INSERT", "customers", {c: fresh[c].to_numpy() for c in fresh.columns})
+        else:
+            conn.executemany(
+                "INSERT INTO customers (customer_id, dob, gender, location, first_txn, last_txn, n_txn)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                zip(*(fresh[column].tolist() for column in fresh.columns), strict=True),
+            )
         if known:
             conn.execute(
                 """
@@ -157,10 +183,10 @@ class TransactionRepository:
                            substr(min(t.ts) OVER w, 1, 10) AS first_txn,
                            substr(t.ts, 1, 10) AS last_txn,
                            count(*) OVER w AS n_txn,
-                           row_number() OVER (PARTITION BY t.customer_id ORDER BY t.ts DESC, t.rowid DESC) AS rank
-                    FROM temp.touched_customers k JOIN transactions t ON t.customer_id = k.customer_id
+                           row_number() OVER (PARTITION BY t.customer_id ORDER BY t.ts DESC, t.rowid DESC) AS latest
+                    FROM touched_customers k JOIN transactions t ON t.customer_id = k.customer_id
                     WINDOW w AS (PARTITION BY t.customer_id)
-                ) WHERE rank = 1
+                ) AS ranked WHERE latest = 1
                 ON CONFLICT (customer_id) DO UPDATE SET
                     dob = excluded.dob, gender = excluded.gender, location = excluded.location,
                     first_txn = excluded.first_txn, last_txn = excluded.last_txn, n_txn = excluded.n_txn
@@ -233,8 +259,8 @@ class TransactionRepository:
         covered = parts[-1].last_rowid if parts else 0
         frames = [snapshot.read_part(info) for info in parts]
         rest, rowids = self._frame_after(covered)
-        if len(rest) and rowids[0] == covered + 1 and rowids[-1] - rowids[0] + 1 == len(rest):
-            snapshot.add_part(rest, first_rowid=covered + 1)
+        if len(rest):  # every stored row after the parts: a part of its own (rowids may have gaps on PostgreSQL)
+            snapshot.add_part(rest, first_rowid=int(rowids[0]), last_rowid=int(rowids[-1]))
         last_rowid = int(rowids[-1]) if len(rest) else covered
         if not frames:
             return rest, last_rowid
@@ -297,19 +323,19 @@ class TransactionRepository:
         what arrived between the last training run and a batch, for the velocity of the batch's first rows."""
         if not customer_ids or up_to_rowid <= after_rowid:
             return _frame_from_rows([])
-        conn = self.store.conn
-        with self.store.locked():
+        with self.store.locked() as db:  # one connection: the temporary table is the connection's own
+            conn = db.conn
             conn.execute("CREATE TEMP TABLE IF NOT EXISTS context_customers (customer_id TEXT PRIMARY KEY)")
-            conn.execute("DELETE FROM temp.context_customers")
-            conn.executemany("INSERT OR IGNORE INTO temp.context_customers VALUES (?)",
+            conn.execute("DELETE FROM context_customers")
+            conn.executemany("INSERT OR IGNORE INTO context_customers VALUES (?)",
                              ((c,) for c in customer_ids))
             rows = conn.execute(
-                f"SELECT {', '.join('t.' + c for c in TXN_COLUMNS)} FROM temp.context_customers k"
+                f"SELECT {', '.join('t.' + c for c in TXN_COLUMNS)} FROM context_customers k"
                 " JOIN transactions t ON t.customer_id = k.customer_id"
                 " WHERE t.ts >= ? AND t.rowid > ? AND t.rowid <= ? ORDER BY t.rowid",
                 (since.strftime("%Y-%m-%d %H:%M:%S"), after_rowid, up_to_rowid),
             ).fetchall()
-            conn.execute("DELETE FROM temp.context_customers")
+            conn.execute("DELETE FROM context_customers")
         return _frame_from_rows(rows)
 
     def get(self, transaction_id: str) -> dict[str, Any] | None:
@@ -368,8 +394,8 @@ def _part_table(frame: pd.DataFrame) -> pa.Table | None:
         return None
 
 
-def _create_indexes(conn: sqlite3.Connection, create_statements: Sequence[str]) -> None:
-    """Run CREATE INDEX statements (the caller holds the store lock and does not touch `conn` meanwhile)."""
+def _create_indexes(conn: Any, create_statements: Sequence[str]) -> None:
+    """Run CREATE INDEX statements on the block's connection (the caller holds it and does not touch it meanwhile)."""
     for create_sql in create_statements:
         conn.execute(create_sql)
 
