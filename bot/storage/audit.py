@@ -34,9 +34,9 @@ class AuditStore:
                  "details": json.loads(r[5])} for r in rows]
 
     def _count(self, sql: str, table: str) -> int:
+        if not self.store.table_exists(table):  # tables of other areas may be absent in a partial install
+            return 0
         with self.store.locked() as db:
-            if not db[table].exists():  # tables of other areas may be absent in a partial install
-                return 0
             return int(db.execute(sql).fetchone()[0] or 0)
 
     def counts(self) -> dict[str, int]:

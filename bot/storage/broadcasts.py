@@ -54,8 +54,10 @@ class BroadcastStore:
     def segment_overview(self) -> list[dict[str, Any]]:
         """Each segment with its persona, size, mean churn risk and how many customers `train` put at each churn
         level (customer_scores.churn_level: the same levels a churn broadcast targets)."""
+        if not self.store.table_exists("segments"):
+            return []
         with self.store.locked() as db:
-            if not db["segments"].exists() or not db["customer_scores"].count:
+            if db.execute("SELECT 1 FROM customer_scores LIMIT 1").fetchone() is None:
                 return []
             rows = db.execute(
                 """SELECT s.segment, s.persona, s.description, COUNT(c.customer_id), AVG(c.churn_risk),
@@ -184,5 +186,7 @@ class BroadcastStore:
 
     def get(self, broadcast_id: int) -> dict[str, Any] | None:
         with self.store.locked() as db:
-            rows = list(db["broadcasts"].rows_where("broadcast_id = ?", [broadcast_id]))
-        return rows[0] if rows else None
+            cursor = db.execute("SELECT * FROM broadcasts WHERE broadcast_id = ?", (broadcast_id,))
+            row = cursor.fetchone()
+            names = [c[0] for c in cursor.description]
+        return dict(zip(names, row, strict=True)) if row is not None else None
