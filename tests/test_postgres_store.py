@@ -281,7 +281,7 @@ def test_a_new_sqlite_style_migration_runs_on_postgres_unchanged(pg_url, monkeyp
             token     BLOB
         );
         CREATE INDEX idx_outbox_claims_outbox ON outbox_claims (outbox_id);
-        ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+        ALTER TABLE outbox ADD COLUMN example_note TEXT;
         INSERT OR IGNORE INTO store_meta (key, value) VALUES ('claims', '0')
     """)
     monkeypatch.setattr(postgres, "MIGRATIONS", [*migrations.MIGRATIONS, added])

@@ -66,9 +66,9 @@ def test_customer_scores_segments_and_the_summary_by_hand(backend_store):
     # segment 0: C1 (low); segment 1: C2 (high) and C3 (no level)
     assert repo.segment_summary() == [
         {"segment": 0, "persona": "spender", "description": "spends a lot", "size": 1, "churn_low": 1,
-         "churn_medium": 0, "churn_high": 0, "mean_churn_risk": 0.05},
+         "churn_medium": 0, "churn_high": 0, "churn_lapsed": 0, "mean_churn_risk": 0.05},
         {"segment": 1, "persona": "saver", "description": "saves", "size": 2, "churn_low": 0,
-         "churn_medium": 0, "churn_high": 1, "mean_churn_risk": pytest.approx((0.81 + 0.4) / 2)}]
+         "churn_medium": 0, "churn_high": 1, "churn_lapsed": 0, "mean_churn_risk": pytest.approx((0.81 + 0.4) / 2)}]
     exported = list(repo.iter_customer_export())
     assert [row[0] for row in exported] == ["C1", "C2", "C3"]
     assert exported[1][:6] == ("C2", 1, "saver", 0.81, "high", "no salary for 2 months")
