@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -49,15 +50,17 @@ BURST_WINDOW_S = 3600            # "within an hour"
 NEW_VALUE_GRACE_S = 86400        # a place first used less than a day ago is still new (one spree, one surprise)
 FIXED_POINT = 1000               # signals summed over neighbours in integer thousandths: exact sums
 LEVEL_BINS, ACTIVITY_BINS = 5, 3  # peer cohorts: usual amount level x activity, plus one for thin histories
-MIN_GROUP_HISTORY = {"merchant": 2, "category": 3}  # own earlier payments there before they are the baseline
+MIN_REGULAR = {"merchant": 3, "category": 4}  # own earlier payments there that can make a history regular
+REGULAR_SPREAD = 0.35            # ... when their log amounts vary this little (about ±25%: rent, EMIs, fees)
+MIN_REGULAR_SPREAD = 0.1         # a rent paid identically every month still allows a rise of about 10-20%
 REASON_MIN_LOG_ODDS = 1.0        # a signal adding this much to the log-odds is worth a sentence
 EXPLAIN_ODDS_FRACTION = 0.25     # rows within 4x of the flag threshold's odds are explained, not flagged
 CONFIRMED_AMOUNT_BAND = 1.5      # a confirmed amount makes amounts within this factor of it expected
 LARGE_CREDIT_FACTOR = 2.0        # a credit this many times the largest earlier one gets an informational note
 MIN_SPLIT_CUSTOMERS = 40         # fewer customers than this: calibrate on all of them
 MAX_NEGATIVES = 50_000           # genuine rows in the logistic fit (all of them choose the threshold)
-FEATURES = ("amount", "beyond_largest", "tiny", "new_place", "new_merchant", "odd_hour",
-            "burst", "burst_high", "burst_low")
+FEATURES = ("amount", "times_usual", "beyond_largest", "tiny", "new_place", "new_merchant", "rare_category",
+            "odd_hour", "burst", "burst_high", "burst_low")
 
 
 # ------------------------------------------------------------------------------------------ confirmed patterns
@@ -126,15 +129,15 @@ class _Rows:
     category_names: np.ndarray
     scored: np.ndarray
 
-    @property
+    @cached_property
     def log_amount(self) -> np.ndarray:
-        return np.log1p(np.nan_to_num(self.amount))
+        return np.log1p(signals.zero_nan(self.amount))
 
-    @property
+    @cached_property
     def hour(self) -> np.ndarray:
         return (self.secs % 86400) // 3600
 
-    @property
+    @cached_property
     def minute(self) -> np.ndarray:
         return (self.secs % 3600) // 60
 
@@ -207,6 +210,7 @@ class _Raw:
     largest: np.ndarray               # the most the customer paid in one other debit
     place: tuple[np.ndarray, np.ndarray, np.ndarray]       # is_new, n_before, singletons_before
     merchant: tuple[np.ndarray, np.ndarray, np.ndarray]
+    category: tuple[np.ndarray, np.ndarray]                # earlier debits in this category, earlier categorised debits
     hour_count: np.ndarray            # other rows in the 3-hour window around this row's hour
     hour_n: np.ndarray                # other rows
     debit_rows: np.ndarray            # rows that are debits (the burst windows are over these)
@@ -218,6 +222,7 @@ class _Raw:
     credit_largest: np.ndarray        # largest other credit (0: none)
     credit_n: np.ndarray              # other credits
     cohort: np.ndarray | None = None  # per row; None: from `customer` and the fitted bin edges
+    category_prior: np.ndarray | None = None   # cohort's share of the row's category (None: fitted codes)
     customer: dict[str, Any] = field(default_factory=dict)
 
 
@@ -242,7 +247,7 @@ def _window_total(window: tuple[np.ndarray, ...], values: np.ndarray) -> np.ndar
     """Sum of each row's neighbours' integer values (itself left out), in the input order."""
     order, lo, hi = window
     v = values[order]
-    total = np.r_[np.int64(0), np.cumsum(v, dtype=np.int64)]
+    total = np.concatenate((np.zeros(1, np.int64), np.cumsum(v, dtype=np.int64)))
     out = np.empty(len(order), np.int64)
     out[order] = total[hi] - total[lo] - v
     return out
@@ -275,7 +280,7 @@ def _lookup(index: pd.Index, values: np.ndarray) -> np.ndarray:
 
 def _through(codes: np.ndarray, mapping: np.ndarray) -> np.ndarray:
     """mapping[codes] with -1 staying -1."""
-    return np.where(codes >= 0, np.r_[mapping, -1][codes], -1)
+    return np.where(codes >= 0, np.append(mapping, -1)[codes], -1)
 
 
 def _table_at(table: tuple[np.ndarray, ...], query: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -377,6 +382,7 @@ class TransactionAnomalyDetector(BaseEstimator):
         if len(txns) == 0:
             raise ValueError("cannot fit the anomaly detector on no transactions")
         rows = _rows_from_frame(txns)
+        self._set_vocabularies(rows)
         raw = self._history_raw(rows)
         rng = np.random.default_rng(self.random_state)
         n_customers = len(rows.cust_ids)
@@ -416,7 +422,7 @@ class TransactionAnomalyDetector(BaseEstimator):
     # ------------------------------------------------------------------------------------------ cohorts
     def _customer_cohort(self, n_debit: np.ndarray, median: np.ndarray, per_month: np.ndarray) -> np.ndarray:
         """0 for a thin history, else 1 + amount level bin x activity bin (bin edges fitted)."""
-        level = np.searchsorted(self.level_edges_, np.nan_to_num(median))
+        level = np.searchsorted(self.level_edges_, signals.zero_nan(median))
         activity = np.searchsorted(self.activity_edges_, per_month)
         return np.where(n_debit >= self.min_history, 1 + level * ACTIVITY_BINS + activity, 0).astype(np.int16)
 
@@ -471,6 +477,11 @@ class TransactionAnomalyDetector(BaseEstimator):
             hours[k] = hour_shares(rows.hour[in_base & mine])
             if (debit & mine).any():
                 nearby[k] = _mean(raw.nearby[debit & mine])
+        n_categories = max(len(rows.category_names), 1)
+        shares = np.ones((n_cohorts, n_categories))
+        categorised = debit & (rows.category >= 0)
+        np.add.at(shares, (row_cohort[categorised], rows.category[categorised]), 1.0)
+        self.prior_category_share_ = shares / shares.sum(axis=1, keepdims=True)
         self.prior_centre_, self.prior_spread_ = centre, spread
         self.prior_place_rate_, self.prior_merchant_rate_ = place_rate, merchant_rate
         self.prior_hour_share_, self.prior_nearby_ = hours, nearby
@@ -517,6 +528,7 @@ class TransactionAnomalyDetector(BaseEstimator):
 
         places = novelty(cust, rows.place, rows.secs, rank, n_cust, NEW_VALUE_GRACE_S)
         merchants = novelty(cust, rows.merchant, rows.secs, rank, n_cust, NEW_VALUE_GRACE_S)
+        categories = novelty(cust, np.where(debit, rows.category, -1), rows.secs, rank, n_cust, 0)
 
         # Debits in (customer, time) order: their places in the rows' own time order, kept in that order.
         d_position = np.cumsum(debit) - 1
@@ -545,12 +557,13 @@ class TransactionAnomalyDetector(BaseEstimator):
             "credit_max": credit_max, "n_credit": n_credit,
             "place_distinct": places.distinct, "place_n": places.n_valued, "place_singletons": places.singletons,
             "merchant_distinct": merchants.distinct, "merchant_n": merchants.n_valued,
-            "merchant_singletons": merchants.singletons,
+            "merchant_singletons": merchants.singletons, "n_categorised": categories.n_valued,
             "hour_keys": hour_keys, "hour_counts": hour_counts, "tables": tables,
         }
         return _Raw(n_own=n_own, own_median=own_median, own_spread=own_spread, regular=regular, largest=largest,
                     place=(places.is_new, places.n_before, places.singletons_before),
                     merchant=(merchants.is_new, merchants.n_before, merchants.singletons_before),
+                    category=(categories.uses_before, categories.n_before),
                     hour_count=hour_count, hour_n=hour_n, debit_rows=d, window=window,
                     stored_neighbours=_NO_NEIGHBOURS, nearby=nearby, usual_nearby=usual_nearby[cust],
                     n_debit=n_debit[cust], credit_largest=credit_largest, credit_n=credit_n, customer=customer)
@@ -569,36 +582,44 @@ class TransactionAnomalyDetector(BaseEstimator):
         own_spread = np.where(known, self.spread_log_[s], np.nan).astype(float)
         cohort = np.where(known, self.cohort_[s], 0).astype(np.int16)
 
-        regular = {}
-        for name, code, names, vocabulary in (("merchant", rows.merchant, rows.merchant_names, self.merchants_),
+        # Each text column's codes in the fitted vocabulary, and the (customer, value) keys stored for them.
+        customer_base = s.astype(np.int64)
+        fitted, keys = {}, {}
+        for name, code, names, vocabulary in (("place", rows.place, rows.place_names, self.places_),
+                                              ("merchant", rows.merchant, rows.merchant_names, self.merchants_),
                                               ("category", rows.category, rows.category_names, self.categories_)):
-            fitted = _through(code, _lookup(vocabulary, names))
-            key = s.astype(np.int64) * max(len(vocabulary), 1) + np.maximum(fitted, 0)
-            regular[name] = _table_at(getattr(self, f"{name}_table_"), key, known & (fitted >= 0) & debit)
+            fitted[name] = _through(code, _lookup(vocabulary, names))
+            keys[name] = customer_base * max(len(vocabulary), 1) + np.maximum(fitted[name], 0)
+        regular = {name: _table_at(getattr(self, f"{name}_table_"), keys[name], known & (fitted[name] >= 0) & debit)
+                   for name in ("merchant", "category")}
 
         order, rank = rows.time_rank()
         n_local = len(rows.cust_ids)
 
-        def novel(code: np.ndarray, names: np.ndarray, vocabulary: pd.Index, prefix: str) -> tuple[np.ndarray, ...]:
+        def novel(code: np.ndarray, prefix: str) -> tuple[np.ndarray, ...]:
             since = novelty(rows.cust, code, rows.secs, rank, n_local, NEW_VALUE_GRACE_S)
-            fitted = _through(code, _lookup(vocabulary, names))
-            keys = getattr(self, f"{prefix}_keys_")
-            seen = known & (fitted >= 0) & contains(keys, s.astype(np.int64) * max(len(vocabulary), 1) + np.maximum(fitted, 0))
+            seen = known & (fitted[prefix] >= 0) & contains(getattr(self, f"{prefix}_keys_"), keys[prefix])
             n_before = np.where(known, getattr(self, f"{prefix}_n_")[s], 0) + since.n_before
             singles = np.where(known, getattr(self, f"{prefix}_singletons_")[s], 0) + since.singletons_before
             return since.is_new & ~seen, n_before, singles
 
-        place = novel(rows.place, rows.place_names, self.places_, "place")
-        merchant = novel(rows.merchant, rows.merchant_names, self.merchants_, "merchant")
+        place = novel(rows.place, "place")
+        merchant = novel(rows.merchant, "merchant")
+        since = novelty(rows.cust, np.where(debit, rows.category, -1), rows.secs, rank, n_local, 0)
+        category = (regular["category"][2] + since.uses_before,
+                    np.where(known, self.n_categorised_[s], 0) + since.n_before)
+        category_code = fitted["category"]
+        category_prior = np.where(category_code >= 0, self.prior_category_share_[cohort, np.maximum(category_code, 0)],
+                                  1.0 / (len(self.categories_) + 1))
         hour_count = np.where(known, hour_window_count(self.hour_keys_, self.hour_counts_, s, rows.hour), 0)
         hour_n = np.where(known, self.n_rows_[s], 0)
 
         # Bursts: the new and context rows' debits, and any stored debit from the fit's last hour.
         d = np.flatnonzero(debit)
         extra_local, extra_secs, extra_high, extra_low = self._recent_for(rows, stored)
-        cust_w = np.r_[extra_local, rows.cust[d]]
-        secs_w = np.r_[extra_secs, rows.secs[d]]
-        window = _window_bounds(cust_w, secs_w, np.r_[np.zeros(len(extra_local), bool), np.ones(len(d), bool)])
+        cust_w = np.concatenate((extra_local, rows.cust[d]))
+        secs_w = np.concatenate((extra_secs, rows.secs[d]))
+        window = _window_bounds(cust_w, secs_w, np.arange(len(cust_w)) >= len(extra_local))
         nearby_w = np.empty(len(cust_w), np.int64)
         nearby_w[window[0]] = window[2] - window[1] - 1
         nearby = np.zeros(n, np.int64)
@@ -612,6 +633,7 @@ class TransactionAnomalyDetector(BaseEstimator):
             credit_n = np.where(hit, self.credit_n_[pos], 0)
         return _Raw(n_own=n_own, own_median=own_median, own_spread=own_spread, regular=regular,
                     largest=np.where(known, self.max_debit_[s], 0.0).astype(float), place=place, merchant=merchant,
+                    category=category, category_prior=category_prior,
                     hour_count=hour_count, hour_n=hour_n, debit_rows=d, window=window,
                     stored_neighbours=(extra_high, extra_low), nearby=nearby,
                     usual_nearby=np.where(known, self.usual_nearby_[s], np.nan).astype(float),
@@ -634,6 +656,12 @@ class TransactionAnomalyDetector(BaseEstimator):
         return (by_stored[pos][hit], self.recent_secs_[hit].astype(np.int64),
                 self.recent_high_[hit].astype(np.int64), self.recent_low_[hit].astype(np.int64))
 
+    def _category_share(self, rows: _Rows, cohort: np.ndarray) -> np.ndarray:
+        """The cohort's share of each row's category, looked up by category name in the fitted vocabulary."""
+        fitted = _through(rows.category, _lookup(self.categories_, rows.category_names))
+        share = self.prior_category_share_[cohort, np.clip(fitted, 0, self.prior_category_share_.shape[1] - 1)]
+        return np.where(fitted >= 0, share, 1.0 / (self.prior_category_share_.shape[1] + 1))
+
     # -------------------------------------------------------------------------------------------- signals
     def _signals(self, rows: _Rows, raw: _Raw) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """The named signals of every row (0 for credits), and the figures the sentences quote."""
@@ -647,39 +675,45 @@ class TransactionAnomalyDetector(BaseEstimator):
                                                  self.prior_spread_[cohort], k)
         log_amount = rows.log_amount
         z_own = signals.robust_z(log_amount, centre, spread)
-        # The most specific own history with enough payments: this merchant, then this category, then overall.
-        levels, centres = [], []
+        # Only the customer's own *regular* payments explain a big amount: enough of them at this merchant
+        # (or in this category), of about the same size. Other customers' habits never do.
+        z_regular = np.full(len(z_own), np.inf)
         for name in ("merchant", "category"):
             g_median, g_spread, g_n = raw.regular[name]
-            # A short history here borrows the customer's overall spread (wide: careful) rather than a bank figure.
-            g_centre, g_sd = signals.shrunk_baseline(g_median, g_spread, g_n, centre, spread, k)
-            levels.append((signals.robust_z(log_amount, g_centre, g_sd), g_n >= MIN_GROUP_HISTORY[name]))
-            centres.append((g_centre, g_n >= MIN_GROUP_HISTORY[name]))
-        z, level = signals.most_specific([*levels, (z_own, np.ones(len(z_own), bool))])
-        usual, _ = signals.most_specific([*centres, (centre, np.ones(len(z_own), bool))])
+            regular = (g_n >= MIN_REGULAR[name]) & (g_spread <= REGULAR_SPREAD)   # False where NaN
+            z_g = (np.abs(log_amount - signals.zero_nan(g_median))
+                   / np.maximum(signals.zero_nan(g_spread), MIN_REGULAR_SPREAD))
+            z_regular = np.minimum(z_regular, np.where(regular, z_g, np.inf))
+        z = np.minimum(z_own, z_regular)
+        explained = z_regular < z_own
         debit = rows.debit
         priced = debit & np.isfinite(rows.amount)
         amount = np.where(priced, signals.amount_surprise(z), 0.0)
-        tiny = np.where(priced, signals.tiny_surprise(z), 0.0)
-        beyond = np.where(priced, signals.beyond_largest(np.nan_to_num(rows.amount), raw.largest, raw.n_own, k), 0.0)
+        times_usual = np.where(priced & ~(z_regular <= signals.UNUSUAL_SPREADS),
+                               signals.times_usual(log_amount - centre, raw.n_own, k), 0.0)
+        tiny = np.where(priced, signals.tiny_surprise(z_own), 0.0)
+        beyond = np.where(priced, signals.beyond_largest(signals.zero_nan(rows.amount), raw.largest, raw.n_own, k), 0.0)
         new_place = signals.novelty_surprise(*raw.place, self.prior_place_rate_[cohort], k)
         new_merchant = signals.novelty_surprise(*raw.merchant, self.prior_merchant_rate_[cohort], k)
+        category_prior = (raw.category_prior if raw.category_prior is not None else
+                          np.where(rows.category >= 0, self._category_share(rows, cohort), 1.0))
+        rare_category = np.where(rows.category >= 0, signals.rarity_surprise(*raw.category, category_prior, k), 0.0)
         odd_hour = signals.hour_surprise(raw.hour_count, raw.hour_n, self.prior_hour_share_[cohort, rows.hour], k)
         n_d = raw.n_debit
-        usual_nearby = (n_d * np.nan_to_num(raw.usual_nearby) + k * self.prior_nearby_[cohort]) / (n_d + k)
+        usual_nearby = (n_d * signals.zero_nan(raw.usual_nearby) + k * self.prior_nearby_[cohort]) / (n_d + k)
         burst = signals.burst_excess(raw.nearby, usual_nearby)
         d = raw.debit_rows
         extra_high, extra_low = raw.stored_neighbours
         n_extra = len(extra_high)
         high, low = np.zeros(len(debit)), np.zeros(len(debit))
-        for target, own, extra in ((high, amount, extra_high), (low, tiny, extra_low)):
-            fixed = np.r_[extra, np.round(own[d] * FIXED_POINT).astype(np.int64)]
+        for target, own, extra in ((high, times_usual, extra_high), (low, tiny, extra_low)):
+            fixed = np.concatenate((extra, np.round(own[d] * FIXED_POINT).astype(np.int64)))
             target[d] = np.minimum(_window_total(raw.window, fixed)[n_extra:] / FIXED_POINT, signals.SIGNAL_CAP)
-        found = {"amount": amount, "beyond_largest": beyond, "tiny": tiny, "new_place": new_place,
-                 "new_merchant": new_merchant, "odd_hour": odd_hour, "burst": burst, "burst_high": high,
+        found = {"amount": amount, "times_usual": times_usual, "beyond_largest": beyond, "tiny": tiny, "new_place": new_place,
+                 "new_merchant": new_merchant, "rare_category": rare_category, "odd_hour": odd_hour, "burst": burst, "burst_high": high,
                  "burst_low": low}
         features = {name: np.where(debit, found[name], 0.0) for name in FEATURES}
-        return features, {"centre": usual, "level": level, "n_own": raw.n_own, "largest": raw.largest, "nearby": raw.nearby,
+        return features, {"centre": centre, "explained": explained, "n_own": raw.n_own, "largest": raw.largest, "nearby": raw.nearby,
                           "credit_largest": raw.credit_largest, "credit_n": raw.credit_n}
 
     # ------------------------------------------------------------------------------------ weights, threshold
@@ -697,15 +731,22 @@ class TransactionAnomalyDetector(BaseEstimator):
         planted = plant_fraud(host, n_events, len(rows.place_names), rng)
         keep = np.flatnonzero(held[rows.cust])
         n_merchants = len(rows.merchant_names)
+        # Planted rows carry only what the bank's own rows carry: no payee where the bank has none.
+        has_merchants = bool((rows.merchant >= 0).any())
+        planted_merchant = np.where(planted.known_payee, rows.merchant[hosts][planted.host], n_merchants + planted.event)
+        planted_merchant = planted_merchant if has_merchants else np.full(len(planted.cust), -1, np.int64)
+        # A new payee's category is any of the bank's spending categories: fraud does not follow habits.
+        spent_in = np.unique(rows.category[rows.debit & (rows.category >= 0)])
+        any_category = (rng.choice(spent_in, len(planted.cust)) if len(spent_in)
+                        else np.full(len(planted.cust), -1, np.int64))
         cal = _Rows(
             cust=np.r_[rows.cust[keep], planted.cust], cust_ids=rows.cust_ids,
             secs=np.r_[rows.secs[keep], planted.secs], amount=np.r_[rows.amount[keep], planted.amount],
             debit=np.r_[rows.debit[keep], np.ones(len(planted.cust), bool)],
             place=np.r_[rows.place[keep], planted.place], place_names=rows.place_names,
-            merchant=np.r_[rows.merchant[keep], np.where(planted.known_payee, rows.merchant[hosts][planted.host],
-                                                          n_merchants + planted.event)],
+            merchant=np.r_[rows.merchant[keep], planted_merchant],
             merchant_names=np.r_[rows.merchant_names, np.full(n_events, "NEW PAYEE", dtype=object)],
-            category=np.r_[rows.category[keep], np.where(planted.known_payee, planted.category, -1)],
+            category=np.r_[rows.category[keep], np.where(planted.known_payee, planted.category, any_category)],
             category_names=rows.category_names,
             scored=np.ones(len(keep) + len(planted.cust), bool))
         features, _ = self._signals(cal, self._history_raw(cal))
@@ -755,7 +796,6 @@ class TransactionAnomalyDetector(BaseEstimator):
         self.flag_log_odds_ = _logit(point.threshold)
         self.prior_shift_ = float(np.log(point.fraud_rate / (1 - point.fraud_rate)))
         self.threshold_ = float(1.0 / (1.0 + np.exp(-(self.flag_log_odds_ + self.prior_shift_))))
-        self._debug_curve = (pos_scores, neg_scores, kinds)
         flagged = pos_scores[len(pos_scores) - len(kinds):] >= point.threshold
         self.metrics_.update({
             "threshold": round(self.threshold_, 6), "fraud_rate_used": round(point.fraud_rate, 6),
@@ -778,14 +818,17 @@ class TransactionAnomalyDetector(BaseEstimator):
         return 1.0 / (1.0 + np.exp(-self._log_odds([matrix[:, j] for j in range(matrix.shape[1])])))
 
     # ----------------------------------------------------------------------------------------- stored state
-    def _store_state(self, rows: _Rows, raw: _Raw, features: dict[str, np.ndarray]) -> None:
-        """What new rows are judged against, in 32 bits where it is per customer (884k customers of the
-        public file fit in a few tens of MB)."""
-        c = raw.customer
+    def _set_vocabularies(self, rows: _Rows) -> None:
+        """The fitted customers, places, merchants and categories: codes into these are what is stored."""
         self.customers_ = pd.Index(rows.cust_ids, dtype=object)
         self.places_ = pd.Index(rows.place_names, dtype=object)
         self.merchants_ = pd.Index(rows.merchant_names, dtype=object)
         self.categories_ = pd.Index(rows.category_names, dtype=object)
+
+    def _store_state(self, rows: _Rows, raw: _Raw, features: dict[str, np.ndarray]) -> None:
+        """What new rows are judged against, in 32 bits where it is per customer (884k customers of the
+        public file fit in a few tens of MB)."""
+        c = raw.customer
         self.median_log_ = c["median"].astype(np.float32)
         self.spread_log_ = c["spread"].astype(np.float32)
         self.n_debit_ = c["n_debit"].astype(np.int32)
@@ -800,6 +843,7 @@ class TransactionAnomalyDetector(BaseEstimator):
             setattr(self, f"{prefix}_n_", c[f"{prefix}_n"].astype(np.int32))
             setattr(self, f"{prefix}_singletons_", c[f"{prefix}_singletons"].astype(np.int32))
         self.hour_keys_, self.hour_counts_ = c["hour_keys"], c["hour_counts"].astype(np.int32)
+        self.n_categorised_ = c["n_categorised"].astype(np.int32)
         for name in ("merchant", "category"):
             keys, median, spread, count = c["tables"][name]
             setattr(self, f"{name}_table_", (keys, median.astype(np.float32), spread.astype(np.float32),
@@ -815,7 +859,7 @@ class TransactionAnomalyDetector(BaseEstimator):
         recent = recent[np.lexsort((rows.secs[recent], rows.cust[recent]))]
         self.recent_cust_ = rows.cust[recent].astype(np.int64)
         self.recent_secs_ = rows.secs[recent].astype(np.int64)
-        self.recent_high_ = np.round(features["amount"][recent] * FIXED_POINT).astype(np.int64)
+        self.recent_high_ = np.round(features["times_usual"][recent] * FIXED_POINT).astype(np.int64)
         self.recent_low_ = np.round(features["tiny"][recent] * FIXED_POINT).astype(np.int64)
 
     # ---------------------------------------------------------------------------------------------- score
@@ -839,7 +883,7 @@ class TransactionAnomalyDetector(BaseEstimator):
             if place_ok:
                 out["new_place"][i] = 0.0
             if amount_ok:
-                out["amount"][i] = out["beyond_largest"][i] = 0.0
+                out["amount"][i] = out["times_usual"][i] = out["beyond_largest"][i] = 0.0
         return out
 
     def _score_arrays(self, rows: _Rows, features: dict[str, np.ndarray], facts: dict[str, np.ndarray],
@@ -860,7 +904,7 @@ class TransactionAnomalyDetector(BaseEstimator):
             reasons[i] = tuple(self._reasons(i, rows, contributions, facts, bool(flagged[i])))
         notes = np.full(len(score), None, dtype=object)
         large = rows.scored & ~rows.debit & (facts["credit_n"] >= 2) & (
-            np.nan_to_num(rows.amount) > LARGE_CREDIT_FACTOR * facts["credit_largest"])
+            signals.zero_nan(rows.amount) > LARGE_CREDIT_FACTOR * facts["credit_largest"])
         for i in np.flatnonzero(large).tolist():
             notes[i] = (f"{format_inr(float(rows.amount[i]))} received, more than {LARGE_CREDIT_FACTOR:g}× your "
                         f"largest earlier credit ({format_inr(float(facts['credit_largest'][i]))})")
@@ -918,7 +962,7 @@ class TransactionAnomalyDetector(BaseEstimator):
         REASON_MIN_LOG_ODDS to the odds; a flagged row always gets its strongest one."""
         part = dict(zip(FEATURES, (float(c[i]) for c in contributions), strict=True))
         families = {
-            "amount": part["amount"] + part["beyond_largest"], "tiny": part["tiny"],
+            "amount": part["amount"] + part["times_usual"] + part["beyond_largest"], "tiny": part["tiny"],
             "new_place": part["new_place"], "new_merchant": part["new_merchant"], "odd_hour": part["odd_hour"],
             "burst": part["burst"] + part["burst_high"] + part["burst_low"],
         }
@@ -934,15 +978,10 @@ class TransactionAnomalyDetector(BaseEstimator):
         hour, minute = int(rows.hour[i]), int(rows.minute[i])
         if name == "amount":
             usual = float(np.expm1(facts["centre"][i]))
-            if part["amount"] < part["beyond_largest"]:
+            if part["amount"] + part["times_usual"] < part["beyond_largest"]:
                 return (f"{format_inr(amount)} is more than you ever paid at once before "
                         f"(your largest was {format_inr(float(facts['largest'][i]))})")
             times = _times(amount / max(usual, 1.0))
-            level = int(facts["level"][i])
-            if level == 0:
-                return f"{format_inr(amount)} is {times} your usual at {rows.merchant_names[rows.merchant[i]]}"
-            if level == 1:
-                return f"{format_inr(amount)} is {times} your usual {rows.category_names[rows.category[i]]} payment"
             if int(facts["n_own"][i]) >= self.min_history:
                 return f"{format_inr(amount)} is {times} your usual amount"
             return (f"{format_inr(amount)} is {times} what customers like you usually pay (there is little "

@@ -19,8 +19,8 @@ def group_starts(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Start position and size of each run of equal values in sorted keys."""
     if len(sorted_keys) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
-    return starts, np.diff(np.r_[starts, len(sorted_keys)])
+    starts = np.flatnonzero(np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1])))
+    return starts, np.diff(np.append(starts, len(sorted_keys)))
 
 
 def key_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -141,6 +141,7 @@ class Novelty:
     """Per row: whether its value (place, merchant) is new to the customer, and the history before it."""
 
     is_new: np.ndarray          # not used by the customer before (more than `grace_s` earlier)
+    uses_before: np.ndarray     # how often the customer used it before (more than `grace_s` earlier)
     n_before: np.ndarray        # the customer's earlier rows with a value
     singletons_before: np.ndarray   # distinct values among them seen exactly once
     distinct: np.ndarray        # per customer (by code): distinct values over the whole history
@@ -160,39 +161,42 @@ def novelty(cust: np.ndarray, code: np.ndarray, secs: np.ndarray, time_rank: np.
     valued = code >= 0
     rows = np.flatnonzero(valued)
     is_new = np.zeros(n, bool)
+    uses_before = np.zeros(n, np.int64)
     n_before = np.zeros(n, np.int64)
     singletons_before = np.zeros(n, np.int64)
-    if len(rows) == 0:
-        zeros = np.zeros(n_customers, np.int64)
-        return Novelty(is_new, n_before, singletons_before, zeros, zeros, zeros)
+    if len(rows) <= 1:  # nothing before it (one new transaction: the common case, kept quick)
+        is_new[rows] = True
+        counts = np.bincount(cust[rows], minlength=n_customers)
+        return Novelty(is_new, uses_before, n_before, singletons_before, counts, counts, counts)
     c, v, t, r = cust[rows], code[rows], secs[rows], time_rank[rows]
     order = sort_within(c * np.int64(int(v.max()) + 1) + v, r)
-    pair = np.r_[True, (c[order][1:] != c[order][:-1]) | (v[order][1:] != v[order][:-1])]
+    pair = np.concatenate(([True], (c[order][1:] != c[order][:-1]) | (v[order][1:] != v[order][:-1])))
     pair_id = np.cumsum(pair) - 1
     starts = np.flatnonzero(pair)
     occurrence = np.arange(len(order)) - starts[pair_id]
     key = pair_id.astype(np.int64) * (1 << 33) + t[order].astype(np.int64)
     within_grace = np.arange(len(order)) - np.searchsorted(key, key - grace_s, side="right")
-    used_before = occurrence - np.maximum(within_grace, 0) > 0
+    earlier_uses = occurrence - np.maximum(within_grace, 0)
     change = (occurrence == 0).astype(np.int64) - (occurrence == 1).astype(np.int64)
     # Back to (customer, time) order for the running counts of earlier rows and singletons.
     by_time = np.argsort(r[order], kind="stable")
     ct = c[order][by_time]
-    cust_start = np.flatnonzero(np.r_[True, ct[1:] != ct[:-1]])
-    first = np.repeat(cust_start, np.diff(np.r_[cust_start, len(ct)]))
+    cust_start = np.flatnonzero(np.concatenate(([True], ct[1:] != ct[:-1])))
+    first = np.repeat(cust_start, np.diff(np.append(cust_start, len(ct))))
     position = np.arange(len(ct))
     running = np.cumsum(change[by_time])
     before_start = np.where(first > 0, running[np.maximum(first - 1, 0)], 0)
     singles = running - change[by_time] - before_start
     target = rows[order][by_time]
-    is_new[target] = ~used_before[by_time]
+    is_new[target] = earlier_uses[by_time] <= 0
+    uses_before[target] = np.maximum(earlier_uses[by_time], 0)
     n_before[target] = position - first
     singletons_before[target] = singles
     distinct = np.bincount(c[order][starts], minlength=n_customers)
-    sizes = np.diff(np.r_[starts, len(order)])
+    sizes = np.diff(np.append(starts, len(order)))
     singletons = np.bincount(c[order][starts][sizes == 1], minlength=n_customers)
     n_valued = np.bincount(c, minlength=n_customers)
-    return Novelty(is_new, n_before, singletons_before, distinct, n_valued, singletons)
+    return Novelty(is_new, uses_before, n_before, singletons_before, distinct, n_valued, singletons)
 
 
 def hour_window_count(hour_keys: np.ndarray, hour_counts: np.ndarray, cust: np.ndarray,
