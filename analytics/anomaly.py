@@ -253,6 +253,30 @@ def _window_total(window: tuple[np.ndarray, ...], values: np.ndarray) -> np.ndar
     return out
 
 
+def _own_hour_window(cust: np.ndarray, hour: np.ndarray, n_cust: int, hour_keys: np.ndarray,
+                     hour_counts: np.ndarray) -> np.ndarray:
+    """Each row's customer's rows in its 3-hour window: a dense customer x hour table when it is small
+    (a million searches cost more), else searches in the sorted (customer, hour) keys."""
+    if n_cust * 24 > 8_000_000:
+        return hour_window_count(hour_keys, hour_counts, cust, hour)
+    table = np.bincount(cust * 24 + hour, minlength=n_cust * 24).reshape(n_cust, 24)
+    window = table + np.roll(table, 1, axis=1) + np.roll(table, -1, axis=1)
+    return window[cust, hour]
+
+
+def _compact_counts(counts: np.ndarray) -> np.ndarray:
+    """Per-customer counts in 32 bits, or nothing at all when every one is 0 (a bank without merchant or
+    category columns: 884k customers of zeros are 3.5 MB of artifact each)."""
+    return counts.astype(np.int32) if counts.any() else np.zeros(0, np.int32)
+
+
+def _per_customer(counts: np.ndarray, stored: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """counts[stored] for known customers, 0 for unknown ones and for counts stored as nothing."""
+    if len(counts) == 0:
+        return np.zeros(len(stored), np.int64)
+    return np.where(known, counts[stored], 0)
+
+
 def _new_rate(distinct: np.ndarray, n_valued: np.ndarray, default: float = 0.05) -> float:
     """Pooled rate at which a history's next value is one it never used (first rows left out)."""
     tries = np.maximum(n_valued - 1, 0).sum()
@@ -543,7 +567,7 @@ class TransactionAnomalyDetector(BaseEstimator):
         hour_keys, hour_counts = key_counts(cust * 24 + rows.hour)
         n_rows = np.bincount(cust, minlength=n_cust)
         # The customer's other rows, leaving out this hour's debits (one burst at 3 am is not a habit).
-        hour_count = hour_window_count(hour_keys, hour_counts, cust, rows.hour) - 1 - nearby
+        hour_count = _own_hour_window(cust, rows.hour, n_cust, hour_keys, hour_counts) - 1 - nearby
         hour_n = n_rows[cust] - 1 - nearby
 
         ordered = cust[order]
@@ -599,15 +623,15 @@ class TransactionAnomalyDetector(BaseEstimator):
         def novel(code: np.ndarray, prefix: str) -> tuple[np.ndarray, ...]:
             since = novelty(rows.cust, code, rows.secs, rank, n_local, NEW_VALUE_GRACE_S)
             seen = known & (fitted[prefix] >= 0) & contains(getattr(self, f"{prefix}_keys_"), keys[prefix])
-            n_before = np.where(known, getattr(self, f"{prefix}_n_")[s], 0) + since.n_before
-            singles = np.where(known, getattr(self, f"{prefix}_singletons_")[s], 0) + since.singletons_before
+            n_before = _per_customer(getattr(self, f"{prefix}_n_"), s, known) + since.n_before
+            singles = _per_customer(getattr(self, f"{prefix}_singletons_"), s, known) + since.singletons_before
             return since.is_new & ~seen, n_before, singles
 
         place = novel(rows.place, "place")
         merchant = novel(rows.merchant, "merchant")
         since = novelty(rows.cust, np.where(debit, rows.category, -1), rows.secs, rank, n_local, 0)
         category = (regular["category"][2] + since.uses_before,
-                    np.where(known, self.n_categorised_[s], 0) + since.n_before)
+                    _per_customer(self.n_categorised_, s, known) + since.n_before)
         category_code = fitted["category"]
         category_prior = np.where(category_code >= 0, self.prior_category_share_[cohort, np.maximum(category_code, 0)],
                                   1.0 / (len(self.categories_) + 1))
@@ -762,8 +786,9 @@ class TransactionAnomalyDetector(BaseEstimator):
                      label_of: np.ndarray, rng: np.random.Generator) -> None:
         """Monotone logistic weights on planted fraud + customers' answers, and the flag threshold."""
         planted = self._planted(rows, raw, held, rng)
-        matrix = np.column_stack([features[name] for name in FEATURES])
-        pos_parts, neg_parts, kinds = [matrix[label_of == 1]], [matrix[(label_of == 0) & rows.debit]], []
+        answered = np.flatnonzero((label_of >= 0) & rows.debit)
+        matrix = np.column_stack([features[name][answered] for name in FEATURES])
+        pos_parts, neg_parts, kinds = [matrix[label_of[answered] == 1]], [matrix[label_of[answered] == 0]], []
         if planted is not None:
             cal_features, kind, keep = planted
             cal = np.column_stack([cal_features[name] for name in FEATURES])
@@ -840,10 +865,10 @@ class TransactionAnomalyDetector(BaseEstimator):
             valued = code >= 0
             keys, _ = key_counts(rows.cust[valued].astype(np.int64) * max(len(vocabulary), 1) + code[valued])
             setattr(self, f"{prefix}_keys_", keys)
-            setattr(self, f"{prefix}_n_", c[f"{prefix}_n"].astype(np.int32))
-            setattr(self, f"{prefix}_singletons_", c[f"{prefix}_singletons"].astype(np.int32))
+            setattr(self, f"{prefix}_n_", _compact_counts(c[f"{prefix}_n"]))
+            setattr(self, f"{prefix}_singletons_", _compact_counts(c[f"{prefix}_singletons"]))
         self.hour_keys_, self.hour_counts_ = c["hour_keys"], c["hour_counts"].astype(np.int32)
-        self.n_categorised_ = c["n_categorised"].astype(np.int32)
+        self.n_categorised_ = _compact_counts(c["n_categorised"])
         for name in ("merchant", "category"):
             keys, median, spread, count = c["tables"][name]
             setattr(self, f"{name}_table_", (keys, median.astype(np.float32), spread.astype(np.float32),
