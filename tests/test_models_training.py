@@ -216,3 +216,43 @@ def test_indexes_survive_the_bulk_rewrite(trained):
     names = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert {"idx_transaction_scores_customer", "idx_transaction_scores_flagged",
             "idx_customer_scores_segment"} <= names
+
+
+def test_train_learns_from_customers_answers(tmp_path):
+    """Answers stored in fraud_checks reach the detector as labels, and `train` prints their precision."""
+    from bot.storage.fraud_checks import FraudCheckRepository
+
+    config = Config().with_db(tmp_path / "answers.db")
+    store = Store(config.storage.db_path)
+    try:
+        bank = synth_bank(customers=400, months=8, seed=3)
+        with store.atomic():
+            TransactionRepository(store).insert_frame(bank.transactions, "test")
+        first = train(store, config)
+        checks = FraudCheckRepository(store)
+        flagged = [r[0] for r in store.conn.execute(
+            "SELECT s.transaction_id FROM transaction_scores s WHERE s.flagged = 1 ORDER BY s.transaction_id")]
+        def pattern_reasons(tid: str) -> list[str]:
+            row = ScoreRepository(store).transaction_score(tid) or {"reasons": []}
+            return [r for r in row["reasons"] if "usual amount" in r or r.startswith(("first transaction in",
+                                                                                       "first payment to"))]
+
+        assert any(pattern_reasons(tid) for tid in flagged[1:4])
+        now = dt.datetime(2016, 11, 1, tzinfo=dt.UTC)
+        for i, tid in enumerate(flagged[:4]):
+            cid = scalar(store, "SELECT customer_id FROM transactions WHERE transaction_id = ?", tid)
+            checks.create(transaction_id=tid, customer_id=cid, chat_id=1, message_id=None, created_at=now)
+            checks.answer(tid, status="disputed" if i == 0 else "confirmed", chat_id=1, answered_at=now)
+        assert first.alert_answers == {}
+        again = train(store, config)
+        metrics = json.loads(scalar(store, "SELECT metrics FROM model_artifacts WHERE name = 'anomaly'"))
+        disputed = scalar(store, "SELECT COUNT(*) FROM fraud_checks WHERE status = 'disputed'")
+        confirmed = scalar(store, "SELECT COUNT(*) FROM fraud_checks WHERE status = 'confirmed'")
+        assert (metrics["labels_disputed"], metrics["labels_confirmed"]) == (disputed, confirmed) == (1, 3)
+        text = train_command.render(again)
+        assert "alerts as customers answered them: precision 0.250 (1 disputed, 3 confirmed)" in text
+        # "Yes, it was me" made those three's merchant, place and amount expected: no such reason is left (a
+        # burst they were part of may still be asked about).
+        assert not any(pattern_reasons(tid) for tid in flagged[1:4])
+    finally:
+        store.close()
