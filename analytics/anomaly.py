@@ -1,7 +1,7 @@
 """Unusual transactions: named signals judged against the customer and customers like them, combined by
 weights fitted on labelled data, with the reasons in plain sentences.
 
-Reading order: `TransactionAnomalyDetector` (the estimator), `_Rows` (a frame as arrays), the two views of a
+Reading order: `TransactionAnomalyDetector` (the estimator), `Rows` (a frame as arrays), the two views of a
 history (`_history_raw` for rows that are their own history, `_stored_raw` for new rows against what was
 fitted), `_signals` (the named signals of `analytics.anomaly_signals`), then scoring and the sentences.
 """
@@ -12,7 +12,6 @@ import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -38,12 +37,14 @@ from analytics.anomaly_history import (
     robust_groups,
     value_ranks,
 )
+from analytics.anomaly_patterns import ConfirmedPatterns
+from analytics.anomaly_rows import Rows, rows_from_frame, rows_from_records
 from analytics.money import format_inr
-from analytics.schema import CREDIT
 
 log = logging.getLogger(__name__)
 
-EPOCH = np.datetime64("2000-01-01T00:00:00", "s")
+__all__ = ["FEATURES", "RECENT_KEPT", "ConfirmedPatterns", "TransactionAnomalyDetector"]
+
 IQR_PER_SD_MAD = 1.4826          # MAD -> standard deviation of a normal distribution
 RECENT_KEPT = 8                  # transactions a live scorer remembers per customer (bot/services/scoring.py)
 BURST_WINDOW_S = 3600            # "within an hour"
@@ -55,146 +56,11 @@ REGULAR_SPREAD = 0.35            # ... when their log amounts vary this little (
 MIN_REGULAR_SPREAD = 0.1         # a rent paid identically every month still allows a rise of about 10-20%
 REASON_MIN_LOG_ODDS = 1.0        # a signal adding this much to the log-odds is worth a sentence
 EXPLAIN_ODDS_FRACTION = 0.25     # rows within 4x of the flag threshold's odds are explained, not flagged
-CONFIRMED_AMOUNT_BAND = 1.5      # a confirmed amount makes amounts within this factor of it expected
 LARGE_CREDIT_FACTOR = 2.0        # a credit this many times the largest earlier one gets an informational note
 MIN_SPLIT_CUSTOMERS = 40         # fewer customers than this: calibrate on all of them
 MAX_NEGATIVES = 50_000           # genuine rows in the logistic fit (all of them choose the threshold)
 FEATURES = ("amount", "times_usual", "beyond_largest", "tiny", "new_place", "new_merchant", "rare_category",
             "odd_hour", "burst", "burst_high", "burst_low")
-
-
-# ------------------------------------------------------------------------------------------ confirmed patterns
-@dataclass(frozen=True)
-class ConfirmedPatterns:
-    """What customers answered "Yes, it was me" to: that merchant, that place and that amount band become
-    expected for that customer at once, without retraining."""
-
-    merchants: frozenset[tuple[str, str]] = frozenset()
-    places: frozenset[tuple[str, str]] = frozenset()
-    amounts: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
-
-    @classmethod
-    def from_frame(cls, confirmed: pd.DataFrame) -> ConfirmedPatterns:
-        """From confirmed transactions: columns customer_id, amount and (optionally) merchant, location."""
-        if confirmed is None or len(confirmed) == 0:
-            return cls()
-        cids = confirmed["customer_id"].astype(str).tolist()
-        merchants = confirmed["merchant"].tolist() if "merchant" in confirmed else [None] * len(cids)
-        places = confirmed["location"].tolist() if "location" in confirmed else [None] * len(cids)
-        amounts: dict[str, list[float]] = {}
-        for cid, amount in zip(cids, confirmed["amount"].astype(float).tolist(), strict=True):
-            amounts.setdefault(cid, []).append(amount)
-        return cls(frozenset((c, m) for c, m in zip(cids, merchants, strict=True) if _text(m) is not None),
-                   frozenset((c, p) for c, p in zip(cids, places, strict=True) if _text(p) is not None),
-                   {c: tuple(sorted(v)) for c, v in amounts.items()})
-
-    def __bool__(self) -> bool:
-        return bool(self.merchants or self.places or self.amounts)
-
-    def merged(self, other: ConfirmedPatterns | None) -> ConfirmedPatterns:
-        if not other:
-            return self
-        if not self:
-            return other
-        amounts = {c: tuple(sorted(self.amounts.get(c, ()) + other.amounts.get(c, ())))
-                   for c in set(self.amounts) | set(other.amounts)}
-        return ConfirmedPatterns(self.merchants | other.merchants, self.places | other.places, amounts)
-
-    def customers(self) -> set[str]:
-        return {c for c, _ in self.merchants} | {c for c, _ in self.places} | set(self.amounts)
-
-    def expected(self, customer_id: str, merchant: Any, place: Any, amount: float) -> tuple[bool, bool, bool]:
-        """(merchant expected, place expected, amount expected) for one transaction of `customer_id`."""
-        band = np.log(CONFIRMED_AMOUNT_BAND)
-        amount_ok = any(abs(np.log(max(amount, 1.0) / max(a, 1.0))) <= band for a in self.amounts.get(customer_id, ()))
-        return (customer_id, merchant) in self.merchants, (customer_id, place) in self.places, amount_ok
-
-
-# ----------------------------------------------------------------------------------------------- the rows
-@dataclass
-class _Rows:
-    """Transactions as arrays: customers, places, merchants and categories as codes into the rows' own
-    distinct values (-1 = missing); `scored` is False for context rows (judged, never reported)."""
-
-    cust: np.ndarray
-    cust_ids: np.ndarray
-    secs: np.ndarray
-    amount: np.ndarray
-    debit: np.ndarray
-    place: np.ndarray
-    place_names: np.ndarray
-    merchant: np.ndarray
-    merchant_names: np.ndarray
-    category: np.ndarray
-    category_names: np.ndarray
-    scored: np.ndarray
-
-    @cached_property
-    def log_amount(self) -> np.ndarray:
-        return np.log1p(signals.zero_nan(self.amount))
-
-    @cached_property
-    def hour(self) -> np.ndarray:
-        return (self.secs % 86400) // 3600
-
-    @cached_property
-    def minute(self) -> np.ndarray:
-        return (self.secs % 3600) // 60
-
-    def time_rank(self) -> tuple[np.ndarray, np.ndarray]:
-        """Rows ordered by (customer, time), ties in row order; and each row's place in that order."""
-        order = np.argsort(self.cust.astype(np.int64) * (1 << 33) + self.secs, kind="stable")
-        rank = np.empty(len(order), np.int64)
-        rank[order] = np.arange(len(order))
-        return order, rank
-
-
-def _codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
-    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
-
-
-def _text(value: Any) -> Any:
-    return None if value is None or (isinstance(value, float) and np.isnan(value)) else value
-
-
-def _rows_from_frame(frame: pd.DataFrame, context: pd.DataFrame | None = None) -> _Rows:
-    n_context = 0 if context is None else len(context)
-    if n_context:
-        columns = [c for c in ("customer_id", "ts", "amount", "txn_type", "merchant", "category", "location")
-                   if c in frame or c in context]
-        frame = pd.concat([context.reindex(columns=columns), frame.reindex(columns=columns)], ignore_index=True)
-    n = len(frame)
-    cust, cust_ids = _codes(frame["customer_id"])
-    missing = np.full(n, -1, np.int64), np.empty(0, dtype=object)
-    place = _codes(frame["location"]) if "location" in frame else missing
-    merchant = _codes(frame["merchant"]) if "merchant" in frame else missing
-    category = _codes(frame["category"]) if "category" in frame else missing
-    secs = (frame["ts"].to_numpy("datetime64[s]") - EPOCH).astype(np.int64)
-    debit = (frame["txn_type"] != CREDIT).to_numpy() if "txn_type" in frame else np.ones(n, bool)
-    scored = np.r_[np.zeros(n_context, bool), np.ones(n - n_context, bool)]
-    return _Rows(cust, cust_ids, secs, frame["amount"].to_numpy(float), debit, place[0], place[1], merchant[0],
-                 merchant[1], category[0], category[1], scored)
-
-
-def _rows_from_records(records: Sequence[Mapping[str, Any]], scored: Sequence[bool]) -> _Rows:
-    """The same arrays for a handful of dicts (one transaction and the ones just before it), without pandas."""
-    def codes(name: str) -> tuple[np.ndarray, np.ndarray]:
-        found: dict[Any, int] = {}
-        out = []
-        for r in records:
-            value = _text(r.get(name))
-            out.append(-1 if value is None else found.setdefault(value, len(found)))
-        return np.array(out, dtype=np.int64), np.array(list(found), dtype=object)
-
-    cust, cust_ids = codes("customer_id")
-    secs = np.array([int((np.datetime64(pd.Timestamp(r["ts"]).to_datetime64(), "s") - EPOCH).astype(np.int64))
-                     for r in records], dtype=np.int64)
-    amount = np.array([float(r["amount"]) if _text(r.get("amount")) is not None else np.nan for r in records])
-    debit = np.array([r.get("txn_type", "DEBIT") != CREDIT for r in records])
-    place, merchant, category = codes("location"), codes("merchant"), codes("category")
-    return _Rows(cust, cust_ids, secs, amount, debit, place[0], place[1], merchant[0], merchant[1], category[0],
-                 category[1], np.asarray(scored, bool))
 
 
 # ------------------------------------------------------------------------------------------------ raw history
@@ -405,7 +271,7 @@ class TransactionAnomalyDetector(BaseEstimator):
     def _fit(self, txns: pd.DataFrame, labels: Mapping[str, int] | None) -> pd.DataFrame:
         if len(txns) == 0:
             raise ValueError("cannot fit the anomaly detector on no transactions")
-        rows = _rows_from_frame(txns)
+        rows = rows_from_frame(txns)
         self._set_vocabularies(rows)
         raw = self._history_raw(rows)
         rng = np.random.default_rng(self.random_state)
@@ -460,7 +326,7 @@ class TransactionAnomalyDetector(BaseEstimator):
             self.level_edges_ = np.zeros(LEVEL_BINS - 1)
             self.activity_edges_ = np.zeros(ACTIVITY_BINS - 1)
 
-    def _fit_priors(self, rows: _Rows, raw: _Raw, baseline: np.ndarray) -> None:
+    def _fit_priors(self, rows: Rows, raw: _Raw, baseline: np.ndarray) -> None:
         """Per cohort, from the baseline customers only: usual amount level and spread (including how much
         customers differ), rate of new places and merchants, hour-of-day shares, usual debits per hour."""
         c = raw.customer
@@ -511,7 +377,7 @@ class TransactionAnomalyDetector(BaseEstimator):
         self.prior_hour_share_, self.prior_nearby_ = hours, nearby
 
     # -------------------------------------------------------------------------------- history: own rows
-    def _history_raw(self, rows: _Rows) -> _Raw:
+    def _history_raw(self, rows: Rows) -> _Raw:
         """Each row against its customer's *other* rows in `rows` (the frame is its own history)."""
         n_cust = len(rows.cust_ids)
         n = len(rows.cust)
@@ -593,7 +459,7 @@ class TransactionAnomalyDetector(BaseEstimator):
                     n_debit=n_debit[cust], credit_largest=credit_largest, credit_n=credit_n, customer=customer)
 
     # --------------------------------------------------------------------------- history: stored state
-    def _stored_raw(self, rows: _Rows) -> _Raw:
+    def _stored_raw(self, rows: Rows) -> _Raw:
         """New rows against the customers' fitted histories; context rows (and the other new rows) add
         to bursts and to the places and merchants used since."""
         n = len(rows.cust)
@@ -663,7 +529,7 @@ class TransactionAnomalyDetector(BaseEstimator):
                     usual_nearby=np.where(known, self.usual_nearby_[s], np.nan).astype(float),
                     n_debit=n_own, credit_largest=credit_largest, credit_n=credit_n, cohort=cohort)
 
-    def _recent_for(self, rows: _Rows, stored: np.ndarray) -> tuple[np.ndarray, ...]:
+    def _recent_for(self, rows: Rows, stored: np.ndarray) -> tuple[np.ndarray, ...]:
         """The fit's last-hour debits of the customers in `rows`, as (local customer, secs, high, low)."""
         empty = np.zeros(0, np.int64)
         if len(self.recent_cust_) == 0 or len(stored) == 0:
@@ -680,14 +546,14 @@ class TransactionAnomalyDetector(BaseEstimator):
         return (by_stored[pos][hit], self.recent_secs_[hit].astype(np.int64),
                 self.recent_high_[hit].astype(np.int64), self.recent_low_[hit].astype(np.int64))
 
-    def _category_share(self, rows: _Rows, cohort: np.ndarray) -> np.ndarray:
+    def _category_share(self, rows: Rows, cohort: np.ndarray) -> np.ndarray:
         """The cohort's share of each row's category, looked up by category name in the fitted vocabulary."""
         fitted = _through(rows.category, _lookup(self.categories_, rows.category_names))
         share = self.prior_category_share_[cohort, np.clip(fitted, 0, self.prior_category_share_.shape[1] - 1)]
         return np.where(fitted >= 0, share, 1.0 / (self.prior_category_share_.shape[1] + 1))
 
     # -------------------------------------------------------------------------------------------- signals
-    def _signals(self, rows: _Rows, raw: _Raw) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    def _signals(self, rows: Rows, raw: _Raw) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """The named signals of every row (0 for credits), and the figures the sentences quote."""
         k = self.prior_strength
         if raw.cohort is not None:
@@ -741,7 +607,7 @@ class TransactionAnomalyDetector(BaseEstimator):
                           "credit_largest": raw.credit_largest, "credit_n": raw.credit_n}
 
     # ------------------------------------------------------------------------------------ weights, threshold
-    def _planted(self, rows: _Rows, raw: _Raw, held: np.ndarray,
+    def _planted(self, rows: Rows, raw: _Raw, held: np.ndarray,
                  rng: np.random.Generator) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray] | None:
         """Signals of the held-out customers' rows with synthetic fraud planted among them: (signals,
         planted kind per row (-1: genuine, -2: genuine but within the hour of planted fraud), each genuine
@@ -763,7 +629,7 @@ class TransactionAnomalyDetector(BaseEstimator):
         spent_in = np.unique(rows.category[rows.debit & (rows.category >= 0)])
         any_category = (rng.choice(spent_in, len(planted.cust)) if len(spent_in)
                         else np.full(len(planted.cust), -1, np.int64))
-        cal = _Rows(
+        cal = Rows(
             cust=np.r_[rows.cust[keep], planted.cust], cust_ids=rows.cust_ids,
             secs=np.r_[rows.secs[keep], planted.secs], amount=np.r_[rows.amount[keep], planted.amount],
             debit=np.r_[rows.debit[keep], np.ones(len(planted.cust), bool)],
@@ -782,7 +648,7 @@ class TransactionAnomalyDetector(BaseEstimator):
         kind = np.r_[np.where(near, -2, -1), planted.kind]
         return features, kind, keep
 
-    def _fit_weights(self, rows: _Rows, raw: _Raw, features: dict[str, np.ndarray], held: np.ndarray,
+    def _fit_weights(self, rows: Rows, raw: _Raw, features: dict[str, np.ndarray], held: np.ndarray,
                      label_of: np.ndarray, rng: np.random.Generator) -> None:
         """Monotone logistic weights on planted fraud + customers' answers, and the flag threshold."""
         planted = self._planted(rows, raw, held, rng)
@@ -843,14 +709,14 @@ class TransactionAnomalyDetector(BaseEstimator):
         return 1.0 / (1.0 + np.exp(-self._log_odds([matrix[:, j] for j in range(matrix.shape[1])])))
 
     # ----------------------------------------------------------------------------------------- stored state
-    def _set_vocabularies(self, rows: _Rows) -> None:
+    def _set_vocabularies(self, rows: Rows) -> None:
         """The fitted customers, places, merchants and categories: codes into these are what is stored."""
         self.customers_ = pd.Index(rows.cust_ids, dtype=object)
         self.places_ = pd.Index(rows.place_names, dtype=object)
         self.merchants_ = pd.Index(rows.merchant_names, dtype=object)
         self.categories_ = pd.Index(rows.category_names, dtype=object)
 
-    def _store_state(self, rows: _Rows, raw: _Raw, features: dict[str, np.ndarray]) -> None:
+    def _store_state(self, rows: Rows, raw: _Raw, features: dict[str, np.ndarray]) -> None:
         """What new rows are judged against, in 32 bits where it is per customer (884k customers of the
         public file fit in a few tens of MB)."""
         c = raw.customer
@@ -888,7 +754,7 @@ class TransactionAnomalyDetector(BaseEstimator):
         self.recent_low_ = np.round(features["tiny"][recent] * FIXED_POINT).astype(np.int64)
 
     # ---------------------------------------------------------------------------------------------- score
-    def _apply_confirmed(self, rows: _Rows, features: dict[str, np.ndarray],
+    def _apply_confirmed(self, rows: Rows, features: dict[str, np.ndarray],
                          confirmed: ConfirmedPatterns) -> dict[str, np.ndarray]:
         """Zero the signals a customer's "Yes, it was me" answers make expected."""
         if not confirmed:
@@ -911,7 +777,7 @@ class TransactionAnomalyDetector(BaseEstimator):
                 out["amount"][i] = out["times_usual"][i] = out["beyond_largest"][i] = 0.0
         return out
 
-    def _score_arrays(self, rows: _Rows, features: dict[str, np.ndarray], facts: dict[str, np.ndarray],
+    def _score_arrays(self, rows: Rows, features: dict[str, np.ndarray], facts: dict[str, np.ndarray],
                       confirmed: ConfirmedPatterns) -> tuple[np.ndarray, ...]:
         """Scores, flags, reasons and notes of the scored rows (context rows left out)."""
         features = self._apply_confirmed(rows, features, confirmed)
@@ -936,7 +802,7 @@ class TransactionAnomalyDetector(BaseEstimator):
         keep = rows.scored
         return score[keep], flagged[keep], reasons[keep], notes[keep]
 
-    def _score_frame(self, rows: _Rows, computed: tuple[dict[str, np.ndarray], dict[str, np.ndarray]],
+    def _score_frame(self, rows: Rows, computed: tuple[dict[str, np.ndarray], dict[str, np.ndarray]],
                      confirmed: ConfirmedPatterns, index: pd.Index) -> pd.DataFrame:
         score, flagged, reasons, notes = self._score_arrays(rows, *computed, confirmed)
         return pd.DataFrame({"anomaly_score": score, "flagged": flagged, "reasons": reasons, "note": notes},
@@ -957,9 +823,9 @@ class TransactionAnomalyDetector(BaseEstimator):
         if part_of_fit:
             if context is not None and len(context):
                 raise ValueError("context is for new rows; rows that are part of the fit are their own history")
-            rows = _rows_from_frame(txns)
+            rows = rows_from_frame(txns)
             return self._score_frame(rows, self._signals(rows, self._history_raw(rows)), patterns, txns.index)
-        rows = _rows_from_frame(txns, context)
+        rows = rows_from_frame(txns, context)
         return self._score_frame(rows, self._signals(rows, self._stored_raw(rows)), patterns, txns.index)
 
     def score_one(self, txn: Mapping[str, Any], recent: Sequence[dt.datetime | Mapping[str, Any]] = (),
@@ -974,14 +840,14 @@ class TransactionAnomalyDetector(BaseEstimator):
         records = [dict(r, customer_id=r.get("customer_id", cid)) if isinstance(r, Mapping)
                    else {"customer_id": cid, "ts": r, "amount": None} for r in recent]
         records.append(txn)
-        rows = _rows_from_records(records, [False] * (len(records) - 1) + [True])
+        rows = rows_from_records(records, [False] * (len(records) - 1) + [True])
         raw = self._stored_raw(rows)
         features, facts = self._signals(rows, raw)
         score, flagged, reasons, _ = self._score_arrays(rows, features, facts, self.confirmed_.merged(confirmed))
         return float(score[0]), bool(flagged[0]), list(reasons[0])
 
     # ------------------------------------------------------------------------------------------ sentences
-    def _reasons(self, i: int, rows: _Rows, contributions: Sequence[np.ndarray], facts: Mapping[str, np.ndarray],
+    def _reasons(self, i: int, rows: Rows, contributions: Sequence[np.ndarray], facts: Mapping[str, np.ndarray],
                  flagged: bool) -> list[str]:
         """Plain sentences for row `i`, strongest first: each signal (or family of signals) that adds at least
         REASON_MIN_LOG_ODDS to the odds; a flagged row always gets its strongest one."""
@@ -997,7 +863,7 @@ class TransactionAnomalyDetector(BaseEstimator):
             chosen = [ranked[0][1]]
         return [self._sentence(name, i, rows, part, facts) for name in chosen]
 
-    def _sentence(self, name: str, i: int, rows: _Rows, part: Mapping[str, float],
+    def _sentence(self, name: str, i: int, rows: Rows, part: Mapping[str, float],
                   facts: Mapping[str, np.ndarray]) -> str:
         amount = float(rows.amount[i])
         hour, minute = int(rows.hour[i]), int(rows.minute[i])
