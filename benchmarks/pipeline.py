@@ -118,23 +118,23 @@ def bench_features(db_path: str) -> tuple[float, float]:
 
 def bench_scoring(db_path: str, n: int = 2000) -> tuple[float, float, float]:
     """Median and p99 ms of scoring one new transaction, and the naive sklearn one-row call."""
-    from bot.services.scoring import TransactionScorer
     from bot.storage.database import Store
+    from bot.storage.scores import ScoreRepository
     from bot.storage.transactions import TransactionRepository
 
     store = Store(db_path)
-    scorer = TransactionScorer.from_store(store)
+    detector = ScoreRepository(store).load_artifact("anomaly")
     rows = TransactionRepository(store).all_frame().sample(n, random_state=0).to_dict("records")
     store.close()
     timings = []
     for row in rows:
         row = dict(row, transaction_id=f"NEW{row['transaction_id']}", amount=row["amount"] * 3)
         started = time.perf_counter()
-        scorer.score(row)
+        detector.score_one(row)
         timings.append((time.perf_counter() - started) * 1000)
     timings.sort()
     naive = float("nan")
-    forest = getattr(getattr(scorer, "detector", None), "isolation_forest_", None)
+    forest = getattr(detector, "isolation_forest_", None)
     if forest is not None and hasattr(forest, "score_samples"):
         import numpy as np
 

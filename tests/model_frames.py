@@ -47,3 +47,36 @@ def synth_bank(customers: int = 1500, months: int = 12, seed: int = 7) -> Canoni
         bank.transactions.to_csv(path, index=False)
         txns = read_transactions([path]).frame
     return CanonicalBank(txns, bank.txn_labels, bank.customer_labels, pd.Timestamp(txns["ts"].max()).date())
+
+
+def steady_bank(customers: int = 300, days: int = 180, seed: int = 0) -> pd.DataFrame:
+    """A bank of ordinary customers whose answers are easy to reason about: each pays 3-6 times a week
+    about their own usual amount (±30%, now and then 2-4x for a bigger purchase) at a handful of their own
+    shops in their home city, between 9 am and 9 pm (a tenth of them are night owls who also pay between
+    midnight and 4 am), receives a monthly salary, and a fifth of them also spend now and then in a second
+    city. No fraud."""
+    rng = np.random.default_rng(seed)
+    cities = ["PUNE", "MUMBAI", "DELHI", "CHENNAI", "KOLKATA", "JAIPUR", "LUCKNOW", "BHOPAL"]
+    rows = []
+    start = pd.Timestamp("2016-01-01")
+    for c in range(customers):
+        cid = f"S{c:04d}"
+        usual = float(np.exp(rng.normal(6.5, 0.5)))
+        home = cities[c % len(cities)]
+        second = cities[(c + 3) % len(cities)] if rng.random() < 0.2 else None
+        night_owl = rng.random() < 0.1
+        shops = [f"SHOP {c % 40}-{k}" for k in range(5)]
+        n = int(days / 7 * rng.uniform(3, 6))
+        day = np.sort(rng.integers(0, days, n))
+        minute = np.where(night_owl & (rng.random(n) < 0.3), rng.integers(0, 4 * 60, n), rng.integers(9 * 60, 21 * 60, n))
+        bigger = np.where(rng.random(n) < 0.05, rng.uniform(2, 4, n), 1.0)
+        for d, m, b in zip(day.tolist(), minute.tolist(), bigger.tolist(), strict=True):
+            place = second if second is not None and rng.random() < 0.1 else home
+            rows.append({"customer_id": cid, "ts": start + pd.Timedelta(days=d, minutes=m),
+                         "amount": round(usual * b * float(np.exp(rng.normal(0, 0.3))), 2), "location": place,
+                         "merchant": shops[int(rng.integers(5))], "category": "groceries"})
+        for month in range(days // 30):
+            rows.append({"customer_id": cid, "ts": start + pd.Timedelta(days=30 * month + 1, hours=9),
+                         "amount": round(usual * 40, 2), "txn_type": "CREDIT", "location": home,
+                         "merchant": "SALARY ACME", "category": "income"})
+    return frame(rows)

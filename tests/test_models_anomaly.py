@@ -1,84 +1,323 @@
-"""The anomaly detector flags what a customer would call unusual, says why, and is fast for one transaction."""
+"""The fraud detector: each named signal on a small hand-made history, then the fitted estimator's behaviour.
+
+Signal tests compute the expected figure by hand from the history. Estimator tests fit on `steady_bank`
+(ordinary customers, no fraud) plus hand-made customers whose right answer is known, and check what a
+customer would see: which transactions are asked about and the sentence that says why.
+"""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.ensemble import IsolationForest
 
-from analytics.anomaly import FlatForest, TransactionAnomalyDetector
-from tests.model_frames import frame, synth_bank
+from analytics import anomaly_signals as signals
+from analytics.anomaly import ConfirmedPatterns, TransactionAnomalyDetector
+from analytics.anomaly_calibration import (
+    KINDS,
+    Host,
+    estimate_fraud_rate,
+    fit_monotone_logistic,
+    plant_fraud,
+    threshold_for_precision,
+)
+from analytics.anomaly_history import largest_other, novelty, robust_groups
+from tests.model_frames import frame, steady_bank, synth_bank
 
-GROCERY_AMOUNTS = [420.0, 480.0, 500.0, 510.0, 530.0, 560.0, 450.0, 500.0, 470.0, 540.0]
+K = 5.0  # prior strength used in the hand computations below
+
+
+# ------------------------------------------------------------------------------------------- signals
+def test_thin_history_borrows_the_cohorts_baseline_in_proportion_to_its_length():
+    centre, spread = signals.shrunk_baseline(np.array([6.0, 6.0, np.nan]), np.array([0.3, 0.3, np.nan]),
+                                             np.array([5, 95, 0]), np.array([8.0] * 3), np.array([1.2] * 3), K)
+    # 5 own debits beside 5 pseudo-observations: half and half; 95: 95%; none: the cohort alone.
+    assert centre == pytest.approx([7.0, 0.95 * 6 + 0.05 * 8, 8.0])
+    assert spread == pytest.approx([math.sqrt(0.5 * 0.09 + 0.5 * 1.44), math.sqrt(0.95 * 0.09 + 0.05 * 1.44), 1.2])
+
+
+def test_amount_counts_spreads_beyond_two_and_regular_payments_explain_it():
+    z_own = np.array([5.0, 1.5, 30.0, 9.0])
+    z_regular = np.array([np.inf, np.inf, np.inf, 0.4])        # the last one: the usual rent
+    assert signals.amount_surprise(np.minimum(z_own, z_regular)) == pytest.approx([3.0, 0.0, 10.0, 0.0])
+
+
+def test_times_usual_starts_beyond_three_times_and_grows_with_confidence():
+    got = signals.times_usual(np.log(np.array([25.0, 25.0, 2.0])), np.array([95, 5, 95]), K)
+    assert got == pytest.approx([math.log(25 / 3) * 0.95, math.log(25 / 3) * 0.5, 0.0])
+
+
+def test_beyond_largest_is_the_log_ratio_over_the_most_ever_paid():
+    got = signals.beyond_largest(np.array([9000.0, 2000.0, 9000.0]), np.array([3000.0, 3000.0, 0.0]),
+                                 np.array([45, 45, 0]), K)
+    assert got == pytest.approx([math.log(3) * 0.9, 0.0, 0.0])
+
+
+def test_a_new_place_is_surprising_in_proportion_to_how_settled_the_places_are():
+    # 100 earlier rows in one city (no city seen once) versus 20 rows in 20 different one-off cities.
+    got = signals.novelty_surprise(np.array([True, True, False, True]), np.array([100, 20, 100, 0]),
+                                   np.array([0, 20, 0, 0]), np.array([0.02] * 4), K)
+    assert got[0] == pytest.approx(-math.log((0 + K * 0.02) / (100 + K)))      # ≈ 6.96
+    assert got[1] == pytest.approx(-math.log((20 + K * 0.02) / (20 + K)))      # ≈ 0.22: nothing special
+    assert got[2] == 0.0 and got[3] == 0.0   # a known place; the first row of a history
+
+
+def test_a_night_owls_two_am_is_ordinary_and_a_day_persons_is_not():
+    # 3-hour window share: a night owl has 30 of 100 rows there, a day person none; the cohort 2%.
+    got = signals.hour_surprise(np.array([30, 0]), np.array([100, 100]), np.array([0.02, 0.02]), K)
+    assert got[0] == 0.0
+    assert got[1] == pytest.approx(math.log((3 / 24) / ((0 + K * 0.02) / (100 + K))))
+
+
+def test_a_rare_category_is_surprising_by_its_share_of_the_customers_payments():
+    got = signals.rarity_surprise(np.array([0, 50]), np.array([100, 100]), np.array([0.1, 0.1]), K)
+    assert got == pytest.approx([-math.log(0.5 / 105), -math.log(50.5 / 105)])
+
+
+def test_burst_excess_counts_debits_beyond_the_customers_usual_number():
+    assert signals.burst_excess(np.array([3, 3, 0]), np.array([0.2, 5.0, 0.2])) == pytest.approx([2.8, 0.0, 0.0])
+
+
+# ------------------------------------------------------------------------------------------- history
+def test_each_row_is_left_out_of_its_own_median():
+    keys = np.array([7, 7, 7, 7, 9])
+    values = np.log([100.0, 200.0, 300.0, 46267.0, 50.0])
+    groups = robust_groups(keys, values)
+    # Leaving out each row of [100, 200, 300, 46267]: medians of the other three.
+    assert np.exp(groups.row_median_others[:4]) == pytest.approx([300.0, 300.0, 200.0, 200.0])
+    assert list(groups.row_others) == [3, 3, 3, 3, 0] and np.isnan(groups.row_median_others[4])
+    q1, q3 = np.quantile(values[:4], [0.25, 0.75])
+    assert groups.spread[0] == pytest.approx((q3 - q1) / 1.349)
+
+
+def test_a_spree_in_a_new_city_is_new_for_a_day_then_known():
+    secs = np.array([0, 86400 * 2, 86400 * 10, 86400 * 10 + 600, 86400 * 10 + 1200, 86400 * 12])
+    place = np.array([0, 0, 1, 1, 1, 1])        # home twice, then a new city: three payments, and two days later
+    cust = np.zeros(6, np.int64)
+    found = novelty(cust, place, secs, np.arange(6), 1, 86400)
+    assert list(found.is_new) == [True, False, True, True, True, False]
+    assert list(found.n_before) == [0, 1, 2, 3, 4, 5]
+    # Cities seen exactly once before each row: home (1), none (home twice), the new city once, then not.
+    assert list(found.singletons_before) == [0, 1, 0, 1, 0, 0]
+
+
+def test_largest_other_debit_is_each_customers_own():
+    groups = np.array([0, 1, 1, 2, 2, 2, 3, 3])
+    amounts = np.array([900.0, 300.0, 700.0, 100.0, 800.0, 500.0, 600.0, 600.0])
+    assert list(largest_other(groups, amounts)) == [0.0, 700.0, 300.0, 800.0, 500.0, 800.0, 600.0, 600.0]
+
+
+# --------------------------------------------------------------------------------------- calibration
+def test_planted_fraud_is_made_of_the_hosts_own_usual_amounts():
+    host = Host(cust=np.arange(50), secs=np.full(50, 86400 * 100 + 12 * 3600), usual=np.full(50, 1000.0),
+                place=np.zeros(50, np.int64), category=np.zeros(50, np.int64))
+    planted = plant_fraud(host, 600, n_places=10, rng=np.random.default_rng(0))
+    for k, (low, high) in {0: (5, 40), 2: (3, 15)}.items():
+        ratio = planted.amount[planted.kind == k] / 1000.0
+        assert ratio.min() >= low * 0.999 and ratio.max() <= high * 1.001, KINDS[k]
+    night = planted.kind == 2
+    assert ((planted.secs[night] % 86400) < 5 * 3600).all()
+    burst = planted.kind == 3
+    assert all(3 <= n <= 6 for n in np.bincount(planted.event[burst])[np.unique(planted.event[burst])])
+    tiny = (planted.kind == 4) & (planted.amount <= 20)
+    assert tiny.sum() >= 2 * (planted.kind == 4).sum() / 5   # card testing: mostly tiny probes, then one large
+
+
+def test_fraud_rate_is_estimated_from_how_much_of_the_bank_scores_like_planted_fraud():
+    rng = np.random.default_rng(1)
+    planted = rng.uniform(0.5, 1.0, 5000)
+    bank = np.r_[rng.uniform(0.0, 0.4, 99_000), rng.uniform(0.5, 1.0, 1000)]   # 1% looks like fraud
+    assert estimate_fraud_rate(planted, bank) == pytest.approx(0.01, rel=0.1)
+
+
+def test_threshold_is_the_lowest_one_meeting_the_precision_target():
+    positives = np.array([0.9, 0.8, 0.7, 0.6])
+    # 1,000 of the bank's debits: 2 score 0.85, 10 score 0.65, the rest 0.1. At a fraud rate of 1%,
+    # threshold 0.7 flags 2 of them (counted as 3 of 1,001) with recall 0.75: precision 0.01 * 0.75 / 0.003
+    # is above 1 (capped); 0.6 flags 12 (13 of 1,001) with recall 1: 0.01 / 0.013 = 0.77 < 0.8.
+    bank = np.r_[np.full(2, 0.85), np.full(10, 0.65), np.full(988, 0.1)]
+    point = threshold_for_precision(positives, bank, fraud_rate=0.01, precision_target=0.8)
+    assert point.threshold == 0.7 and point.target_met and point.recall == 0.75
+
+
+def test_weights_are_never_negative():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(2000, 2))
+    y = (X[:, 0] - X[:, 1] + rng.normal(scale=0.5, size=2000) > 0).astype(float)   # the second one lowers odds
+    _, coef = fit_monotone_logistic(X, y, np.ones(2000))
+    assert coef[0] > 1.0 and coef[1] == 0.0
+
+
+# ------------------------------------------------------------------------------------- the estimator
+START = pd.Timestamp("2016-01-01")
+
+
+def _daytime_history(cid: str, usual: float, n: int = 120, city: str = "PUNE", seed: int = 5) -> list[dict]:
+    """`n` grocery payments of about `usual` (±20%) in `city`, one every 1.5 days between 10 am and 7 pm."""
+    rng = np.random.default_rng(seed)
+    return [{"customer_id": cid, "ts": START + pd.Timedelta(days=int(1.5 * i), hours=10 + int(i % 10),
+                                                             minutes=int(rng.integers(60))),
+             "amount": round(usual * float(np.exp(rng.normal(0, 0.2))), 2), "location": city,
+             "merchant": f"KIRANA {i % 4}", "category": "groceries"} for i in range(n)]
+
+
+def _monthly(cid: str, amount: float, merchant: str, category: str, day: int, hour: int, months: int = 6,
+             txn_type: str = "DEBIT") -> list[dict]:
+    return [{"customer_id": cid, "ts": START + pd.DateOffset(months=m) + pd.Timedelta(days=day - 1, hours=hour),
+             "amount": amount, "location": "PUNE", "merchant": merchant, "category": category, "txn_type": txn_type}
+            for m in range(months)]
 
 
 @pytest.fixture(scope="module")
-def habitual() -> TransactionAnomalyDetector:
-    """C1 buys groceries for about ₹500 in Mumbai between 10 am and 7 pm, 40 times over 80 days."""
-    rows = []
-    for i in range(40):
-        rows.append({"customer_id": "C1", "ts": pd.Timestamp("2016-06-01 10:15") + pd.Timedelta(days=2 * i, hours=i % 9),
-                     "amount": GROCERY_AMOUNTS[i % 10], "location": "MUMBAI"})
-    for i in range(40):  # other customers so the bank-wide baseline exists
-        rows.append({"customer_id": f"C{100 + i}", "ts": pd.Timestamp("2016-06-01 12:00") + pd.Timedelta(days=i),
-                     "amount": 200.0 + 37 * i, "location": "PUNE"})
-    return TransactionAnomalyDetector(random_state=0).fit(frame(rows))
+def bank() -> pd.DataFrame:
+    """Ordinary customers, plus: H1 (groceries about ₹1,850, rent ₹20,000 to LANDLORD, a salary), SHARED
+    (one ID used by several people: six rows in six cities)."""
+    rows = _daytime_history("H1", 1850.0)
+    rows += _monthly("H1", 20_000.0, "LANDLORD", "rent", day=5, hour=11)
+    rows += _monthly("H1", 80_000.0, "SALARY ACME", "income", day=1, hour=8, txn_type="CREDIT")
+    cities = ["AGRA", "SURAT", "NAGPUR", "INDORE", "PATNA", "KOCHI"]
+    rows += [{"customer_id": "SHARED", "ts": START + pd.Timedelta(days=20 * i, hours=12), "amount": 700.0 + 50 * i,
+              "location": city, "merchant": f"SHOP {i}", "category": "shopping"} for i, city in enumerate(cities)]
+    out = pd.concat([steady_bank(), frame(rows)], ignore_index=True)
+    out["transaction_id"] = [f"T{i}" for i in range(len(out))]
+    return out
 
 
-def new(amount: float, ts: str = "2016-08-25 13:40", location: str = "MUMBAI", customer: str = "C1") -> dict:
+@pytest.fixture(scope="module")
+def detector(bank) -> TransactionAnomalyDetector:
+    return TransactionAnomalyDetector(random_state=0).fit(bank)
+
+
+def txn(amount: float, ts: str = "2016-07-10 14:00", location: str = "PUNE", merchant: str = "KIRANA 1",
+        category: str = "groceries", customer: str = "H1", txn_type: str = "DEBIT") -> dict:
     return {"customer_id": customer, "ts": pd.Timestamp(ts), "amount": amount, "location": location,
-            "txn_type": "DEBIT"}
+            "merchant": merchant, "category": category, "txn_type": txn_type}
 
 
-def test_tenfold_grocery_spend_is_flagged_with_the_ratio(habitual):
-    score, flagged, reasons = habitual.score_one(new(5000.0))
-    usual = float(np.median(GROCERY_AMOUNTS))                      # 500
-    assert flagged and score >= 0.5
-    assert reasons[0] == f"₹5,000.00 is {5000 / usual:.0f}× your usual amount"
+def test_a_usual_payment_is_not_asked_about(detector):
+    score, flagged, reasons = detector.score_one(txn(1900.0))
+    assert not flagged and reasons == [] and score < detector.threshold_
 
 
-def test_usual_grocery_spend_is_not_flagged(habitual):
-    score, flagged, reasons = habitual.score_one(new(520.0))
-    assert not flagged and score < 0.3 and reasons == []
+def test_a_salary_credit_is_never_asked_about(detector):
+    """Not even ₹3,23,100 at 3 am in a city never used: money coming in is not a "Was this you?"."""
+    big = txn(323_100.0, ts="2016-07-01 03:05", location="DUBAI", merchant="SALARY ACME", category="income",
+              txn_type="CREDIT")
+    assert detector.score_one(big) == (0.0, False, [])
+    scored = detector.score_frame(frame([big]))
+    assert not scored["flagged"].any() and scored["anomaly_score"].iloc[0] == 0.0
+    # H1's largest credit before: the ₹80,000 salary.
+    assert scored["note"].iloc[0] == "₹3,23,100.00 received, more than 2× your largest earlier credit (₹80,000.00)"
 
 
-def test_first_transaction_in_a_new_city_is_flagged_with_the_city(habitual):
-    _, flagged, reasons = habitual.score_one(new(510.0, location="DUBAI"))
+def test_no_credit_is_flagged_in_a_fitted_history(detector, bank):
+    scored = detector.score_frame(bank, part_of_fit=True)
+    credit = (bank["txn_type"] == "CREDIT").to_numpy()
+    assert not scored["flagged"].to_numpy()[credit].any() and (scored["anomaly_score"].to_numpy()[credit] == 0).all()
+
+
+def test_monthly_rent_is_expected(detector):
+    """₹20,000 is 11× H1's usual, but H1 pays exactly that to LANDLORD every month."""
+    score, flagged, reasons = detector.score_one(txn(20_000.0, ts="2016-07-05 11:00", merchant="LANDLORD",
+                                                     category="rent"))
+    assert not flagged and reasons == []
+    # A 15% rent rise is still the rent.
+    assert not detector.score_one(txn(23_000.0, ts="2016-07-05 11:00", merchant="LANDLORD", category="rent"))[1]
+
+
+def test_a_25x_transfer_is_flagged(detector, bank):
+    h1 = bank[(bank["customer_id"] == "H1") & (bank["txn_type"] == "DEBIT")]
+    usual = float(np.expm1(np.median(np.log1p(h1["amount"]))))
+    score, flagged, reasons = detector.score_one(txn(46_267.0, merchant="UPI/RAVI K", category="transfers"))
+    assert flagged and score >= detector.threshold_
+    assert f"₹46,267.00 is {46_267 / usual:.0f}× your usual amount" in reasons
+    # The same amount at the landlord's is not explained either: it is not the size of the rent.
+    assert detector.score_one(txn(46_267.0, merchant="LANDLORD", category="rent"))[1]
+
+
+def test_three_night_debits_in_an_hour_add_up(detector):
+    """Each about 1.6× H1's usual, at 2 am: one alone is not asked about, three within the hour are."""
+    night = [txn(3000.0, ts="2016-07-10 02:05"), txn(2900.0, ts="2016-07-10 02:25"), txn(3100.0, ts="2016-07-10 02:48")]
+    alone = detector.score_frame(frame(night[:1]))
+    assert not alone["flagged"].iloc[0]
+    together = detector.score_frame(frame(night))
+    assert together["flagged"].all()
+    assert (together["anomaly_score"].to_numpy() > alone["anomaly_score"].iloc[0]).all()
+    assert all("one of 3 payments within an hour at night" in r for r in together["reasons"])
+
+
+def test_a_burst_across_the_batch_boundary_adds_up_with_the_context(detector):
+    night = frame([txn(3100.0, ts="2016-07-10 02:05"), txn(3000.0, ts="2016-07-10 02:25"),
+                   txn(2900.0, ts="2016-07-10 02:48")])
+    without = detector.score_frame(night.iloc[2:])
+    with_context = detector.score_frame(night.iloc[2:], context=night.iloc[:2])
+    assert list(with_context.index) == [2] and with_context["flagged"].iloc[0] and not without["flagged"].iloc[0]
+    # score_one remembers the same two as recent transactions
+    assert detector.score_one(night.iloc[2].to_dict(), recent=night.iloc[:2].to_dict("records"))[1]
+
+
+def test_a_new_city_with_a_large_amount_is_flagged_with_the_city(detector):
+    _, flagged, reasons = detector.score_one(txn(9000.0, location="DUBAI"))
     assert flagged and "first transaction in DUBAI" in reasons
 
 
-def test_night_transaction_is_explained_but_not_flagged_alone(habitual):
-    _, flagged, reasons = habitual.score_one(new(500.0, ts="2016-08-25 03:12"))
-    assert "at 3:12 am, outside your usual hours" in reasons
-    assert not flagged
+def test_a_shared_id_with_one_off_places_is_not_told_first_transaction_in(detector):
+    """SHARED used six cities once each: a seventh is no surprise (Good-Turing: all its places are one-offs)."""
+    score, _, reasons = detector.score_one(txn(800.0, location="GOA", merchant="SHOP 9", category="shopping",
+                                               customer="SHARED"))
+    settled, _, _ = detector.score_one(txn(1900.0, location="GOA"))
+    assert not any(r.startswith("first transaction in") for r in reasons) and score < settled
 
 
-def test_night_transaction_in_a_new_city_is_flagged(habitual):
-    _, flagged, reasons = habitual.score_one(new(500.0, ts="2016-08-25 03:12", location="DUBAI"))
-    assert flagged and len(reasons) == 2
+def test_yes_it_was_me_makes_that_merchant_place_and_amount_expected(detector):
+    trip = txn(46_267.0, location="DUBAI", merchant="GOLD SOUK", category="shopping")
+    assert detector.score_one(trip)[1]
+    confirmed = ConfirmedPatterns.from_frame(pd.DataFrame([trip]))
+    score, flagged, reasons = detector.score_one(trip, confirmed=confirmed)
+    assert not flagged and reasons == []
+    # The same pattern in a batch, and an amount within the band (₹40,000 is within 1.5× of ₹46,267).
+    again = frame([trip, {**trip, "amount": 40_000.0, "ts": pd.Timestamp("2016-07-12 14:00")}])
+    assert not detector.score_frame(again, confirmed=confirmed)["flagged"].any()
+    # Another customer's confirmation changes nothing for H1.
+    other = ConfirmedPatterns.from_frame(pd.DataFrame([{**trip, "customer_id": "S0001"}]))
+    assert detector.score_one(trip, confirmed=other)[1]
 
 
-def test_fifth_payment_within_ten_minutes_is_flagged(habitual):
-    start = pd.Timestamp("2016-08-25 14:00")
-    recent = [start + pd.Timedelta(minutes=2 * k) for k in range(4)]
-    _, flagged, reasons = habitual.score_one(new(500.0, ts=str(start + pd.Timedelta(minutes=8))), recent=recent)
-    assert flagged and "5th transaction within 10 minutes" in reasons
+def test_answers_given_to_fit_become_labels_and_expected_patterns(bank):
+    """A disputed row joins the fraud labels; a confirmed one is expected from then on."""
+    trip = txn(46_267.0, ts="2016-06-28 14:00", location="DUBAI", merchant="GOLD SOUK", category="shopping")
+    with_trip = pd.concat([bank, frame([{**trip, "transaction_id": "TRIP"}])], ignore_index=True)
+    det = TransactionAnomalyDetector(random_state=0).fit(with_trip, labels={"TRIP": 0, "T5": 1})
+    assert det.metrics_["labels_confirmed"] == 1 and det.metrics_["labels_disputed"] == 1
+    assert not det.score_one({**trip, "ts": pd.Timestamp("2016-07-10 14:00")})[1]
 
 
-def test_customer_without_history_is_judged_on_bank_wide_amounts(habitual):
-    _, flagged_small, reasons_small = habitual.score_one(new(600.0, customer="NEW1"))
-    assert not flagged_small and reasons_small == []
-    _, flagged_huge, reasons_huge = habitual.score_one(new(5_000_000.0, customer="NEW1"))
-    assert flagged_huge and "too little history of yours" in reasons_huge[0]
+def test_threshold_and_operating_point_come_from_the_validation_set(detector, bank):
+    m = detector.metrics_
+    assert m["threshold"] == pytest.approx(detector.threshold_, abs=1e-6) and detector.threshold == detector.threshold_
+    assert m["precision_target"] == 0.8 and m["validation_positives"] > 100 and m["validation_negatives"] > 1000
+    if m["target_met"]:
+        assert m["validation_precision"] >= 0.8
+    scored = detector.score_frame(bank, part_of_fit=True)
+    months = (bank["ts"].max() - bank["ts"].min()).total_seconds() / (30.44 * 86400)
+    per_1000 = scored["flagged"].sum() / (bank["customer_id"].nunique() / 1000) / months
+    assert m["alerts_per_1000_customers_month"] == pytest.approx(per_1000, abs=1e-3)
+    assert m["flagged"] == int(scored["flagged"].sum())
+
+
+def test_a_higher_precision_target_flags_no_more(bank):
+    loose = TransactionAnomalyDetector(precision_target=0.5, random_state=0).fit(bank)
+    strict = TransactionAnomalyDetector(precision_target=0.95, random_state=0).fit(bank)
+    assert strict.threshold_ >= loose.threshold_ and strict.metrics_["flagged"] <= loose.metrics_["flagged"]
 
 
 def test_score_one_equals_score_frame_for_the_same_rows():
-    bank = synth_bank()
-    txns = bank.transactions
+    txns = synth_bank(customers=400, months=8, seed=3).transactions
     cut = txns["ts"].quantile(0.95)
     detector = TransactionAnomalyDetector(random_state=0).fit(txns[txns["ts"] < cut])
-    later = txns[txns["ts"] >= cut].drop_duplicates("customer_id").head(400)
+    later = txns[txns["ts"] >= cut].drop_duplicates("customer_id").head(300)
     bulk = detector.score_frame(later)
     for row, (_, expected) in zip(later.to_dict("records"), bulk.iterrows(), strict=True):
         score, flagged, reasons = detector.score_one(row)
@@ -86,90 +325,38 @@ def test_score_one_equals_score_frame_for_the_same_rows():
         assert flagged == expected["flagged"] and reasons == list(expected["reasons"])
 
 
-def test_fit_score_frame_equals_fit_then_scoring_the_fitted_rows():
-    txns = synth_bank().transactions
+def test_fitted_rows_score_the_same_in_the_fit_alone_and_customer_by_customer():
+    """Export and the API recompute quiet rows from one customer's rows: the very same bits."""
+    txns = synth_bank(customers=400, months=8, seed=3).transactions
     together = TransactionAnomalyDetector(random_state=0)
     combined = together.fit_score_frame(txns)
-    separate = TransactionAnomalyDetector(random_state=0).fit(txns)
-    assert (together.forest_low_, together.forest_high_) == (separate.forest_low_, separate.forest_high_)
-    pd.testing.assert_frame_equal(combined, separate.score_frame(txns, part_of_fit=True))
+    pd.testing.assert_frame_equal(combined, TransactionAnomalyDetector(random_state=0).fit(txns)
+                                  .score_frame(txns, part_of_fit=True))
+    for cid in txns["customer_id"].drop_duplicates().head(40):
+        mine = (txns["customer_id"] == cid).to_numpy()
+        alone = together.score_frame(txns[mine].reset_index(drop=True), part_of_fit=True)
+        assert alone["anomaly_score"].tolist() == combined["anomaly_score"][mine].tolist()
+        assert alone["reasons"].tolist() == combined["reasons"][mine].tolist()
 
 
-def test_usual_hours_wrap_round_midnight():
-    rows = [{"customer_id": "C1", "ts": pd.Timestamp("2016-06-01 23:20") + pd.Timedelta(days=i), "amount": 500.0}
-            for i in range(40)]
-    rows += [{"customer_id": f"C{100 + i}", "ts": pd.Timestamp("2016-06-01 12:00") + pd.Timedelta(days=i),
-              "amount": 200.0 + 37 * i} for i in range(40)]
-    detector = TransactionAnomalyDetector(random_state=0).fit(frame(rows))
-    _, _, after_midnight = detector.score_one(new(500.0, ts="2016-08-25 00:10"))
-    _, _, at_noon = detector.score_one(new(500.0, ts="2016-08-25 12:10"))
-    assert not any("usual hours" in r for r in after_midnight)
-    assert "at 12:10 pm, outside your usual hours" in at_noon
-
-
-def test_flat_forest_equals_sklearn_scores():
-    X = np.random.default_rng(0).normal(size=(2000, 7))
-    forest = IsolationForest(n_estimators=25, max_features=0.7, random_state=0).fit(X)
-    flat = FlatForest(forest)
-    expected = -forest.score_samples(X)
-    assert np.allclose(flat.score(X), expected, atol=1e-12)
-    assert all(flat.score_row(x) == pytest.approx(e, abs=1e-12) for x, e in zip(X[:100], expected[:100], strict=True))
-
-
-def test_injected_fraud_is_found_with_useful_precision():
-    bank = synth_bank()
-    txns = bank.transactions
-    scored = TransactionAnomalyDetector(random_state=0).fit(txns).score_frame(txns, part_of_fit=True)
-    truth = bank.txn_labels.set_index("TransactionID")["is_fraud"].reindex(txns["transaction_id"]).to_numpy() == 1
-    flagged = scored["flagged"].to_numpy()
-    precision = (truth & flagged).sum() / max(flagged.sum(), 1)
-    recall = (truth & flagged).sum() / truth.sum()
-    print(f"injected fraud: precision {precision:.3f}, recall {recall:.3f} ({truth.sum()} fraud rows)")
-    assert recall >= 0.6 and precision >= 0.3
-
-
-def test_every_flagged_transaction_has_a_reason():
-    bank = synth_bank()
-    txns = bank.transactions
-    scored = TransactionAnomalyDetector(random_state=0).fit(txns).score_frame(txns, part_of_fit=True)
+def test_every_flagged_transaction_has_a_reason_and_scores_are_probabilities():
+    txns = synth_bank().transactions
+    scored = TransactionAnomalyDetector(random_state=0).fit_score_frame(txns)
     flagged = scored[scored["flagged"]]
     assert len(flagged) > 0 and all(len(r) >= 1 for r in flagged["reasons"])
     assert scored["anomaly_score"].between(0, 1).all()
+    assert not any("unusual combination" in r for rs in scored["reasons"] for r in rs)
 
 
-def test_tiny_test_payment_from_a_new_customer_is_explained_as_such(habitual):
-    score, flagged, reasons = habitual.score_one(new(1.0, customer="NEW2"))
-    assert flagged
-    assert any("₹1.00 is smaller than" in r and "test payments" in r for r in reasons), reasons
-    typical_score, _, _ = habitual.score_one(new(600.0, customer="NEW2"))
-    assert score > typical_score
-
-
-def test_monthly_rent_forty_times_the_grocery_median_is_expected():
-    """C2 buys groceries for about ₹500 and pays ₹20,000 rent every month: the next rent is not unusual,
-    but ₹20,000 at a grocery shop (40× the grocery median, from groceries' own baseline) is."""
-    rows = [{"customer_id": "C2", "ts": pd.Timestamp("2016-01-03 10:15") + pd.Timedelta(days=3 * i, hours=i % 8),
-             "amount": GROCERY_AMOUNTS[i % 10], "merchant": "KIRANA STORE", "category": "groceries"}
-            for i in range(60)]
-    rows += [{"customer_id": "C2", "ts": pd.Timestamp("2016-01-05 11:00") + pd.DateOffset(months=m),
-              "amount": 20_000.0, "merchant": "UPI/PG RENT/MUMBAI", "category": "rent"} for m in range(6)]
-    detector = TransactionAnomalyDetector(random_state=0).fit(frame(rows))
-    rent = {**new(20_000.0, ts="2016-07-05 11:00", customer="C2"), "merchant": "UPI/PG RENT/MUMBAI", "category": "rent"}
-    _, rent_flagged, rent_reasons = detector.score_one(rent)
-    assert not rent_flagged and rent_reasons == []
-    _, flagged, reasons = detector.score_one({**rent, "merchant": "KIRANA STORE", "category": "groceries"})
-    assert flagged and reasons[0].startswith("₹20,000.00 is")
-
-
-def test_largest_and_second_largest_debit_are_each_customers_own():
-    """"Leaving the row itself out" needs the true second-largest debit, whatever the neighbours hold."""
-    amounts = {"CA": [900.0], "CB": [300.0, 700.0], "CC": [100.0, 800.0, 500.0], "CD": [250.0],
-               "CE": [600.0, 600.0]}
-    rows = [{"customer_id": cid, "ts": pd.Timestamp("2016-06-01 11:00") + pd.Timedelta(days=i), "amount": amount,
-             "location": "PUNE"} for cid, values in amounts.items() for i, amount in enumerate(values)]
-    detector = TransactionAnomalyDetector(random_state=0).fit(frame(rows))
-    for cid, values in amounts.items():
-        at = detector.customers_.get_loc(cid)
-        ranked = sorted(values, reverse=True)
-        assert detector.max_debit_[at] == ranked[0]
-        assert detector.second_debit_[at] == (ranked[1] if len(ranked) > 1 else 0.0), cid
+def test_synth_fraud_is_found_at_the_precision_target():
+    """Synth's own fraud was never used for calibration. Its lone odd-hour and amount-only kinds are as
+    ordinary as synth's genuine night and big payments, and on a bank this size the estimated fraud rate is
+    conservative, so the threshold keeps precision and gives up recall."""
+    bank = synth_bank()
+    txns = bank.transactions
+    scored = TransactionAnomalyDetector(random_state=0).fit_score_frame(txns)
+    truth = bank.txn_labels.set_index("TransactionID")["is_fraud"].reindex(txns["transaction_id"]).to_numpy() == 1
+    flagged = scored["flagged"].to_numpy()
+    precision, recall = (truth & flagged).sum() / max(flagged.sum(), 1), (truth & flagged).sum() / truth.sum()
+    print(f"synth fraud: precision {precision:.3f}, recall {recall:.3f} ({truth.sum()} fraud rows)")
+    assert precision >= 0.8 and recall >= 0.1

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
+import datetime as dt
 import json
+import re
 
 import pandas as pd
 import pytest
 
-from analytics.anomaly import TransactionAnomalyDetector
-from analytics.categorize import assign_categories, train_default_categorizer
 from bot.commands import export as export_command
 from bot.commands import train as train_command
 from bot.config import Config
-from bot.services.errors import NotTrained
-from bot.services.scoring import TransactionScorer
 from bot.services.trained_scores import TrainedScores
 from bot.services.training import train
 from bot.storage.database import Store
@@ -47,24 +46,29 @@ def scalar(store: Store, sql: str, *params):
 
 
 @pytest.fixture(scope="module")
-def refit(trained):
-    """The same detector fitted again here on the stored rows, and the categories, for independent figures."""
-    store, _, _ = trained
-    frame = TransactionRepository(store).all_frame()
-    given = frame["category"].copy()
-    frame["category"] = assign_categories(frame, train_default_categorizer)
-    scored = TransactionAnomalyDetector(random_state=0).fit_score_frame(frame)
-    return frame, given, scored
+def exported(trained, trained_config, tmp_path_factory) -> pd.DataFrame:
+    """`finassist export`'s transactions_scored.csv (scores of quiet rows recomputed for the whole bank)."""
+    out = tmp_path_factory.mktemp("export")
+    assert export_command.run(argparse.Namespace(out=str(out)), trained_config) == 0
+    return pd.read_csv(out / "transactions_scored.csv", keep_default_na=False, dtype={"reasons": str})
 
 
-def test_rows_with_something_to_say_are_stored(trained, refit):
+def test_rows_with_something_to_say_are_stored(trained):
+    """Stored: flagged rows, explained rows (with reasons) and rows whose category the merchant model
+    inferred; nothing quiet with a given category (plain SQL over both tables)."""
     store, report, _ = trained
-    frame, given, scored = refit
-    worth = scored["flagged"] | (scored["reasons"].map(len) > 0) | (given.isna() & frame["merchant"].notna())
-    stored = {r[0] for r in store.conn.execute("SELECT transaction_id FROM transaction_scores")}
-    assert stored == set(frame.loc[worth, "transaction_id"])
-    assert 0 < len(stored) < len(frame) == report.n_transactions
-    assert scalar(store, "SELECT COUNT(*) FROM transaction_scores WHERE flagged = 1") == report.anomaly_flagged
+    assert scalar(store, "SELECT COUNT(*) FROM transaction_scores WHERE flagged = 1") == report.anomaly_flagged > 0
+    quiet_but_stored = scalar(store, "SELECT COUNT(*) FROM transaction_scores s JOIN transactions t USING "
+                                     "(transaction_id) WHERE s.flagged = 0 AND s.reasons = '[]' AND NOT "
+                                     "(t.category IS NULL AND t.merchant IS NOT NULL)")
+    assert quiet_but_stored == 0
+    inferred = scalar(store, "SELECT COUNT(*) FROM transactions WHERE category IS NULL AND merchant IS NOT NULL")
+    stored_inferred = scalar(store, "SELECT COUNT(*) FROM transaction_scores s JOIN transactions t USING "
+                                    "(transaction_id) WHERE t.category IS NULL AND t.merchant IS NOT NULL")
+    assert stored_inferred == inferred > 0
+    assert 0 < scalar(store, "SELECT COUNT(*) FROM transaction_scores") < report.n_transactions
+    assert scalar(store, "SELECT COUNT(*) FROM transaction_scores s JOIN transactions t USING (transaction_id) "
+                         "WHERE t.txn_type = 'CREDIT' AND (s.flagged = 1 OR s.anomaly_score != 0)") == 0
     assert scalar(store, "SELECT COUNT(*) FROM transaction_scores s JOIN transactions t USING (transaction_id) "
                          "WHERE t.txn_type = 'CREDIT' AND s.category != 'income'") == 0
     assert scalar(store, "SELECT MIN(anomaly_score) >= 0 AND MAX(anomaly_score) <= 1 FROM transaction_scores") == 1
@@ -126,60 +130,103 @@ def test_artifacts_are_stored_with_metrics(trained):
     assert info["metrics"]["n_test"] == report.churn_metrics["n_test"]
 
 
-def test_scorer_from_store_scores_like_the_stored_model(trained):
-    store, _, bank = trained
-    scorer = TransactionScorer.from_store(store)
-    row = bank.transactions.iloc[-1].to_dict()
-    row["ts"] = row["ts"] + pd.Timedelta(days=1)
-    assert scorer.score(row) == ScoreRepository(store).load_artifact("anomaly").score_one(row)
+def test_scorer_from_store_flags_a_huge_debit_and_not_a_usual_one(trained):
+    """Figures from SQL: a customer's median and largest debit, their city and a usual hour."""
+    store, _, _ = trained
+    cid, n = store.conn.execute("SELECT customer_id, COUNT(*) FROM transactions WHERE txn_type = 'DEBIT' "
+                                "GROUP BY customer_id HAVING COUNT(*) >= 40 ORDER BY customer_id LIMIT 1").fetchone()
+    amounts = sorted(r[0] for r in store.conn.execute(
+        "SELECT amount FROM transactions WHERE customer_id = ? AND txn_type = 'DEBIT'", [cid]))
+    median = amounts[len(amounts) // 2]
+    city, last_ts = store.conn.execute("SELECT location, MAX(ts) FROM transactions WHERE customer_id = ? "
+                                       "GROUP BY location ORDER BY COUNT(*) DESC LIMIT 1", [cid]).fetchone()
+    when = dt.datetime.fromisoformat(last_ts).replace(hour=13, minute=0) + dt.timedelta(days=1)
+    detector = ScoreRepository(store).load_artifact("anomaly")
+    huge = 40 * amounts[-1]
+    score, flagged, reasons = detector.score_one({"customer_id": cid, "ts": when, "amount": huge,
+                                                  "location": "REYKJAVIK"})
+    assert flagged and "first transaction in REYKJAVIK" in reasons
+    times = [float(m.group(1)) for r in reasons if (m := re.search(r"is ([\d.]+)× your usual amount", r))]
+    assert times and 0.5 <= times[0] / (huge / median) <= 2.0      # "your usual" is about the median
+    assert detector.score_one({"customer_id": cid, "ts": when + dt.timedelta(days=1), "amount": median,
+                               "location": city})[1] is False
 
 
-def test_scorer_without_training_says_so(fresh_store):
-    with pytest.raises(NotTrained):
-        TransactionScorer.from_store(fresh_store)
+def test_intake_without_training_scores_nothing_and_says_so(fresh_store):
+    from bot.services.intake_scoring import IntakeScorer
+
+    outcome = IntakeScorer(fresh_store).score_pending()
+    assert (outcome.trained, outcome.scored) == (False, 0)
 
 
 def test_train_output_shows_the_figures(trained):
-    _, report, _ = trained
+    """The printed anomaly figures, computed here from SQL: flags, alerts per 1,000 customers a month."""
+    store, report, _ = trained
     text = train_command.render(report)
-    assert f"k = {report.k}" in text and "AUC" in text and "precision@10%" in text and "flagged" in text
+    flagged = scalar(store, "SELECT COUNT(*) FROM transaction_scores WHERE flagged = 1")
+    customers = scalar(store, "SELECT COUNT(DISTINCT customer_id) FROM transactions")
+    first, last = store.conn.execute("SELECT MIN(ts), MAX(ts) FROM transactions").fetchone()
+    months = (dt.datetime.fromisoformat(last) - dt.datetime.fromisoformat(first)).total_seconds() / (30.44 * 86400)
+    assert f"anomalies: {flagged:,} of {report.n_transactions:,} transactions flagged" in text
+    assert f"{flagged / (customers / 1000) / months:.1f} alerts per 1,000 customers per month" in text
+    metrics = json.loads(scalar(store, "SELECT metrics FROM model_artifacts WHERE name = 'anomaly'"))
+    assert f"threshold {metrics['threshold']:.4f} for precision target 0.80" in text
+    assert f"validation precision {metrics['validation_precision']:.3f}, recall {metrics['validation_recall']:.3f}" in text
+    assert scalar(store, "SELECT COUNT(*) FROM fraud_checks") == 0 and "as customers answered them: no answers yet" in text
+    assert f"k = {report.k}" in text and "AUC" in text and "precision@10%" in text
+
+
+def test_train_output_shows_the_precision_of_answered_alerts(trained):
+    _, report, _ = trained
+    answered = dataclasses.replace(report, alert_answers={"confirmed": 3, "disputed": 1})
+    assert "alerts as customers answered them: precision 0.250 (1 disputed, 3 confirmed)" in train_command.render(answered)
 
 
 def test_export_writes_contract_columns(trained, trained_config, tmp_path):
-    store, report, _ = trained
+    store, _, _ = trained
     out = tmp_path / "export"
     assert export_command.run(argparse.Namespace(out=str(out)), trained_config) == 0
     with (out / "transactions_scored.csv").open(encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
     assert rows[0] == ["TransactionID", "CustomerID", "category", "anomaly_score", "flagged", "reasons"]
-    assert len(rows) - 1 == report.n_transactions
+    assert len(rows) - 1 == scalar(store, "SELECT COUNT(*) FROM transactions")
     with (out / "customers_scored.csv").open(encoding="utf-8") as handle:
         header = next(csv.reader(handle))
         n = sum(1 for _ in handle)
     assert header[:4] == ["CustomerID", "segment", "persona", "churn_risk"]
-    assert n == report.n_customers
+    assert n == scalar(store, "SELECT COUNT(DISTINCT customer_id) FROM transactions")
 
 
-def test_export_gives_every_transaction_its_training_score_and_category(trained, trained_config, refit, tmp_path):
-    frame, _, scored = refit
-    assert export_command.run(argparse.Namespace(out=str(tmp_path)), trained_config) == 0
-    exported = pd.read_csv(tmp_path / "transactions_scored.csv", keep_default_na=False)
-    assert exported["TransactionID"].tolist() == frame["transaction_id"].tolist()
-    assert exported["category"].tolist() == frame["category"].tolist()
-    assert (exported["anomaly_score"] - scored["anomaly_score"].round(6)).abs().max() < 1e-9
-    assert exported["flagged"].tolist() == scored["flagged"].astype(int).tolist()
-    assert exported["reasons"].tolist() == ["; ".join(r) for r in scored["reasons"]]
-
-
-def test_a_quiet_transaction_is_scored_again_exactly(trained, refit):
+def test_export_gives_stored_rows_their_stored_figures_and_quiet_rows_none(trained, exported):
+    """Against plain SQL: the stored score rows verbatim, in stored order; every other row quiet, below the
+    threshold, with its given category."""
     store, _, _ = trained
-    frame, _, scored = refit
-    quiet = scored.index[~scored["flagged"] & (scored["reasons"].map(len) == 0)][len(frame) // 3]
-    tid = frame.loc[quiet, "transaction_id"]
-    assert ScoreRepository(store).transaction_score(tid) is None
-    got = TrainedScores(store).for_transaction(tid)
-    assert got["anomaly_score"] == scored.loc[quiet, "anomaly_score"] and got["flagged"] is False
-    assert got["category"] == frame.loc[quiet, "category"] and got["reasons"] == []
+    ids = [r[0] for r in store.conn.execute("SELECT transaction_id FROM transactions ORDER BY rowid")]
+    assert exported["TransactionID"].tolist() == ids
+    stored = pd.read_sql_query("SELECT transaction_id, category, anomaly_score, flagged, reasons FROM "
+                               "transaction_scores", store.conn).set_index("transaction_id")
+    mine = exported.set_index("TransactionID").loc[stored.index]
+    assert (mine["anomaly_score"] - stored["anomaly_score"]).abs().max() < 1e-9
+    assert mine["flagged"].tolist() == stored["flagged"].tolist()
+    assert mine["category"].tolist() == stored["category"].tolist()
+    assert mine["reasons"].tolist() == ["; ".join(json.loads(r)) for r in stored["reasons"]]
+    quiet = exported[~exported["TransactionID"].isin(stored.index)]
+    given = dict(store.conn.execute("SELECT transaction_id, category FROM transactions").fetchall())
+    threshold = json.loads(scalar(store, "SELECT metrics FROM model_artifacts WHERE name = 'anomaly'"))["threshold"]
+    assert len(quiet) > 0 and (quiet["flagged"] == 0).all() and (quiet["reasons"] == "").all()
+    assert (quiet["anomaly_score"] < threshold).all()
+    assert quiet["category"].tolist() == [given[t] for t in quiet["TransactionID"]]
+
+
+def test_a_quiet_transaction_gets_the_same_score_from_the_api_path_as_from_export(trained, exported):
+    """The API recomputes one customer's rows, export the whole bank's: the very same figure."""
+    store, _, _ = trained
+    stored = {r[0] for r in store.conn.execute("SELECT transaction_id FROM transaction_scores")}
+    quiet = exported[~exported["TransactionID"].isin(stored)]
+    for _, row in quiet.iloc[:: max(len(quiet) // 5, 1)].head(5).iterrows():
+        got = TrainedScores(store).for_transaction(row["TransactionID"])
+        assert round(got["anomaly_score"], 6) == row["anomaly_score"] and got["flagged"] is False
+        assert got["category"] == row["category"] and got["reasons"] == []
 
 
 def test_indexes_survive_the_bulk_rewrite(trained):
@@ -198,3 +245,43 @@ def test_train_output_prints_churn_figures_beside_the_base_rate(trained):
     assert f"AUC {m['auc']:.3f}" in text and f"Brier {m['brier']:.4f}" in text
     assert f"base rate {m['base_rate']:.3f}" in text and f"precision@10% {m['precision_at_k']:.3f}" in text
     assert f"high {counts.get('high', 0):,}, lapsed {counts.get('lapsed', 0):,}" in text
+
+
+def test_train_learns_from_customers_answers(tmp_path):
+    """Answers stored in fraud_checks reach the detector as labels, and `train` prints their precision."""
+    from bot.storage.fraud_checks import FraudCheckRepository
+
+    config = Config().with_db(tmp_path / "answers.db")
+    store = Store(config.storage.db_path)
+    try:
+        bank = synth_bank(customers=400, months=8, seed=3)
+        with store.atomic():
+            TransactionRepository(store).insert_frame(bank.transactions, "test")
+        first = train(store, config)
+        checks = FraudCheckRepository(store)
+        flagged = [r[0] for r in store.conn.execute(
+            "SELECT s.transaction_id FROM transaction_scores s WHERE s.flagged = 1 ORDER BY s.transaction_id")]
+        def pattern_reasons(tid: str) -> list[str]:
+            row = ScoreRepository(store).transaction_score(tid) or {"reasons": []}
+            return [r for r in row["reasons"] if "usual amount" in r or r.startswith(("first transaction in",
+                                                                                       "first payment to"))]
+
+        assert any(pattern_reasons(tid) for tid in flagged[1:4])
+        now = dt.datetime(2016, 11, 1, tzinfo=dt.UTC)
+        for i, tid in enumerate(flagged[:4]):
+            cid = scalar(store, "SELECT customer_id FROM transactions WHERE transaction_id = ?", tid)
+            checks.create(transaction_id=tid, customer_id=cid, chat_id=1, message_id=None, created_at=now)
+            checks.answer(tid, status="disputed" if i == 0 else "confirmed", chat_id=1, answered_at=now)
+        assert first.alert_answers == {}
+        again = train(store, config)
+        metrics = json.loads(scalar(store, "SELECT metrics FROM model_artifacts WHERE name = 'anomaly'"))
+        disputed = scalar(store, "SELECT COUNT(*) FROM fraud_checks WHERE status = 'disputed'")
+        confirmed = scalar(store, "SELECT COUNT(*) FROM fraud_checks WHERE status = 'confirmed'")
+        assert (metrics["labels_disputed"], metrics["labels_confirmed"]) == (disputed, confirmed) == (1, 3)
+        text = train_command.render(again)
+        assert "alerts as customers answered them: precision 0.250 (1 disputed, 3 confirmed)" in text
+        # "Yes, it was me" made those three's merchant, place and amount expected: no such reason is left (a
+        # burst they were part of may still be asked about).
+        assert not any(pattern_reasons(tid) for tid in flagged[1:4])
+    finally:
+        store.close()

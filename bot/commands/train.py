@@ -48,6 +48,28 @@ def _high_share(levels: dict[str, int], base_rate: float | None) -> str:
     return f" (high = {share:.1%} of active customers{ratio})"
 
 
+def _anomaly_lines(report: TrainReport) -> list[str]:
+    """The fraud detector's operating point, how it was measured, and what customers answered."""
+    m = report.anomaly_metrics
+    share = report.anomaly_flagged / max(report.anomaly_scored, 1)
+    lines = [f"anomalies: {report.anomaly_flagged:,} of {report.anomaly_scored:,} transactions flagged ({share:.2%}), "
+             f"{_figure(m.get('alerts_per_1000_customers_month'), 1)} alerts per 1,000 customers per month"]
+    if "validation_precision" in m:
+        lines.append(
+            f"  threshold {_figure(m.get('threshold'), 4)} for precision target {_figure(m.get('precision_target'), 2)}: "
+            f"validation precision {_figure(m.get('validation_precision'))}, recall {_figure(m.get('validation_recall'))} "
+            f"(planted fraud in held-out customers, {int(m.get('labels_disputed', 0)):,} disputed and "
+            f"{int(m.get('labels_confirmed', 0)):,} confirmed answers; fraud rate taken as "
+            f"{_figure(m.get('fraud_rate_used'), 4)})")
+    confirmed, disputed = report.alert_answers.get("confirmed", 0), report.alert_answers.get("disputed", 0)
+    if confirmed + disputed:
+        lines.append(f"  alerts as customers answered them: precision {disputed / (disputed + confirmed):.3f} "
+                     f"({disputed:,} disputed, {confirmed:,} confirmed)")
+    else:
+        lines.append("  alerts as customers answered them: no answers yet")
+    return lines
+
+
 def render(report: TrainReport) -> str:
     """The figures, readable: data, segments (k by silhouette), anomalies, churn, time per stage."""
     m = report.churn_metrics
@@ -59,10 +81,8 @@ def render(report: TrainReport) -> str:
     ]
     for s in report.segments:
         lines.append(f"  {s.segment}  {s.persona:<22} {s.size:>9,} customers  {s.description}")
-    share = report.anomaly_flagged / max(report.anomaly_scored, 1)
+    lines += ["", *_anomaly_lines(report)]
     lines += [
-        "",
-        f"anomalies: {report.anomaly_flagged:,} of {report.anomaly_scored:,} transactions flagged ({share:.2%})",
         "",
         f"churn (no transaction in the next 30 days; method: {m.get('method', 'n/a')}):",
         f"  {m.get('method_sentence', '')}",

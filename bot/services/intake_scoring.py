@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.anomaly import TransactionAnomalyDetector
+from analytics.anomaly_patterns import ConfirmedPatterns
 from analytics.categorize import MerchantCategorizer, assign_categories, train_default_categorizer
 from analytics.results import AnomalyFlag
 from bot.storage.database import Store
@@ -124,24 +125,32 @@ class IntakeScorer:
                                  model_trained_at=model.created_at)
 
     def _score_chunk(self, model: _Model, frame: pd.DataFrame, start: int) -> pd.DataFrame:
-        """Score `frame` (rows after rowid `start`) with the customers' rows that arrived since training in
-        front of it as context: only the new rows' scores are kept."""
+        """Score `frame` (rows after rowid `start`) against the stored detector, with the customers' rows that
+        arrived since training as context and what customers confirmed ("Yes, it was me") as expected."""
         since = pd.Timestamp(frame["ts"].min()).to_pydatetime() - CONTEXT
-        context = self.transactions.context_for(frame["customer_id"].unique().tolist(), model.last_rowid,
-                                                start, since)
-        combined = pd.concat([context, frame], ignore_index=True) if len(context) else frame.reset_index(drop=True)
-        categories = assign_categories(combined, self._categorizer_once)
-        combined = combined.assign(category=categories.to_numpy(dtype=object))
-        scored = model.detector.score_frame(combined).iloc[len(context):]
-        new = combined.iloc[len(context):]
+        customers = frame["customer_id"].unique().tolist()
+        context = self.transactions.context_for(customers, model.last_rowid, start, since)
+        frame = frame.reset_index(drop=True)
+        frame = frame.assign(category=assign_categories(frame, self._categorizer_once).to_numpy(dtype=object))
+        if len(context):
+            context = context.assign(
+                category=assign_categories(context, self._categorizer_once).to_numpy(dtype=object))
+        scored = model.detector.score_frame(frame, context=context if len(context) else None,
+                                            confirmed=self._confirmed(customers))
         return pd.DataFrame({
-            "transaction_id": new["transaction_id"].to_numpy(dtype=object),
-            "customer_id": new["customer_id"].to_numpy(dtype=object),
-            "category": new["category"].to_numpy(dtype=object),
+            "transaction_id": frame["transaction_id"].to_numpy(dtype=object),
+            "customer_id": frame["customer_id"].to_numpy(dtype=object),
+            "category": frame["category"].to_numpy(dtype=object),
             "anomaly_score": scored["anomaly_score"].to_numpy(float),
             "flagged": scored["flagged"].to_numpy(bool),
             "reasons": scored["reasons"].to_numpy(dtype=object),
         })
+
+    def _confirmed(self, customers: list[str]) -> ConfirmedPatterns | None:
+        """The batch's customers' confirmed transactions, as patterns the detector must now expect."""
+        wanted = set(customers)
+        rows = [r for r in self.fraud_checks.confirmed_transactions() if r["customer_id"] in wanted]
+        return ConfirmedPatterns.from_frame(pd.DataFrame(rows)) if rows else None
 
 
 def _flagged_rows(frame: pd.DataFrame, result: pd.DataFrame) -> list[FlaggedRow]:

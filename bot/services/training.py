@@ -22,6 +22,7 @@ from analytics.segments import CustomerSegmenter
 from bot.config import Config
 from bot.services.errors import NoData
 from bot.storage.database import Store
+from bot.storage.fraud_checks import FraudCheckRepository
 from bot.storage.intake import IntakeMark
 from bot.storage.scores import ScoreRepository
 from bot.storage.transactions import TransactionRepository
@@ -55,6 +56,8 @@ class TrainReport:
     churn_metrics: dict[str, Any]                # auc, precision_at_k, brier, base_rate, method, ... (ChurnModel)
     churn_levels: dict[str, int]                 # customers per level: low, medium, high, lapsed
     timings: dict[str, float] = field(default_factory=dict)   # seconds per stage (anomaly overlaps others)
+    anomaly_metrics: dict[str, Any] = field(default_factory=dict)  # threshold, targets, validation P/R, alert rate
+    alert_answers: dict[str, int] = field(default_factory=dict)    # customers' answers so far: confirmed, disputed
     wall_seconds: float | None = None                          # start to finish
 
     @property
@@ -90,11 +93,13 @@ def train(store: Store, config: Config, progress: Progress | None = None, random
     txns, last_rowid = timed("read", _read_until_as_of, store, config)
     as_of = _as_of(config, txns)
     model_category = (txns["category"].isna() & txns["merchant"].notna()).to_numpy()
+    answers = FraudCheckRepository(store)
+    fraud_labels = dict(answers.labels())   # "No, it wasn't me" = fraud, "Yes, it was me" = genuine
 
     def categorise_and_score(frame: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
         # The merchant classifier is trained only if some row has merchant text but no category.
         categories = timed("categories", assign_categories, frame, train_default_categorizer)
-        return categories, timed("anomaly", detector.fit_score_frame, frame.assign(category=categories))
+        return categories, timed("anomaly", detector.fit_score_frame, frame.assign(category=categories), fraud_labels)
 
     detector = TransactionAnomalyDetector(random_state=random_state)
     segmenter = CustomerSegmenter(random_state=random_state)
@@ -133,7 +138,7 @@ def train(store: Store, config: Config, progress: Progress | None = None, random
         for s in range(segmenter.k_)
     ]
     scores = ScoreRepository(store)
-    anomaly_metrics = {"flagged": n_flagged, "scored": n_scored, "stored": len(txn_scores),
+    anomaly_metrics = {**detector.metrics_, "flagged": n_flagged, "scored": n_scored, "stored": len(txn_scores),
                        "threshold": detector.threshold, "last_rowid": last_rowid}
     with store.atomic(bulk=True):
         scores.write_transaction_scores(txn_scores)
@@ -156,6 +161,8 @@ def train(store: Store, config: Config, progress: Progress | None = None, random
         segments=tuple(SegmentSummary(r["segment"], r["persona"], r["description"], r["size"]) for r in segment_rows),
         anomaly_flagged=anomaly_metrics["flagged"],
         anomaly_scored=anomaly_metrics["scored"],
+        anomaly_metrics=anomaly_metrics,
+        alert_answers={status: n for status, n in answers.counts_by_status().items() if status != "pending"},
         churn_metrics=dict(churn.metrics_),
         churn_levels=churn_levels,
         timings=timings,
