@@ -56,7 +56,7 @@ def test_every_file_a_full_run_creates_is_owner_only(tmp_path, monkeypatch, open
         assert cli.main(["ingest", str(bad), *args]) == 0         # a rejects report beside the database
         assert cli.main(["export", "--out", "exports/today", *args]) == 0
         assert cli.main(["report", customer, "--out", "charts/monthly/r.png", *args]) == 0
-        assert cli.main(["report", customer, *args]) == 0         # default out/report_<id>_last.png
+        assert cli.main(["report", customer, *args]) == 0         # default out/report_<id>_<YYYY-MM>.png
         created = {p: m for p, m in tree(work).items() if p not in before}
     finally:
         reader.close()
@@ -65,7 +65,8 @@ def test_every_file_a_full_run_creates_is_owner_only(tmp_path, monkeypatch, open
     # The run did make each kind of file (so the check below is not vacuous).
     assert {"store/bank/finassist.db", "store/bank/finassist.db-wal", "store/bank/finassist.db-shm",
             "exports/today/transactions_scored.csv", "exports/today/customers_scored.csv",
-            "charts/monthly/r.png", f"out/report_{customer}_last.png"} <= names
+            "charts/monthly/r.png"} <= names
+    assert any(n.startswith(f"out/report_{customer}_") and n.endswith(".png") for n in names)
     assert any(n.startswith("store/bank/finassist.db.parts/txns-") for n in names)
     assert any(n.startswith("store/bank/rejects_") for n in names)
     assert any(n.startswith("out/demo/report_") for n in names)

@@ -84,6 +84,7 @@ def test_stats_prints_delivery_answers_and_uplift(tmp_path, capsys):
 def test_stats_on_an_empty_store_says_there_is_nothing_yet(tmp_path, capsys):
     config = tmp_path / "c.toml"
     config.write_text(f'[storage]\ndb_path = "{tmp_path / "empty.db"}"\n')
+    Store(tmp_path / "empty.db").close()   # an empty store (a missing one is refused: read-only verbs never create it)
     assert main(["stats", "--config", str(config)]) == 0
     out = capsys.readouterr().out
     assert "messages sent: 0" in out and "precision: n/a" in out and "broadcasts: none" in out
