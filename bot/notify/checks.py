@@ -86,9 +86,10 @@ class AnswerMemo:
     def ask(self, method: str, customer_id: str, **options: Any) -> Any:
         """`insights.<method>(customer_id, **options)`, remembered."""
         key = (method, customer_id, *sorted(options.items()))
-        if key not in self.values:
-            self.values[key] = getattr(self.insights, method)(customer_id, **options)
-        return self.values[key]
+        values = self.values   # a concurrent pass may swap in a fresh dict meanwhile: keep using this one
+        if key not in values:
+            values[key] = getattr(self.insights, method)(customer_id, **options)
+        return values[key]
 
 
 class ProactiveChecks:
@@ -282,8 +283,9 @@ class ProactiveChecks:
         Keys "spending_trend:cid:trend:YYYY-MM:category:chat" / "...:pace:YYYY-MM:category:chat" (the facade's
         `key`: one per month and category). At most ONE of either per chat in any 7 days of wall time
         (TREND_CAP), counting what was queued, sent or on its way; a trend held back by the cap is looked at
-        again by later passes, the month-close trend first. Materiality is the facade's (`[analytics]
-        trend_min_change` and `trend_min_increase`).
+        again by later passes, the month-close trend first (two passes at once choose the same news, so its
+        key keeps it to one row). Materiality is the facade's (`[analytics] trend_min_change` and
+        `trend_min_increase`).
         """
         counts = CheckCounts()
         self.memo.refresh()
