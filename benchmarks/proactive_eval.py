@@ -1,7 +1,11 @@
 """Quality of the proactive analyses on a seeded synthetic bank (and the real public sample when present):
 recurring payments against what the generator puts in, alert rates, and a back-test of the balance forecast.
 
-Run: .venv/bin/python benchmarks/proactive_eval.py [--customers 300 --months 12 --seed 7]
+Run: .venv/bin/python benchmarks/proactive_eval.py [--customers 300 --months 12 --seed 7] [--messages N]
+
+`--messages N` also replays the last four months day by day for N customers and counts the trend / pace
+messages the notification rule would send (month-close trend first, one key once, at most one in 7 days), at
+the default materiality and at two stricter ones (`[analytics] trend_min_change` / `trend_min_increase`).
 
 The synthetic bank has no duplicate charges and no price changes, so every such alert it raises is false.
 The forecast back-test forecasts from each week's statement and checks the balances that followed.
@@ -137,6 +141,34 @@ def forecast_backtest(frames: dict[str, pd.DataFrame], as_of: dt.date) -> None:
     print(f"  warned {warned}, of them crossed {right}; crossings that happened {actual}, warned of {right}")
 
 
+def message_volume(frames: dict[str, pd.DataFrame], as_of: dt.date, customers: int) -> None:
+    """Trend and pace messages per customer-month under the channel's rule (bot.notify.checks), replayed daily."""
+    days = [as_of - dt.timedelta(days=n) for n in range(119, -1, -1)]
+    chosen = dict(list(frames.items())[:customers])
+    for min_change, min_increase in ((0.20, 500.0), (0.30, 1_000.0), (0.50, 2_000.0)):
+        sent = 0
+        for cid, frame in chosen.items():
+            keys: set[str] = set()
+            last: dt.date | None = None
+            for day in days:
+                if last is not None and (day - last).days < 7:
+                    continue
+                past = upto(frame, day)
+                if past.empty:
+                    continue
+                news = monthly_trend(past, day, min_change=min_change, min_increase=min_increase)
+                if news is None or news.key in keys:
+                    news = budget_pace(past, day, suggest_budget(past, cid, day), scan_recurring(past, day),
+                                       min_change=min_change, min_increase=min_increase)
+                if news is not None and news.key not in keys:
+                    keys.add(news.key)
+                    last = day
+                    sent += 1
+        months = len(chosen) * len(days) / 30.4375
+        print(f"trend/pace messages at +{min_change:.0%} and +₹{min_increase:,.0f}: {sent / months:.2f} a "
+              f"customer-month ({sent} over {len(days)} days for {len(chosen)} customers)")
+
+
 def real_sample() -> None:
     if not REAL_SAMPLE.exists():
         print("real sample: not present")
@@ -161,6 +193,8 @@ def main() -> int:
     parser.add_argument("--customers", type=int, default=300)
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--messages", type=int, default=0, metavar="N",
+                        help="also replay trend/pace messages for N customers (slow: about 7 s a customer)")
     args = parser.parse_args()
     txns, labels, as_of = canonical_bank(args.customers, args.months, args.seed)
     frames = {c: g.sort_values("ts", kind="stable").reset_index(drop=True) for c, g in txns.groupby("customer_id")}
@@ -168,6 +202,8 @@ def main() -> int:
     recurring_figures(frames, labels, as_of)
     alert_rates(frames, as_of)
     forecast_backtest(frames, as_of)
+    if args.messages:
+        message_volume(frames, as_of, args.messages)
     real_sample()
     return 0
 

@@ -44,6 +44,10 @@ class StorageConfig:
 class AnalyticsConfig:
     as_of: str = "auto"
     low_balance_threshold: float = 2000.0
+    # Added with the spending-trend messages (additive): a month's rise, or a budget pace, is material at
+    # both of these (analytics.trends' defaults). Raise them to send fewer trend messages.
+    trend_min_change: float = 0.20     # +20% against the usual month / ahead of the budget's pace ...
+    trend_min_increase: float = 500.0  # ... and +₹500
 
     def pinned_as_of(self) -> dt.date | None:
         """The pinned analytics date, or None when `as_of` is "auto"."""
@@ -200,6 +204,10 @@ def config_from_mapping(data: Mapping[str, Any], *, env: Mapping[str, str] | Non
     if url and not url.startswith(("postgresql://", "postgres://", "sqlite:///")):
         raise ConfigError("[storage] url must start with postgresql:// or sqlite:/// "
                           f"(got a value starting {url.split(':', 1)[0]!r})")
+    analytics: AnalyticsConfig = sections["analytics"]
+    if analytics.trend_min_change <= 0 or analytics.trend_min_increase < 0:
+        raise ConfigError("[analytics] trend_min_change must be above 0 (0.2 = 20%) and trend_min_increase "
+                          f"at least 0, got {analytics.trend_min_change!r} and {analytics.trend_min_increase!r}")
     share = sections["telegram"].broadcast_control_share
     if not 0.0 <= share < 1.0:
         raise ConfigError(f"[telegram] broadcast_control_share must be in [0, 1), got {share!r}")

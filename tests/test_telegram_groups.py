@@ -163,7 +163,9 @@ def test_migration_removes_links_settings_and_unsent_messages_of_group_chats(tmp
         now = "2026-12-01T10:00:00+00:00"
         for chat in (OWNER, GROUP, SUPERGROUP):
             db.execute("INSERT INTO chat_links VALUES (?, 'C1', ?, ?)", (chat, OWNER, now))
-            db.execute("INSERT INTO alert_preferences VALUES (?, 1, 1, 1, 1, 2000, '22:00-08:00', ?)", (chat, now))
+            db.execute("INSERT INTO alert_preferences (chat_id, low_balance, unusual, monthly, offers,"
+                       " low_balance_threshold, quiet_hours, updated_at)"
+                       " VALUES (?, 1, 1, 1, 1, 2000, '22:00-08:00', ?)", (chat, now))
         rows = [(OWNER, "pending"), (GROUP, "pending"), (SUPERGROUP, "failed"), (GROUP, "sent")]
         for n, (chat, status) in enumerate(rows):
             db.execute("INSERT INTO outbox (chat_id, kind, dedupe_key, payload, created_at, due_at, status) "

@@ -7,7 +7,15 @@ import html
 
 from analytics.money import format_date, format_inr
 from analytics.periods import month_label
-from analytics.results import AnomalyFlag, BalanceInfo, MonthlyReport
+from analytics.results import (
+    AnomalyFlag,
+    BalanceForecast,
+    BalanceInfo,
+    BudgetPace,
+    MonthlyReport,
+    RecurringAlert,
+    SpendingTrend,
+)
 
 CAPTION_LIMIT = 1024
 TEXT_LIMIT = 4096
@@ -57,6 +65,30 @@ def low_balance_text(balance: BalanceInfo) -> str:
         f"{_e(format_inr(balance.low_balance_threshold))}.\n"
         "Keep an eye on upcoming payments. /balance shows details; /alerts changes this alert."
     )
+
+
+# The sentences below come whole from the facade (analytics' `message` and `tip`): a channel never computes
+# or rewords a figure, it frames and escapes them and says how to switch the kind off.
+def trend_text(trend: SpendingTrend | BudgetPace) -> str:
+    """A closed month's rise against its usual month, or a category ahead of its budget pace this month."""
+    if isinstance(trend, SpendingTrend):
+        head, more = "📈 <b>Spending trend</b>", f"/spending {_e(trend.month)} shows that month."
+    else:
+        head, more = "📈 <b>Ahead of your budget</b>", "/budget shows your suggested budget."
+    return f"{head}\n{_e(trend.message)}\n{more} /alerts switches trend messages off."[:TEXT_LIMIT]
+
+
+def forecast_text(forecast: BalanceForecast) -> str:
+    """Low balance before it happens, with the forecast's one tip."""
+    tip = f"\n💡 {_e(forecast.tip)}" if forecast.tip else ""
+    return (f"🔮 <b>Low balance ahead</b>\n{_e(forecast.message)}{tip}\n"
+            "/balance shows your balance; /alerts switches balance forecasts off.")[:TEXT_LIMIT]
+
+
+def recurring_text(alert: RecurringAlert) -> str:
+    """A subscription's or bill's price rise, or a charge taken twice."""
+    head = "🔁 <b>Price rise</b>" if alert.kind == "price_rise" else "🔁 <b>Charged twice?</b>"
+    return f"{head}\n{_e(alert.message)}\n/alerts switches subscription and bill alerts off."[:TEXT_LIMIT]
 
 
 def monthly_caption(report: MonthlyReport) -> str:

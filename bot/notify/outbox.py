@@ -16,6 +16,12 @@ from bot.storage.outbox import OutboxRepository
 
 log = logging.getLogger(__name__)
 
+# The /alerts toggle (alert_preferences column) that stops each kind once it is queued: a message waiting out
+# quiet hours or a retry is dropped if the chat switches its kind off meanwhile. The older kinds low_balance,
+# unusual and monthly_summary are decided when queued only.
+TOGGLE_OF_KIND = {"retention_offer": "offers", "spending_trend": "trend", "low_balance_forecast": "forecast",
+                  "recurring_change": "recurring"}
+
 
 @dataclass(frozen=True)
 class QueueResult:

@@ -78,8 +78,7 @@ class Notifier:
             if self.intake is not None:  # rows stored by anything since the last pass are scored first
                 outcome = self.intake.process(now)
                 counts = CheckCounts(outcome.alerts_queued, outcome.alerts_deferred)
-            counts = counts + self.checks.low_balance(now) + self.checks.unusual(now)
-            return counts + self.checks.monthly_summary(now, force=monthly_now)
+            return counts + self.checks.run_all(now, monthly_now=monthly_now)
 
         counts = await asyncio.to_thread(check)
         drained = await self.sender.drain(now)

@@ -42,6 +42,7 @@ from telegram.request import HTTPXRequest
 
 from bot.config import Config, SchedulerConfig
 from bot.notify.clock import Clock, SystemClock
+from bot.notify.outbox import TOGGLE_OF_KIND
 from bot.notify.quiet_hours import QuietHours, QuietHoursError
 from bot.notify.retry import RetrySchedule
 from bot.storage.broadcasts import BroadcastStore
@@ -175,11 +176,13 @@ class OutboxSender:
         return allowed if allowed > now else None
 
     def opted_out(self, row: OutboxMessage) -> bool:
-        """Offers go only to chats that still want them (the audience was filtered when the broadcast began)."""
-        if row.kind != "retention_offer":
+        """Offers (and the trend, forecast and recurring kinds) go only to chats that still want them: the
+        choice was checked when queued, but a row can wait hours (quiet hours, retries)."""
+        toggle = TOGGLE_OF_KIND.get(row.kind)
+        if toggle is None:
             return False
         prefs = self.preferences.get(row.chat_id)
-        return prefs is not None and not prefs["offers"]
+        return prefs is not None and not prefs[toggle]
 
     async def send(self, row: OutboxMessage) -> Message:
         payload = row.payload
@@ -315,7 +318,8 @@ class _Pass:
             await self._final(row, "dropped", error="Forbidden earlier in this pass", attempted=False)
             return
         if await asyncio.to_thread(s.opted_out, row):
-            await self._final(row, "dropped", error="the chat switched offers off", attempted=False)
+            await self._final(row, "dropped", error=f"the chat switched {TOGGLE_OF_KIND[row.kind]} off",
+                              attempted=False)
             return
         quiet_end = await asyncio.to_thread(s.quiet_until, row, now)
         if quiet_end is not None:

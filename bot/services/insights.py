@@ -455,13 +455,19 @@ class InsightsService:
 
     def spending_trend(self, customer_id: str) -> SpendingTrend | None:
         """The category that rose most in the last complete month against its usual month, if materially."""
-        return trends.monthly_trend(self._frame(customer_id), self.as_of())
+        return trends.monthly_trend(self._frame(customer_id), self.as_of(), **self._materiality())
 
     def mid_month_pace(self, customer_id: str) -> BudgetPace | None:
         """The category furthest ahead of its suggested budget's pace this month, if materially."""
         frame = self._frame(customer_id)
         as_of = self.as_of()
-        return trends.budget_pace(frame, as_of, self.budget(customer_id), recurring.scan_recurring(frame, as_of))
+        return trends.budget_pace(frame, as_of, self.budget(customer_id), recurring.scan_recurring(frame, as_of),
+                                  **self._materiality())
+
+    def _materiality(self) -> dict[str, float]:
+        """When a trend or pace is worth telling ([analytics] trend_min_change, trend_min_increase)."""
+        return {"min_change": self.config.analytics.trend_min_change,
+                "min_increase": self.config.analytics.trend_min_increase}
 
     def balance_forecast(self, customer_id: str, low_balance_threshold: float | None = None) -> BalanceForecast:
         """Will the balance fall below the threshold before the next income? With one tip that fits."""

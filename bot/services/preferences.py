@@ -13,7 +13,7 @@ from bot.storage.database import Store
 from bot.storage.preferences import PreferenceStore
 
 QUIET_HOURS = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)")
-ALERT_KINDS = ("low_balance", "unusual", "monthly", "offers")
+ALERT_KINDS = ("low_balance", "unusual", "monthly", "offers", "trend", "forecast", "recurring")
 
 
 class InvalidPreference(FinAssistError):
@@ -28,6 +28,10 @@ class AlertPreferences:
     offers: bool
     low_balance_threshold: float
     quiet_hours: str                  # "22:00-08:00"; "" would mean none, but we always keep a window
+    # Added with migration 0008_alert_kinds (on by default, like the four before them):
+    trend: bool = True                # spending trend after a month closes, budget pace mid-month
+    forecast: bool = True             # low balance forecast before it happens
+    recurring: bool = True            # a subscription's price rise, a bill charged twice
 
     def enabled(self, kind: str) -> bool:
         return bool(getattr(self, kind))
@@ -52,7 +56,8 @@ class PreferencesService:
         return AlertPreferences(
             low_balance=bool(row["low_balance"]), unusual=bool(row["unusual"]), monthly=bool(row["monthly"]),
             offers=bool(row["offers"]), low_balance_threshold=float(row["low_balance_threshold"]),
-            quiet_hours=str(row["quiet_hours"]),
+            quiet_hours=str(row["quiet_hours"]), trend=bool(row["trend"]), forecast=bool(row["forecast"]),
+            recurring=bool(row["recurring"]),
         )
 
     def update(self, chat_id: int, **changes: Any) -> AlertPreferences:

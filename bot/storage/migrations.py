@@ -294,6 +294,18 @@ UPDATE outbox SET status = 'dropped', last_error = 'group chat: account messages
  WHERE chat_id < 0 AND status NOT IN ('sent', 'dropped')
 """
 
+ALERT_KINDS_0008 = """
+-- The proactive kinds of issue 10, each switched on or off per chat in /alerts: spending trend and budget pace,
+-- low balance forecast before it happens, recurring-payment changes (price rise, duplicate charge). On unless
+-- the customer switches them off, like the kinds before them.
+ALTER TABLE alert_preferences ADD COLUMN trend INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE alert_preferences ADD COLUMN forecast INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE alert_preferences ADD COLUMN recurring INTEGER NOT NULL DEFAULT 1;
+-- The weekly cap of trend messages and the same-day rule of the two low-balance warnings read a chat's recent
+-- rows of a kind.
+CREATE INDEX idx_outbox_chat_kind_created ON outbox (chat_id, kind, created_at)
+"""
+
 MIGRATIONS: list[Migration] = [
     ("0001_core", CORE_0001),
     ("0002_bot", BOT_0002),
@@ -302,4 +314,5 @@ MIGRATIONS: list[Migration] = [
     ("0005_scale", SCALE_0005),
     ("0006_delivery", delivery_0006),
     ("0007_private_links", PRIVATE_LINKS_0007),
+    ("0008_alert_kinds", ALERT_KINDS_0008),
 ]

@@ -21,7 +21,11 @@ from typing import Any
 
 from bot.storage.database import Store
 
-KINDS = ("low_balance", "unusual", "monthly_summary", "retention_offer")
+# CONTRACT §5's proactive kinds. Added with issue 10: spending_trend (a month's trend or a budget pace),
+# low_balance_forecast (low balance before it happens), recurring_change (a price rise or a duplicate charge).
+KINDS = ("low_balance", "unusual", "monthly_summary", "retention_offer", "spending_trend", "low_balance_forecast",
+         "recurring_change")
+LIVE_STATUSES = ("pending", "sending", "sent")   # on its way or delivered: what a customer has been or will be told
 STATUSES = ("pending", "sending", "sent", "dead", "dropped", "failed")
 RECLAIMED = "lease expired mid-send: outcome unknown"
 
@@ -137,6 +141,14 @@ class OutboxRepository:
     def get(self, message_id: int) -> OutboxMessage | None:
         rows = self._rows("SELECT * FROM outbox WHERE id = ?", [int(message_id)])
         return rows[0] if rows else None
+
+    def recent_of_kind(self, chat_id: int, kind: str, since: dt.datetime) -> list[OutboxMessage]:
+        """A chat's messages of `kind` queued after `since` that are sent or on their way (not dead or dropped),
+        newest first: the weekly trend cap and the low-balance same-day rule read them."""
+        marks = ", ".join("?" for _ in LIVE_STATUSES)
+        return self._rows(f"SELECT * FROM outbox WHERE chat_id = ? AND kind = ? AND created_at > ?"
+                          f" AND status IN ({marks}) ORDER BY created_at DESC, id DESC",
+                          [int(chat_id), kind, _iso(since), *LIVE_STATUSES])
 
     def due(self, now: dt.datetime, limit: int = 500) -> list[OutboxMessage]:
         """Pending messages whose time has come, oldest first (read only: `claim` is what the sender uses)."""

@@ -1,4 +1,4 @@
-"""SQL for each chat's proactive-message preferences (table alert_preferences, migration 0002_bot)."""
+"""SQL for each chat's proactive-message preferences (table alert_preferences, migrations 0002_bot, 0008_alert_kinds)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 
 from bot.storage.database import Store
 
-COLUMNS = ("low_balance", "unusual", "monthly", "offers", "low_balance_threshold", "quiet_hours")
+TOGGLES = ("low_balance", "unusual", "monthly", "offers", "trend", "forecast", "recurring")
+COLUMNS = (*TOGGLES, "low_balance_threshold", "quiet_hours")
 
 
 class PreferenceStore:
@@ -34,7 +35,7 @@ class PreferenceStore:
 
     def opted_out(self, kind: str) -> set[int]:
         """Chats that switched `kind` off (for audience filters)."""
-        if kind not in COLUMNS[:4]:
+        if kind not in TOGGLES:
             raise ValueError(f"unknown alert kind {kind!r}")
         with self.store.locked() as db:
             rows = db.execute(f"SELECT chat_id FROM alert_preferences WHERE {kind} = 0").fetchall()

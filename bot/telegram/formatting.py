@@ -33,6 +33,9 @@ KIND_LABELS = {
     "unusual": "Unusual-transaction checks",
     "monthly": "Monthly summary",
     "offers": "Offers from the bank",
+    "trend": "Spending trends and budget pace",
+    "forecast": "Low balance ahead (forecast)",
+    "recurring": "Subscription and bill changes",
 }
 
 LINK_HELP = (

@@ -13,7 +13,7 @@ FOLLOW_UP = "go"          # go:report | go:budget | go:why:<YYYY-MM> | go:spendi
 ALERTS = "al"             # al:t:<kind> | al:thr:<rupees> | al:qh:<HHMM-HHMM> | al:done
 BROADCAST = "bc"          # bc:t:all | bc:t:seg:<n> | bc:t:churn:<levels> | bc:o:<i> | bc:write | bc:ok | bc:no
 
-ALERTS_KINDS = ("low_balance", "unusual", "monthly", "offers")
+ALERTS_KINDS = ("low_balance", "unusual", "monthly", "offers", "trend", "forecast", "recurring")
 THRESHOLD_PRESETS = (1000, 2000, 5000, 10000)
 QUIET_PRESETS = ("22:00-08:00", "23:00-07:00", "21:00-09:00", "00:00-00:00")
 # Churn targets name the levels `train` stored (analytics.churn): "lapsed" customers have already gone quiet
@@ -53,13 +53,14 @@ def quiet_window(code: str) -> str:
 
 
 def alerts_keyboard(prefs: AlertPreferences) -> InlineKeyboardMarkup:
-    labels = {"low_balance": "Low balance", "unusual": "Unusual", "monthly": "Monthly", "offers": "Offers"}
+    labels = {"low_balance": "Low balance", "unusual": "Unusual", "monthly": "Monthly", "offers": "Offers",
+              "trend": "Trends", "forecast": "Forecast", "recurring": "Bills"}
     toggles = [button(f"{'✅' if prefs.enabled(k) else '❌'} {v}", f"{ALERTS}:t:{k}") for k, v in labels.items()]
     thresholds = [button(("• " if prefs.low_balance_threshold == t else "") + f"₹{t:,}", f"{ALERTS}:thr:{t}")
                   for t in THRESHOLD_PRESETS]
     quiet = [button(("• " if prefs.quiet_hours == q else "") + ("none" if q == "00:00-00:00" else q),
                     f"{ALERTS}:qh:{quiet_code(q)}") for q in QUIET_PRESETS]
-    return InlineKeyboardMarkup([toggles[:2], toggles[2:], thresholds, quiet[:2], quiet[2:],
+    return InlineKeyboardMarkup([toggles[:2], toggles[2:4], toggles[4:], thresholds, quiet[:2], quiet[2:],
                                  [button("Done", f"{ALERTS}:done")]])
 
 
