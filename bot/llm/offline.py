@@ -37,7 +37,7 @@ class OfflineAssistant:
     def __init__(self, insights: Facade, classifier: IntentClassifier, threshold: float | None = None) -> None:
         self.insights = insights
         self.classifier = classifier
-        self.threshold = classifier.threshold if threshold is None else threshold
+        self.threshold = classifier.threshold_ if threshold is None else threshold
 
     # ---- understanding ---------------------------------------------------------------------------------
     def understand(self, text: str, customer_id: str | None = None,
