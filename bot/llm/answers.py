@@ -207,20 +207,46 @@ def budget_advice(f: Facade, cid: str, req: Request) -> Answer:
 def saving_tips(f: Facade, cid: str, req: Request) -> Answer:
     plan = f.budget(cid)
     cuts = sorted((b for b in plan.lines if b.saving > 0 and (not req.categories or b.category in req.categories)),
-                  key=lambda b: -b.saving)[:3]
-    if not cuts:
+                  key=lambda b: -b.saving)
+    fixed = _fixed_price_categories(f, cid)
+    limits = [b for b in cuts if b.category not in fixed][:3]
+    subscriptions = [b for b in cuts if b.category in fixed][:2]
+    if not limits and not subscriptions:
         s = f.spending(cid, None)
         if s.by_category:
             return Answer(_quickest_win(s), ("Suggest a budget", "Any card for me?"), s.month)
         return Answer("I don't have enough of your spending yet to suggest where to save.", DEFAULT_SUGGESTIONS)
     text = ["Where you could save each month:"]
     text += [f"• {_cat(b.category)}: bring it from {format_inr(b.average_monthly)} to {format_inr(b.suggested)}, "
-             f"saving {format_inr(b.saving)}" for b in cuts]
-    # "On payday" only when a regular income is on record; otherwise it would assume a salary nobody sees.
-    when = "on payday" if f.regular_income(cid) is not None else "at the start of each month"
-    text.append(f"All of my suggested limits together save about {format_inr(plan.total_saving)} a month; "
-                f"moving that into a recurring deposit or SIP {when} makes it stick.")
+             f"saving {format_inr(b.saving)}" for b in limits]
+    # A fixed-price subscription is not trimmed by a limit: it is kept or cancelled.
+    text += [f"• {_cat(b.category)}: {format_inr(b.average_monthly)} a month is {fixed[b.category]}, at a fixed "
+             "price: a limit won't trim it; cancelling what you don't use is the saving there." for b in subscriptions]
+    if limits:
+        # "On payday" only when a regular income is on record; otherwise it would assume a salary nobody sees.
+        when = "on payday" if f.regular_income(cid) is not None else "at the start of each month"
+        total = round(sum(b.saving for b in limits), 2)
+        those = "That limit saves" if len(limits) == 1 else "Those limits together save"
+        text.append(f"{those} about {format_inr(total)} a month; moving that into a recurring deposit or SIP "
+                    f"{when} makes it stick.")
     return Answer("\n".join(text), ("Suggest a budget", "Any SIP for me?", "Compare this month with last month"))
+
+
+def _fixed_price_categories(f: Facade, cid: str) -> dict[str, str]:
+    """Categories whose spending is all fixed-price recurring payments (a subscription): category -> payees."""
+    payments = [p for p in f.recurring_payments(cid) if p.txn_type == DEBIT]
+    by_category: dict[str, list[RecurringPayment]] = {}
+    for p in payments:
+        by_category.setdefault(p.category, []).append(p)
+    plan = {b.category: b.average_monthly for b in f.budget(cid).lines}
+    fixed = {}
+    for category, items in by_category.items():
+        if any(p.amount_varies for p in items):
+            continue
+        recurring = sum(p.monthly_equivalent for p in items)
+        if category in plan and recurring >= 0.9 * plan[category]:
+            fixed[category] = " and ".join(p.label for p in items[:3])
+    return fixed
 
 
 def _quickest_win(s: SpendingSummary) -> str:
