@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import html
 import logging
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from html import escape
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -105,6 +105,11 @@ def _utc_now() -> dt.datetime:
 def new_reference() -> str:
     """A short reference ("H-7K3QD9"): random, so it says nothing about how many handoffs there are."""
     return "H-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+
+
+def _html(text: str) -> str:
+    """Text for a Telegram HTML message (quotes need no escaping there)."""
+    return escape(text, quote=False)
 
 
 def _cut(text: str, limit: int) -> str:
@@ -236,8 +241,8 @@ class HandoffService:
                 await channel.edit(handoff.support_chat_id or self.support_chat_id, handoff.support_message_id, text)
             else:
                 await channel.send(handoff.support_chat_id or self.support_chat_id,
-                                   f"➕ <b>{html.escape(handoff.reference)}</b>, the customer adds:\n"
-                                   f"{html.escape(question)}", reply_to=handoff.support_message_id)
+                                   f"➕ <b>{_html(handoff.reference)}</b>, the customer adds:\n"
+                                   f"{_html(question)}", reply_to=handoff.support_message_id)
         except SupportUnreachable as exc:   # stored all the same: the next update of the message shows it
             log.warning("could not update the support message of handoff %s: %s", handoff.reference, exc)
 
@@ -249,12 +254,12 @@ class HandoffService:
     def support_text(self, handoff: Handoff, closed_by_staff: bool = False) -> str:
         """The support chat's message for a handoff (HTML, under Telegram's limit), from what is stored (sync)."""
         requests = [m for m in self.repo.messages(handoff.handoff_id) if m.author == CUSTOMER]
-        head = [f"🙋 <b>A customer asks for a person</b> — ref <code>{html.escape(handoff.reference)}</code>",
-                f"Customer <code>{html.escape(handoff.customer_id)}</code> · {self._local(handoff.created_at)} "
-                f"({html.escape(self.zone.key)}) · via {html.escape(SOURCES.get(handoff.source, handoff.source))}",
-                "", "<b>Question</b>", html.escape(requests[0].text if requests else NO_QUESTION)]
-        later = [f"• {self._local(m.created_at)}: {html.escape(m.text)}" for m in requests[1:]]
-        context = [html.escape(line) for line in handoff.context.splitlines()]
+        head = [f"🙋 <b>A customer asks for a person</b> — ref <code>{_html(handoff.reference)}</code>",
+                f"Customer <code>{_html(handoff.customer_id)}</code> · {self._local(handoff.created_at)} "
+                f"({_html(self.zone.key)}) · via {_html(SOURCES.get(handoff.source, handoff.source))}",
+                "", "<b>Question</b>", _html(requests[0].text if requests else NO_QUESTION)]
+        later = [f"• {self._local(m.created_at)}: {_html(m.text)}" for m in requests[1:]]
+        context = [_html(line) for line in handoff.context.splitlines()]
         footer = ["", f"✅ Closed by the support team, {self._local(handoff.closed_at or self.clock())}."
                   if closed_by_staff else
                   f"↩️ Reply to this message to answer the customer in their chat; reply {CLOSE_COMMAND} when done."]
@@ -302,7 +307,7 @@ class HandoffService:
         if command == CLOSE_COMMAND:
             return await self._close(handoff, channel)
         body = _cut(text, 3500)
-        message = (f"💬 <b>Our support team</b> (ref {html.escape(handoff.reference)}):\n{html.escape(body)}\n\n"
+        message = (f"💬 <b>Our support team</b> (ref {_html(handoff.reference)}):\n{_html(body)}\n\n"
                    "<i>To answer, send /human followed by your message.</i>")
         try:
             await channel.send(handoff.chat_id, message)
@@ -320,7 +325,7 @@ class HandoffService:
             return StaffReplyResult("finished", handoff.reference, f"{handoff.reference} was already finished.")
         try:
             await channel.send(handoff.chat_id, (
-                f"✅ Our support team has closed your request {html.escape(handoff.reference)}. If you need us "
+                f"✅ Our support team has closed your request {_html(handoff.reference)}. If you need us "
                 "again, send /human and your question."))
         except SupportUnreachable as exc:
             log.info("could not tell the customer that handoff %s is closed: %s", handoff.reference, exc)

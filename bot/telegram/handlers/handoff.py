@@ -51,10 +51,12 @@ async def open_handoff(update: Update, context: BotContext, customer_id: str, qu
     assert update.effective_chat is not None
     assistant = context.assistant
     turns = assistant.recent_turns(_conversation_id(update), customer_id) if assistant is not None else ()
+    if source == "assistant" and turns and turns[-1][0] == question:
+        turns = turns[:-1]                  # the request itself is the question, not context
     result = await context.handoff.request(chat_id=update.effective_chat.id, customer_id=customer_id,
                                            question=question, turns=turns, source=source,
                                            channel=TelegramSupportChannel(context.bot))
-    await reply(update, escape(result.text))
+    await reply(update, escape(result.text, quote=False))
 
 
 @linked_only
@@ -87,7 +89,7 @@ async def on_support_reply(update: Update, context: BotContext) -> None:
         return          # any other reply in that chat is handled as usual
     if result.note:
         try:
-            await message.reply_text(escape(result.note), parse_mode=ParseMode.HTML)
+            await message.reply_text(escape(result.note, quote=False), parse_mode=ParseMode.HTML)
         except TelegramError:
             log.warning("could not answer in the support chat about handoff %s", result.reference)
     raise ApplicationHandlerStop
