@@ -211,8 +211,11 @@ def _fit(product: Product, ctx: RecommendationContext) -> tuple[float, str]:
         if product.eligibility.min_balance:
             months = balance / spend if spend > 0 else 12.0
             score = 0.25 + 0.5 * min(1.0, months / 6)
+            rate = f"{product.rate or 0:g}% a year"
+            # "about N months of your spending" only when there is spending on record to measure it by.
             reason = (f"Your balance of {format_inr(balance)} is about {months:.0f} months of your spending; "
-                      f"it would earn {product.rate or 0:g}% a year here.")
+                      f"it would earn {rate} here." if spend > 0 else
+                      f"Your balance of {format_inr(balance)} would earn {rate} here.")
         else:
             short = ctx.balance is not None and spend > 0 and ctx.balance < spend
             score = 0.55 if short else 0.2
@@ -224,8 +227,9 @@ def _fit(product: Product, ctx: RecommendationContext) -> tuple[float, str]:
         if locked >= max(1000.0, product.eligibility.min_balance or 0):
             score = 0.3 + 0.55 * min(1.0, locked / 200_000)
             interest = locked * (product.rate or 0) / 100
-            reason = (f"You could lock {format_inr(locked, paise=False)} and still keep two months of spending "
-                      f"({format_inr(2 * spend, paise=False)}) at hand, earning about "
+            at_hand = (f" and still keep two months of spending ({format_inr(2 * spend, paise=False)}) at hand"
+                       if spend > 0 else "")
+            reason = (f"You could lock {format_inr(locked, paise=False)}{at_hand}, earning about "
                       f"{format_inr(interest, paise=False)} a year at {product.rate or 0:g}%.")
         else:
             score = 0.08
@@ -237,6 +241,10 @@ def _fit(product: Product, ctx: RecommendationContext) -> tuple[float, str]:
             score = 0.3 + 0.55 * min(1.0, surplus / income / 0.4)
             reason = (f"You keep about {format_inr(surplus, paise=False)} a month after spending; a "
                       f"{format_inr(sip, paise=False)} monthly SIP would put part of it to work.")
+        elif income <= 0:
+            score = 0.08
+            reason = ("No income is credited to this account, so a SIP would come out of your balance; start "
+                      "with ₹500 a month once your salary or other income arrives here.")
         else:
             score = 0.08
             reason = (f"Your spending ({format_inr(spend, paise=False)} a month) uses up your income now; "
@@ -250,13 +258,18 @@ def _fit(product: Product, ctx: RecommendationContext) -> tuple[float, str]:
             score = 0.2 + 0.6 * min(1.0, focus_spend / spend if spend else 0.0) + 0.1 * min(1.0, back / 500)
             reason = (f"You spend about {format_inr(focus_spend, paise=False)} a month on {' and '.join(top)}; "
                       f"{product.rate or 0:g}% back would return about {format_inr(back, paise=False)} a month.")
-        else:
+        elif income > 0:
             score = 0.1
             reason = f"Pre-qualified on your monthly income of {format_inr(income, paise=False)}."
+        else:
+            score = 0.1
+            reason = "No income is credited to this account, so the bank checks your income when you apply."
     elif product.kind == "personal_loan":
         score = 0.15
         reason = (f"Pre-approved on your monthly income of {format_inr(income, paise=False)}, for a need "
-                  "your savings can't cover yet.")
+                  "your savings can't cover yet." if income > 0 else
+                  "For a need your savings can't cover yet; no income is credited to this account, so the bank "
+                  "checks your income when you apply.")
     else:  # overdraft
         if ctx.balance is not None and spend > 0 and ctx.balance < spend:
             score = 0.5 + 0.3 * min(1.0, (spend - ctx.balance) / spend)

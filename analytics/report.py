@@ -13,6 +13,7 @@ from analytics.periods import month_bounds, month_label, next_month
 from analytics.results import BudgetPlan, MonthlyReport, TransactionBrief
 from analytics.schema import DEBIT, UNCATEGORIZED
 from analytics.spending import (
+    ESSENTIAL_CATEGORIES,
     _amount_values,
     _between,
     _customer_rows,
@@ -113,8 +114,13 @@ def month_balance(txns: pd.DataFrame, customer_id: str, month: str,
     return start_balance, end_balance, change, history.derived_between(before_start, end)
 
 
-def goal_for_next_month(plan: BudgetPlan, month: str, total_in: float, total_out: float) -> str:
-    """One concrete, numeric goal: the budget line with the biggest saving, else a savings target."""
+def goal_for_next_month(plan: BudgetPlan, month: str, total_in: float, total_out: float,
+                        essential_out: float = 0.0) -> str:
+    """One concrete, numeric goal: the budget line with the biggest saving, else a savings target.
+
+    `essential_out` is the month's rent, bills, fees, health and transfers (ESSENTIAL_CATEGORIES): a goal to
+    spend less applies only to the rest, because a budget does not shrink those.
+    """
     following = month_label(next_month(month))
     best = max(plan.lines, key=lambda line: (line.saving, line.category), default=None)
     if best is not None and best.saving >= MIN_GOAL_SAVING:
@@ -124,10 +130,18 @@ def goal_for_next_month(plan: BudgetPlan, month: str, total_in: float, total_out
     net = total_in - total_out
     if net > 0:
         return (f"In {following}, move {format_inr(round(net / 2, -2) or net, paise=False)} — half of this "
-                "month's surplus — into savings on payday.")
+                "month's surplus — into savings early in the month.")
+    everyday = max(0.0, total_out - essential_out)
+    if everyday >= MIN_GOAL_SAVING * 10:      # a 10% cut worth at least MIN_GOAL_SAVING
+        return (f"In {following}, aim to keep spending outside rent, bills and other essentials under "
+                f"{format_inr(everyday * 0.9, paise=False)}, 10% less than in {month_label(month)}.")
+    if total_out > 0 and essential_out >= everyday:
+        share = "all" if everyday <= 0 else "almost all"
+        return (f"In {following}, keep tracking: {share} of {month_label(month)}'s spending went on essentials "
+                "(rent, bills, fees, health, transfers), which a budget won't shrink.")
     if total_out > 0:
-        return (f"In {following}, aim to spend under {format_inr(total_out * 0.9, paise=False)}, "
-                f"10% less than {month_label(month)}.")
+        return (f"In {following}, keep your spending as low as in {month_label(month)} "
+                f"({format_inr(total_out, paise=False)}).")
     return f"In {following}, keep tracking: a full month of transactions lets FinAssist suggest a budget."
 
 
@@ -150,6 +164,7 @@ def monthly_report(txns: pd.DataFrame, customer_id: str, month: str, as_of: dt.d
         balance_start=start_balance,
         balance_end=end_balance,
         balance_change=change,
-        suggestion=goal_for_next_month(plan, month, summary.total_in, summary.total_out),
+        suggestion=goal_for_next_month(plan, month, summary.total_in, summary.total_out,
+                                       sum(c.amount for c in summary.by_category if c.category in ESSENTIAL_CATEGORIES)),
         balance_estimated=estimated,
     )

@@ -49,6 +49,7 @@ class Affordability:
     monthly_surplus: float             # monthly_income - monthly_spend (may be negative)
     can_afford: bool
     months_to_save: int | None         # 0 = now; None = never at the current surplus
+    monthly_income: float = 0.0        # the income the surplus is based on (0 = none credited)
 
 
 def _customer_rows(txns: pd.DataFrame, customer_id: str | None) -> pd.DataFrame:
@@ -413,5 +414,6 @@ def affordability(balance: float | None, monthly_income: float, monthly_spend: f
         monthly_surplus=round(surplus, 2),
         can_afford=can_afford,
         months_to_save=months,
+        monthly_income=round(float(monthly_income), 2),
     )
 

@@ -72,6 +72,7 @@ class TelegramConfig:
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8443
     broadcast_control_share: float = 0.10   # hold-out share of a broadcast audience that receives nothing
+    support_chat_id: int = 0            # where /human handoffs go (0 = the fraud team chat; both 0 = nobody)
 
 
 @dataclass(frozen=True)

@@ -183,6 +183,7 @@ def admin_stats_lines(stats: AdminStats) -> list[str]:
         f"alerts answered: {stats.disputes + stats.confirmed:,} ({stats.disputes:,} disputed, "
         f"{stats.confirmed:,} confirmed)",
         f"answered-alert precision: {precision}",
+        f"requests for a person: {stats.handoffs_open:,} open, {stats.handoffs_total:,} in all",
     ]
     if not stats.broadcasts:
         lines.append("broadcasts: none")

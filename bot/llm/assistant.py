@@ -14,6 +14,7 @@ import openai
 
 from analytics import periods
 from bot.config import Config, LLMConfig
+from bot.llm import answers
 from bot.llm.answers import Answer, Facade
 from bot.llm.client import LLMClient, LLMTurnError, ResponseTooLarge
 from bot.llm.context import ConversationMemory, ConversationState
@@ -36,6 +37,14 @@ class AssistantReply:
     source: str                       # "offline" or "llm"
     suggestions: tuple[str, ...] = ()  # follow-up questions, e.g. for buttons
     fallback: str | None = None       # why the LLM's answer was not used: "timeout", "ungrounded", ...
+    action: str | None = None         # what the channel must do beyond replying: "handoff" (to a person)
+    offer_handoff: bool = False       # the assistant could not help twice in a row: offer a person (a button)
+
+
+# A turn the assistant could not help with: it asked back, or the question was out of scope (a refusal too).
+# After this many in a row it offers a person; an LLM answer counts as help.
+FAILED_INTENTS = frozenset({"unclear", "out_of_scope"})
+OFFER_HANDOFF_AFTER = 2
 
 
 class Ungrounded(ValueError):
@@ -85,9 +94,10 @@ class Assistant:
         history = list(state.turns)
         understanding, offline = await asyncio.to_thread(self.offline.respond, customer_id, text, state)
         offline_reply = AssistantReply(offline.text, understanding.intent, understanding.confidence, "offline",
-                                       offline.suggestions)
-        if self.llm is None or understanding.refused:
-            return offline_reply
+                                       offline.suggestions, action=offline.action)
+        # A handoff is an action, not a question: no model is asked about it.
+        if self.llm is None or understanding.refused or offline.action is not None:
+            return self._after_turn(state, offline_reply)
         try:
             # One budget for the whole turn: redaction, every tool round and the grounding check.
             async with asyncio.timeout(self.llm_config.timeout_s):
@@ -102,10 +112,30 @@ class Assistant:
                 log.warning("LLM turn failed unexpectedly; answering offline", exc_info=True)
             else:
                 log.warning("LLM turn failed (%s: %s); answering offline", reason, exc.__cause__ or exc)
-            return dataclasses.replace(offline_reply, fallback=reason)
+            return self._after_turn(state, dataclasses.replace(offline_reply, fallback=reason))
         if state.turns:
             state.turns[-1] = (text, reply)
-        return AssistantReply(reply, understanding.intent, understanding.confidence, "llm", offline.suggestions)
+        return self._after_turn(state, AssistantReply(reply, understanding.intent, understanding.confidence, "llm",
+                                                      offline.suggestions))
+
+    @staticmethod
+    def _after_turn(state: ConversationState, reply: AssistantReply) -> AssistantReply:
+        """Count turns it could not help with; on the second in a row, offer a person (and start counting again)."""
+        if reply.source != "offline" or reply.intent not in FAILED_INTENTS:
+            state.failures = 0
+            return reply
+        state.failures += 1
+        if state.failures < OFFER_HANDOFF_AFTER:
+            return reply
+        state.failures = 0
+        text = f"{reply.text}\n\n{answers.HANDOFF_OFFER}"
+        if state.turns:
+            state.turns[-1] = (state.turns[-1][0], text)
+        return dataclasses.replace(reply, text=text, offer_handoff=True)
+
+    def recent_turns(self, conversation_id: str, customer_id: str) -> tuple[tuple[str, str], ...]:
+        """The conversation's last few (customer, assistant) turns, oldest first: context for a person taking over."""
+        return self.memory.turns(conversation_id, customer_id)
 
     async def _llm_answer(self, customer_id: str, text: str, history: list[tuple[str, str]],
                           state: ConversationState) -> str:

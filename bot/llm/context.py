@@ -18,6 +18,8 @@ class ConversationState:
     categories: tuple[str, ...] = ()
     kind: str | None = None
     pending_intent: str | None = None       # asked a question back (e.g. "how much does it cost?")
+    count: int | None = None                # how many transactions the last list showed, when asked for
+    failures: int = 0                       # turns in a row the assistant could not help (a handoff is offered)
     turns: deque[tuple[str, str]] = field(default_factory=lambda: deque(maxlen=4))   # (user, assistant)
     touched: float = field(default_factory=time.monotonic)
     # Personal values the LLM redactor hid in this conversation (value -> kind, e.g. a name the customer typed),
@@ -52,6 +54,14 @@ class ConversationMemory:
             while len(self._states) > self.max_conversations:
                 self._states.popitem(last=False)
             return state
+
+    def turns(self, conversation_id: str, customer_id: str) -> tuple[tuple[str, str], ...]:
+        """A copy of the recent turns of a live conversation with this customer (() when there is none)."""
+        with self._lock:
+            state = self._states.get(conversation_id)
+            if state is None or state.customer_id != customer_id or time.monotonic() - state.touched > self.ttl_s:
+                return ()
+            return tuple(state.turns)
 
     def forget(self, conversation_id: str) -> None:
         with self._lock:

@@ -17,7 +17,10 @@ from bot.services.errors import CustomerNotFound, InvalidMonth, NoData, NotTrain
 
 log = logging.getLogger(__name__)
 
-DATA_INTENTS = frozenset(answers.TEMPLATES) - {"help", "greeting", "thanks", "out_of_scope"}
+DATA_INTENTS = frozenset(answers.TEMPLATES) - {"help", "greeting", "thanks", "out_of_scope", "handoff"}
+# A follow-up naming a category ("what about dining?") after these is a question about that category's spending.
+_TO_CATEGORY = ("spending_summary", "compare_months", "monthly_report", "income", "subscriptions",
+                "recent_transactions")
 # A message that starts like a follow-up keeps the previous question with new details.
 _FOLLOWUP = re.compile(r"^(and|what about|how about|aur|also|ok and|n|&|then|same for|what of)\b|^\W*$")
 
@@ -37,7 +40,7 @@ class OfflineAssistant:
     def __init__(self, insights: Facade, classifier: IntentClassifier, threshold: float | None = None) -> None:
         self.insights = insights
         self.classifier = classifier
-        self.threshold = classifier.threshold if threshold is None else threshold
+        self.threshold = classifier.threshold_ if threshold is None else threshold
 
     # ---- understanding ---------------------------------------------------------------------------------
     def understand(self, text: str, customer_id: str | None = None,
@@ -52,9 +55,9 @@ class OfflineAssistant:
                 confidence < 0.6 or len(normalize(text).split()) <= 3):
             return Understanding(state.pending_intent, max(confidence, 0.9), slots, guess.ranked)
         last = state.last_intent if state is not None else None
-        if last in DATA_INTENTS and self._is_followup(text, slots, intent, confidence):
+        if last in DATA_INTENTS and self._is_followup(text, slots, intent, confidence, last):
             intent = last
-            if slots.categories and intent in ("spending_summary", "compare_months", "monthly_report"):
+            if slots.categories and intent in _TO_CATEGORY:
                 intent = "spending_category"
             return Understanding(intent, max(confidence, 0.9), slots, guess.ranked)
         if intent == "spending_summary" and slots.categories:
@@ -64,10 +67,13 @@ class OfflineAssistant:
         return Understanding(intent, confidence, slots, guess.ranked)
 
     @staticmethod
-    def _is_followup(text: str, slots: Slots, intent: str, confidence: float) -> bool:
-        """'and the month before?', 'what about dining?', 'aug?': slots with little else."""
+    def _is_followup(text: str, slots: Slots, intent: str, confidence: float, last: str | None = None) -> bool:
+        """'and the month before?', 'what about dining?', 'aug?', 'last 10?': slots with little else."""
         if slots.is_empty() or slots.amount is not None and not slots.months:
             return False
+        if slots.count is not None and not (slots.months or slots.categories or slots.kind) \
+                and last != "recent_transactions":
+            return False          # "last 10?" only continues a list of transactions
         clean = normalize(text)
         if _FOLLOWUP.search(clean):
             return True
@@ -80,6 +86,7 @@ class OfflineAssistant:
         months = tuple(resolve_month(m, as_of, context_month) for m in understanding.slots.months)
         categories = understanding.slots.categories
         kind = understanding.slots.kind
+        count = understanding.slots.count
         followup_of_same = state is not None and understanding.intent == state.last_intent
         if state is not None and followup_of_same:
             if not months and state.month and categories:
@@ -87,7 +94,8 @@ class OfflineAssistant:
             if not categories and understanding.intent == "spending_category":
                 categories = state.categories
             kind = kind or state.kind
-        return Request(understanding.intent, months, categories, understanding.slots.amount, kind)
+            count = count if count is not None else state.count
+        return Request(understanding.intent, months, categories, understanding.slots.amount, kind, count)
 
     def respond(self, customer_id: str, text: str, state: ConversationState) -> tuple[Understanding, Answer]:
         """Answer one message and update the conversation state (sync: it reads the store)."""
@@ -105,6 +113,7 @@ class OfflineAssistant:
                 state.month = answer.month or (request.month if request.month else state.month)
                 state.categories = request.categories or state.categories
                 state.kind = request.kind
+                state.count = request.count
             state.pending_intent = understanding.intent if answer.needs else None
         state.turns.append((text, answer.text))
         return understanding, answer

@@ -148,6 +148,24 @@ def dob_forms(day: dt.date) -> list[str]:
     return list(dict.fromkeys(forms))
 
 
+_CARD_NUMBER = re.compile(r"(?<![\d.])(?<!\d,)(?:\d[ -]?){11,18}\d(?!\d|,\d)")
+
+
+def remove_birth_dates(text: str, dobs: Iterable[dt.date] = ()) -> str:
+    """Text with dates of birth and card or account numbers taken out, for people inside the bank.
+
+    A date of birth is the answer to identity questions, so it never goes into a shared staff chat: every
+    written form of the customer's own DOBs (`dob_forms`) and any date after "dob", "born", "birthday" become
+    "[date of birth removed]". Runs of 12-19 digits (a card or account number) keep only their last four.
+    """
+    forms = sorted({f for day in dobs for f in dob_forms(day)}, key=len, reverse=True)
+    if forms:
+        known = "|".join(re.escape(f).replace(r"\ ", r"\s+") for f in forms)
+        text = re.sub(rf"(?<![\w/.-])(?:{known})(?![\w/-]|\.\d)", "[date of birth removed]", text, flags=re.I)
+    text = _BIRTH.sub(lambda m: m.group(0)[: m.start("name") - m.start(0)] + "[date of birth removed]", text)
+    return _CARD_NUMBER.sub(lambda m: "[number ending " + re.sub(r"\D", "", m.group(0))[-4:] + "]", text)
+
+
 class Redactor:
     """Replaces one customer's personal details with numbered placeholders; `restore` undoes it for a reply.
 

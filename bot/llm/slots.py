@@ -38,13 +38,15 @@ class Slots:
     categories: tuple[str, ...] = ()
     amount: float | None = None
     kind: str | None = None            # product kind, as in Recommendation.kind
+    count: int | None = None           # how many items were asked for ("my last 10 transactions")
 
     @property
     def month(self) -> MonthRef | None:
         return self.months[0] if self.months else None
 
     def is_empty(self) -> bool:
-        return not (self.months or self.categories or self.amount is not None or self.kind)
+        return not (self.months or self.categories or self.amount is not None or self.kind
+                    or self.count is not None)
 
 
 # --- months -------------------------------------------------------------------------------------------
@@ -150,7 +152,7 @@ _CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
     "bigbasket": ("groceries",), "ration": ("groceries",),
     "petrol": ("fuel",), "diesel": ("fuel",), "fuel": ("fuel",), "gas station": ("fuel",), "cng": ("fuel",),
     "movies": ("entertainment",), "movie": ("entertainment",), "netflix": ("entertainment",),
-    "entertainment": ("entertainment",), "ott": ("entertainment",), "subscriptions": ("entertainment",),
+    "entertainment": ("entertainment",), "ott": ("entertainment",),
     "cinema": ("entertainment",), "games": ("entertainment",),
     "shopping": ("shopping",), "clothes": ("shopping",), "amazon": ("shopping",), "flipkart": ("shopping",),
     "myntra": ("shopping",), "electronics": ("shopping",),
@@ -209,6 +211,8 @@ def extract_amount(text: str, skip: list[tuple[int, int]] | None = None) -> floa
             continue
         if start > 0 and text[start - 1].isalpha():     # 'c123', 'h1b'
             continue
+        if not (m.group("cur") or m.group("cur2") or m.group("mult")) and _COUNTED.match(text, m.end("num")):
+            continue                                      # 'my last 100 transactions': a count, not money
         value = float(m.group("num").replace(",", ""))
         mult = m.group("mult")
         if mult:
@@ -216,6 +220,32 @@ def extract_amount(text: str, skip: list[tuple[int, int]] | None = None) -> floa
         elif not (m.group("cur") or m.group("cur2") or "," in m.group("num") or value >= 100):
             continue
         return value
+    return None
+
+
+# --- counts ("my last 10 transactions") ---------------------------------------------------------------
+
+_COUNT_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+                "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "teen": 3,
+                "paanch": 5, "panch": 5, "das": 10}
+_COUNT_NUMBER = r"\d{1,4}|" + "|".join(sorted(_COUNT_WORDS, key=len, reverse=True))
+_ITEMS = r"(?:transactions?|transaction|txns?|trxns?|trans|payments?|entries|entry|debits?|credits?|spends?|items?)"
+# A number just before the things counted ("10 transactions", "5 most recent payments").
+_COUNTED = re.compile(rf"\s*(?:most\s+)?(?:recent\s+|latest\s+|last\s+|new(?:est)?\s+)?{_ITEMS}\b")
+_COUNT_BEFORE_ITEMS = re.compile(rf"\b({_COUNT_NUMBER})\s+(?:most\s+)?(?:recent\s+|latest\s+|last\s+|"
+                                 rf"new(?:est)?\s+)?{_ITEMS}\b")
+# "last 10", "latest five", "pichle 5" (not "last 2 months": that is a period).
+_COUNT_AFTER_LAST = re.compile(rf"\b(?:last|latest|recent|past|pichh?le|aakhri|akhri)\s+({_COUNT_NUMBER})\b"
+                               r"(?!\s*(?:months?|mahin[ae]|weeks?|days?|years?|hours?|mnths?))")
+
+
+def extract_count(text: str) -> int | None:
+    """How many items the customer asked for, if they said ("last 10 transactions", "latest five payments")."""
+    for pattern in (_COUNT_BEFORE_ITEMS, _COUNT_AFTER_LAST):
+        m = pattern.search(text)
+        if m:
+            word = m.group(1)
+            return int(word) if word.isdigit() else _COUNT_WORDS[word]
     return None
 
 
@@ -252,4 +282,5 @@ def extract_slots(text: str) -> Slots:
         categories=extract_categories(clean),
         amount=extract_amount(clean, spans),
         kind=extract_kind(clean),
+        count=extract_count(clean),
     )

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from analytics.money import format_inr
+from analytics.schema import CREDIT, DEBIT
 from bot.llm import answers
 from bot.llm.answers import Facade
 from bot.services.errors import InvalidMonth, NoData, NotTrained
@@ -38,7 +39,8 @@ TOOL_SPECS: tuple[dict[str, Any], ...] = (
     _spec("get_spending", "Money out and in for one month, by category, with the change from the month before.",
           {"month": _MONTH_PARAM}),
     _spec("get_budget", "A suggested monthly budget per category from recent complete months."),
-    _spec("get_unusual_transactions", "Recent transactions flagged as unusual for this customer, with reasons."),
+    _spec("get_unusual_transactions", "Recent transactions flagged as unusual for this customer, with reasons: "
+          "the latest 5 under `flagged`, how many there are in all (`n_flagged`) and how many are not listed."),
     _spec("get_recommendations", "Bank products that suit this customer, best first.",
           {"kind": {"type": "string", "enum": _KINDS, "description": "only this kind of product"}}),
     _spec("get_monthly_report", "The monthly report: money in/out, net savings, top categories, balance change.",
@@ -49,6 +51,11 @@ TOOL_SPECS: tuple[dict[str, Any], ...] = (
     _spec("get_transactions", "The customer's transactions, newest first.",
           {"month": _MONTH_PARAM, "limit": {"type": "integer", "description": "at most this many (<= 20)"}}),
     _spec("list_months", "The months for which the customer has transactions."),
+    _spec("get_income", "Money in for one month: the total credited, every credit (payer, date, amount) and the "
+          "customer's regular income (salary or pension: payer, amount, usual day, last and next date) if any.",
+          {"month": _MONTH_PARAM}),
+    _spec("get_recurring_payments", "Subscriptions, bills, rent and EMIs that repeat: payee, amount, interval, "
+          "next expected date, the monthly total, and recent price rises or double charges."),
 )
 _ALLOWED = {s["function"]["name"]: set(s["function"]["parameters"]["properties"]) for s in TOOL_SPECS}
 _REQUIRED = {s["function"]["name"]: set(s["function"]["parameters"]["required"]) for s in TOOL_SPECS}
@@ -133,7 +140,9 @@ class BoundTools:
         if name == "get_budget":
             return f.budget(cid)
         if name == "get_unusual_transactions":
-            return {"flagged": f.anomalies(cid, limit=5)}
+            flags = f.anomalies(cid, limit=5)
+            total = max(f.anomaly_count(cid), len(flags))
+            return {"flagged": flags, "n_flagged": total, "n_not_shown": total - len(flags)}
         if name == "get_recommendations":
             return {"products": f.recommendations(cid, kind=args.get("kind"), limit=3)}
         if name == "get_monthly_report":
@@ -147,4 +156,14 @@ class BoundTools:
             return {"transactions": f.transactions(cid, args.get("month"), limit=args.get("limit", 10))}
         if name == "list_months":
             return {"months": f.months_available(cid), "as_of": f.as_of()}
+        if name == "get_income":
+            summary = f.spending(cid, args.get("month"))
+            credits = [t for t in f.transactions(cid, month=summary.month) if t.txn_type == CREDIT]
+            return {"month": summary.month, "so_far": summary.is_partial, "total_in": summary.total_in,
+                    "n_credits": len(credits), "credits": credits[:20], "regular_income": f.regular_income(cid)}
+        if name == "get_recurring_payments":
+            payments = [p for p in f.recurring_payments(cid) if p.txn_type == DEBIT]
+            return {"payments": payments, "n_payments": len(payments),
+                    "monthly_total": round(sum(p.monthly_equivalent for p in payments), 2),
+                    "alerts": f.recurring_alerts(cid)}
         raise ToolCallError(f"unknown tool {name!r}")   # pragma: no cover - parse() already refused it

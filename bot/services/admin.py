@@ -24,6 +24,7 @@ from bot.services.errors import FinAssistError
 from bot.storage.audit import AuditStore
 from bot.storage.broadcasts import BroadcastStore
 from bot.storage.database import Store
+from bot.storage.handoffs import CLOSED, EXPIRED, OPEN, HandoffRepository
 from bot.storage.insight_reads import InsightReads
 from bot.storage.outbox import OutboxRepository
 from bot.storage.preferences import PreferenceStore
@@ -62,6 +63,9 @@ class AdminStats:
     unknown_outcomes: int = 0      # sends whose outcome never came back (each retried later)
     answered_precision: float | None = None   # disputed / (disputed + confirmed): alerts that were fraud
     broadcasts: tuple[BroadcastReport, ...] = ()
+    # Talk to a person (issue 10), additive:
+    handoffs_open: int = 0         # requests for a person the support team has not closed (nor expired)
+    handoffs_total: int = 0        # every request that reached the support chat (open, closed or expired)
 
 
 @dataclass(frozen=True)
@@ -166,6 +170,7 @@ class AdminService:
     def stats(self, broadcasts: int = 3) -> AdminStats:
         """The admin figures; `broadcasts` recent broadcasts with their uplift."""
         c = self.audit_rows.counts()
+        handoffs = HandoffRepository(self.store).counts()
         answered = c["disputes"] + c["confirmed"]
         return AdminStats(
             customers=c["customers"], linked_chats=c["linked_chats"], linked_customers=c["linked_customers"],
@@ -175,6 +180,7 @@ class AdminService:
             messages_dropped=c["outbox_dropped"], unknown_outcomes=c["outbox_unknown"],
             answered_precision=c["disputes"] / answered if answered else None,
             broadcasts=self.broadcast_reports(broadcasts) if broadcasts else (),
+            handoffs_open=handoffs[OPEN], handoffs_total=handoffs[OPEN] + handoffs[CLOSED] + handoffs[EXPIRED],
         )
 
     def segments(self) -> tuple[SegmentRow, ...]:

@@ -10,6 +10,7 @@ reads figures only through `InsightsService`, so every channel shows the same nu
     svc.this_month(cid) -> SpendingSummary                # from the 1st of as_of's month to as_of
     svc.budget(cid) -> BudgetPlan
     svc.anomalies(cid, limit=5, include_answered=False) -> tuple[AnomalyFlag, ...]
+    svc.anomaly_count(cid, include_answered=False) -> int      # all of them; anomalies() lists at most `limit`
     svc.segment(cid) -> SegmentInfo | None
     svc.churn(cid) -> ChurnRisk | None
     svc.recommendations(cid, kind=None, limit=3) -> tuple[Recommendation, ...]
@@ -249,6 +250,11 @@ class InsightsService:
 
     def anomalies(self, customer_id: str, limit: int = 5, include_answered: bool = False) -> tuple[AnomalyFlag, ...]:
         return self._anomalies(customer_id, self._frame(customer_id), limit, include_answered)
+
+    def anomaly_count(self, customer_id: str, include_answered: bool = False) -> int:
+        """How many transactions `anomalies` would list without a limit (same rule: confirmed ones left out)."""
+        frame = self._frame(customer_id)
+        return len(self._anomalies(customer_id, frame, len(frame), include_answered))
 
     def _anomalies(self, customer_id: str, frame: pd.DataFrame, limit: int,
                    include_answered: bool) -> tuple[AnomalyFlag, ...]:

@@ -306,6 +306,37 @@ ALTER TABLE alert_preferences ADD COLUMN recurring INTEGER NOT NULL DEFAULT 1;
 CREATE INDEX idx_outbox_chat_kind_created ON outbox (chat_id, kind, created_at)
 """
 
+HANDOFFS_0009 = """
+-- Talk to a person (issue 10): a customer's request for the bank's support team, with a short reference.
+CREATE TABLE handoffs (
+    handoff_id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    reference          TEXT NOT NULL UNIQUE,      -- shown to the customer and the support team, e.g. 'H-7K3QD9'
+    chat_id            INTEGER NOT NULL,          -- the customer's private chat
+    customer_id        TEXT NOT NULL,
+    status             TEXT NOT NULL,             -- 'open', 'closed', 'expired' or 'undelivered'
+    source             TEXT NOT NULL,             -- 'command' (/human), 'assistant' (asked in words), 'offer'
+    support_chat_id    INTEGER,                   -- where it was sent
+    support_message_id INTEGER,                   -- that message (kept up to date; staff reply to it)
+    created_at         TEXT NOT NULL,             -- UTC ISO-8601
+    updated_at         TEXT NOT NULL,             -- the latest request or staff reply
+    closed_at          TEXT,
+    n_requests         INTEGER NOT NULL DEFAULT 0,
+    n_staff_replies    INTEGER NOT NULL DEFAULT 0,
+    context            TEXT NOT NULL DEFAULT ''   -- the conversation before it, as forwarded (cleaned, cut short)
+);
+-- One open handoff per chat: a second request adds to it.
+CREATE UNIQUE INDEX idx_handoffs_open_chat ON handoffs (chat_id) WHERE status = 'open';
+CREATE INDEX idx_handoffs_support_message ON handoffs (support_chat_id, support_message_id);
+CREATE TABLE handoff_messages (
+    handoff_id INTEGER NOT NULL REFERENCES handoffs (handoff_id),
+    seq        INTEGER NOT NULL,                  -- 1 = the request that opened it
+    author     TEXT NOT NULL,                     -- 'customer' or 'staff'
+    text       TEXT NOT NULL,                     -- as forwarded: dates of birth and card numbers removed
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (handoff_id, seq)
+)
+"""
+
 MIGRATIONS: list[Migration] = [
     ("0001_core", CORE_0001),
     ("0002_bot", BOT_0002),
@@ -315,4 +346,5 @@ MIGRATIONS: list[Migration] = [
     ("0006_delivery", delivery_0006),
     ("0007_private_links", PRIVATE_LINKS_0007),
     ("0008_alert_kinds", ALERT_KINDS_0008),
+    ("0009_handoffs", HANDOFFS_0009),
 ]

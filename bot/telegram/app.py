@@ -3,8 +3,11 @@
 Handler order (group 0, first match wins):
   1. the /broadcast conversation (so an admin's typed offer is not taken for a question)
   2. every other command from the registry (commands.py)
-  3. "Was this you?" answers (fraud:…), follow-up buttons (go:…), alert settings (al:…)
+  3. "Was this you?" answers (fraud:…), follow-up buttons (go:…), alert settings (al:…), the offer of a
+     person (hd:…)
   4. unknown commands, then free text to the assistant, then any other button (answered so it stops spinning)
+Group -1, before all of them: replies in the support chat to a handoff message go to the customer (and stop
+there); any other message passes on to group 0 untouched.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from bot.notify.sender import sender_bot
 from bot.telegram import commands, keyboards
 from bot.telegram.context import BotContext, BotData, bot_data_of
 from bot.telegram.errors import on_error
-from bot.telegram.handlers import admin, alerts, customer, fraud, text
+from bot.telegram.handlers import admin, alerts, customer, fraud, handoff, text
 
 log = logging.getLogger(__name__)
 
@@ -103,16 +106,21 @@ def build_application(config: Config, services: Services | None = None, *, contr
     data.extras["insights_cache_ttl"] = insights_cache_ttl
     if services is not None:
         data.extras["prebuilt_services"] = services
-    add_handlers(application)
+    add_handlers(application, support_chat_id=config.telegram.support_chat_id or config.telegram.fraud_team_chat_id)
     return application
 
 
-def add_handlers(application: Application) -> None:
+def add_handlers(application: Application, support_chat_id: int = 0) -> None:
+    if support_chat_id:
+        application.add_handler(MessageHandler(filters.Chat(chat_id=support_chat_id) & filters.REPLY,
+                                               handoff.on_support_reply), group=-1)
     commands.add_command_handlers(application)
     application.add_handler(CallbackQueryHandler(fraud.on_fraud_answer, pattern=r"^fraud:"))
     application.add_handler(CallbackQueryHandler(customer.follow_up, pattern=rf"^{keyboards.FOLLOW_UP}:",
                                                  block=False))
     application.add_handler(CallbackQueryHandler(alerts.on_alerts_button, pattern=rf"^{keyboards.ALERTS}:",
+                                                 block=False))
+    application.add_handler(CallbackQueryHandler(handoff.on_offer_button, pattern=rf"^{keyboards.HANDOFF}:open$",
                                                  block=False))
     application.add_handler(MessageHandler(filters.COMMAND, text.unknown_command, block=False))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, text.free_text, block=False))

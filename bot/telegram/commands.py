@@ -12,7 +12,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, BaseHandler, CommandHandler
 
 from bot.telegram.context import BotContext
-from bot.telegram.handlers import admin, alerts, customer, linking
+from bot.telegram.handlers import admin, alerts, customer, handoff, linking
 from bot.telegram.handlers.linking import reply
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,7 @@ COMMANDS: tuple[BotCommandSpec, ...] = (
     BotCommandSpec("report", "Monthly report with a chart", customer.report, "[YYYY-MM]"),
     BotCommandSpec("alerts", "Choose your alerts, threshold and quiet hours", alerts.alerts),
     BotCommandSpec("profile", "What the bank's data says about you", customer.profile),
+    BotCommandSpec("human", "Talk to a person at the bank", handoff.human, "[question]"),
     BotCommandSpec("stats", "Bot statistics", admin.stats, admin=True),
     BotCommandSpec("segments", "Customer segments and churn risk", admin.segments, admin=True),
     BotCommandSpec("broadcast", "Send a retention offer to a target group", admin.broadcast_start, admin=True,

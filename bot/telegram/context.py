@@ -13,6 +13,7 @@ from bot.container import Services
 from bot.notify.clock import Clock
 from bot.notify.runner import Notifier
 from bot.services.admin import AdminService
+from bot.services.handoff import HandoffService
 from bot.services.insights import InsightsService
 from bot.services.linking import LinkingService
 from bot.services.preferences import PreferencesService
@@ -29,6 +30,7 @@ class BotData:
         self.linking: LinkingService | None = None
         self.preferences: PreferencesService | None = None
         self.admin: AdminService | None = None
+        self.handoff: HandoffService | None = None   # /human: requests for a person (bot/services/handoff.py)
         self.insights: Any = None            # the facade behind a short read-through cache (insights_cache.py)
         self.assistant: Any = None           # bot.llm.assistant object, or None until that module exists
         self.notifier: Notifier | None = None   # the outbox's checks and sender (post_init builds it)
@@ -46,6 +48,9 @@ class BotData:
         clock = self.clock
         self.admin = AdminService(services.store, services.config, control_share=control_share,
                                   clock=clock.now if clock is not None else None, as_of=services.insights.as_of)
+        self.handoff = HandoffService(services.store, services.config, insights=services.insights,
+                                      customer_for_chat=self.linking.customer_for_chat,
+                                      clock=clock.now if clock is not None else None)
         self.owns_services = owns_services
 
     def require(self) -> Services:
@@ -88,6 +93,12 @@ class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):
         self.bot_data.require()
         assert self.bot_data.admin is not None
         return self.bot_data.admin
+
+    @property
+    def handoff(self) -> HandoffService:
+        self.bot_data.require()
+        assert self.bot_data.handoff is not None
+        return self.bot_data.handoff
 
     @property
     def assistant(self) -> Any:

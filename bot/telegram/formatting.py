@@ -210,6 +210,7 @@ def stats_text(stats: AdminStats) -> str:
         f"Flagged transactions: {stats.alerts_flagged:,}",
         f"Alerts awaiting an answer: {stats.alerts_open}",
         f"Disputes: {stats.disputes} · confirmed by customer: {stats.confirmed} ({precision})",
+        f"Requests for a person (/human): {stats.handoffs_open:,} open · {stats.handoffs_total:,} in all",
     ]
     for report in stats.broadcasts:
         lines.append("")

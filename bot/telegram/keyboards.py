@@ -12,6 +12,7 @@ from bot.services.preferences import AlertPreferences
 FOLLOW_UP = "go"          # go:report | go:budget | go:why:<YYYY-MM> | go:spending | go:recommend
 ALERTS = "al"             # al:t:<kind> | al:thr:<rupees> | al:qh:<HHMM-HHMM> | al:done
 BROADCAST = "bc"          # bc:t:all | bc:t:seg:<n> | bc:t:churn:<levels> | bc:o:<i> | bc:write | bc:ok | bc:no
+HANDOFF = "hd"            # hd:open (the assistant's offer of a person)
 
 ALERTS_KINDS = ("low_balance", "unusual", "monthly", "offers", "trend", "forecast", "recurring")
 THRESHOLD_PRESETS = (1000, 2000, 5000, 10000)
@@ -41,6 +42,11 @@ def follow_ups(*, report: bool = False, budget: bool = False, why_month: str | N
     if recommend:
         row.append(button("Suggestions", f"{FOLLOW_UP}:recommend"))
     return InlineKeyboardMarkup([row]) if row else None
+
+
+def handoff_offer() -> InlineKeyboardMarkup:
+    """The button under "I couldn't help": opens a handoff with the question that failed."""
+    return InlineKeyboardMarkup([[button("🙋 Talk to a person", f"{HANDOFF}:open")]])
 
 
 def quiet_code(window: str) -> str:

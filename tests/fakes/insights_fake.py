@@ -15,6 +15,8 @@ from analytics.results import (
     MonthlyReport,
     PersonalDetails,
     Recommendation,
+    RecurringAlert,
+    RecurringPayment,
     SegmentInfo,
     SpendingSummary,
     TransactionBrief,
@@ -42,6 +44,33 @@ SPEND = {
     },
 }
 BALANCE = {OWN: 12345.67, OTHER: 987654.32}
+
+
+def _recurring(label: str, merchant: str, category: str, amount: float, day: int, last: dt.date, nxt: dt.date,
+               n: int, kind: str = "DEBIT") -> RecurringPayment:
+    return RecurringPayment(merchant, label, category, kind, "monthly", amount, False, amount, day,
+                            dt.date(2016, 10 - n + 1, day), last, nxt, n)
+
+
+# OWN: two subscriptions and a monthly tutor paid by UPI (a person's name: the LLM must never see it), and a
+# salary. OTHER's figures are 7s and 9s again.
+RECURRING = {
+    OWN: (_recurring("UPI-TO RAJESH KUMAR", "RAJESH KUMAR", "education", 3000.0, 5, dt.date(2016, 10, 5),
+                     dt.date(2016, 11, 5), 6),
+          _recurring("NETFLIX.COM", "NETFLIX", "entertainment", 649.0, 3, dt.date(2016, 10, 3), dt.date(2016, 11, 3), 6),
+          _recurring("SPOTIFY", "SPOTIFY", "entertainment", 119.0, 28, dt.date(2016, 9, 28), dt.date(2016, 10, 28), 5)),
+    OTHER: (_recurring("CLUB 7777", "CLUB 7777", "entertainment", 7777.0, 7, dt.date(2016, 10, 7),
+                       dt.date(2016, 11, 7), 4),),
+}
+INCOME = {
+    OWN: _recurring("NEFT/SALARY ACME LTD", "SALARY ACME", "income", 50000.0, 1, dt.date(2016, 10, 1),
+                    dt.date(2016, 11, 1), 3, kind="CREDIT"),
+    OTHER: _recurring("SALARY 9999", "SALARY 9999", "income", 99999.0, 9, dt.date(2016, 10, 9),
+                      dt.date(2016, 11, 9), 3, kind="CREDIT"),
+}
+PRICE_RISE = RecurringAlert("price_rise", "price_rise:NETFLIX:2016-10-03", "NETFLIX", "NETFLIX.COM", "entertainment",
+                            649.0, 499.0, dt.date(2016, 10, 3), ("T30",),
+                            "NETFLIX.COM went from ₹499.00 to ₹649.00 on 3 Oct 2016.")
 
 
 class FakeInsights:
@@ -115,6 +144,21 @@ class FakeInsights:
         return (AnomalyFlag("T9", dt.datetime(2016, 9, 14, 2, 5), 48000.0, "LUXE WATCHES MUMBAI", "MUMBAI", 0.93,
                             ("₹48,000.00 is 12× your usual amount",)),)
 
+    def anomaly_count(self, cid: str, include_answered: bool = False) -> int:
+        return len(self.anomalies(cid, limit=1000, include_answered=include_answered))
+
+    def recurring_payments(self, cid: str) -> tuple[RecurringPayment, ...]:
+        self._check("recurring_payments", cid)
+        return RECURRING[cid]
+
+    def regular_income(self, cid: str) -> RecurringPayment | None:
+        self._check("regular_income", cid)
+        return INCOME[cid]
+
+    def recurring_alerts(self, cid: str) -> tuple[RecurringAlert, ...]:
+        self._check("recurring_alerts", cid)
+        return (PRICE_RISE,) if cid == OWN else ()
+
     def segment(self, cid: str) -> SegmentInfo | None:
         self._check("segment", cid)
         return SegmentInfo(2, "Young professional", "Spends steadily on dining and travel.")
@@ -144,7 +188,8 @@ class FakeInsights:
     def personal_details(self, cid: str) -> PersonalDetails:
         calls = len(self.calls)
         merchants = sorted({t.merchant for t in self.transactions(cid) if t.merchant}
-                           | {a.merchant for a in self.anomalies(cid) if a.merchant})
+                           | {a.merchant for a in self.anomalies(cid) if a.merchant}
+                           | {p.label for p in self.recurring_payments(cid)})
         del self.calls[calls:]                  # one read, as the real facade does it
         self._check("personal_details", cid)
         return PersonalDetails(cid, ("JAMSHEDPUR", "MUMBAI"), (dt.date(1982, 3, 14),), tuple(merchants))

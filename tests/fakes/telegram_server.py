@@ -16,7 +16,8 @@ API (all synchronous unless marked ``await``):
 - ``base_url`` ("http://127.0.0.1:PORT/bot"), ``base_file_url`` ("http://127.0.0.1:PORT/file/bot"), ``token``,
   ``bot_user`` (the getMe answer; username ``finassist_test_bot``, ``is_bot`` true).
 - Queue updates: ``push_command(chat_id, user_id, "/start CODE")`` (adds the ``bot_command`` entity),
-  ``push_text(chat_id, user_id, text)``, ``push_callback(chat_id, user_id, message_id, data)`` (a CallbackQuery
+  ``push_text(chat_id, user_id, text)``, ``push_reply(chat_id, user_id, text, reply_to_message_id)`` (a reply
+  to a recorded bot message), ``push_callback(chat_id, user_id, message_id, data)`` (a CallbackQuery
   with ``id``, ``from``, ``chat_instance`` and the recorded bot message it belongs to), ``push_update(dict)``.
   Each returns the update dict (with ``update_id``). A positive chat id is a private chat, a negative one a
   group; ``chat_types[chat_id] = "supergroup"`` (or ``set_chat_type``) gives a chat another type. ``getUpdates`` honours ``offset`` and long-polls on an
@@ -258,6 +259,20 @@ class FakeTelegramServer:
         length = len(text.split(maxsplit=1)[0])
         entities = [{"type": "bot_command", "offset": 0, "length": length}]
         return self._incoming(chat_id, user_id, text, entities, first_name)
+
+    def push_reply(self, chat_id: int, user_id: int, text: str, reply_to_message_id: int,
+                   first_name: str = "Test") -> dict[str, Any]:
+        """A message that replies to a recorded bot message (a command entity when the text starts with '/')."""
+        replied = self._messages.get((chat_id, reply_to_message_id))
+        if replied is None:
+            raise ValueError(f"no bot message {reply_to_message_id} in chat {chat_id} to reply to")
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids[chat_id]), "date": int(time.time()), "chat": self._chat(chat_id),
+            "from": self._user(user_id, first_name), "text": text, "reply_to_message": replied,
+        }
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split(maxsplit=1)[0])}]
+        return self.push_update({"message": message})
 
     def push_callback(self, chat_id: int, user_id: int, message_id: int, data: str,
                       first_name: str = "Test") -> dict[str, Any]:

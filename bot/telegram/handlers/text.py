@@ -8,7 +8,9 @@ from html import escape
 
 from telegram import Update
 
+from bot.telegram import keyboards
 from bot.telegram.context import BotContext
+from bot.telegram.handlers.handoff import open_handoff
 from bot.telegram.handlers.linking import linked_only, reply
 
 log = logging.getLogger(__name__)
@@ -27,11 +29,15 @@ async def free_text(update: Update, context: BotContext, customer_id: str) -> No
         await reply(update, NO_ASSISTANT)
         return
     answer = await assistant.answer(customer_id, question, f"tg:{update.effective_chat.id}")
+    if getattr(answer, "action", None) == "handoff":     # "talk to a human": a person takes it from here
+        await open_handoff(update, context, customer_id, question, "assistant")
+        return
     text = escape(answer.text or "")
     commands = [s for s in (getattr(answer, "suggestions", ()) or ()) if isinstance(s, str) and s.startswith("/")]
     if commands:
         text += "\n\nTry: " + ", ".join(escape(c) for c in commands[:4])
-    await reply(update, text[:4000] or escape(NO_ASSISTANT))
+    markup = keyboards.handoff_offer() if getattr(answer, "offer_handoff", False) else None
+    await reply(update, text[:4000] or escape(NO_ASSISTANT), reply_markup=markup)
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
