@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GroupKFold
-from sklearn.pipeline import FeatureUnion, make_pipeline
-from sklearn.utils.validation import check_is_fitted
 
 from analytics.schema import CATEGORIES, CREDIT, UNCATEGORIZED, normalize_category
+
+if TYPE_CHECKING:
+    from analytics.merchant_model import MerchantCategorizer
 
 log = logging.getLogger(__name__)
 
@@ -159,70 +156,6 @@ def normalize_merchants(values: Sequence[object]) -> np.ndarray:
     return out
 
 
-class MerchantCategorizer(ClassifierMixin, BaseEstimator):
-    """Predicts a spending category from merchant text, for merchants never seen in training.
-
-    Character n-grams catch brand fragments ("PHARMA", "PETRO", "MART"); word n-grams catch description
-    keywords ("ATM WDL", "SCHOOL FEE"). Text is normalised with `normalize_merchant` first.
-
-    Parameters
-    ----------
-    char_ngram_range : tuple[int, int]
-        Character n-gram sizes (within word boundaries).
-    word_ngram_range : tuple[int, int]
-        Word n-gram sizes.
-    C : float
-        Inverse regularisation strength of the logistic regression.
-    random_state : int | None
-        Seed for the solver.
-
-    Examples
-    --------
-    >>> clf = MerchantCategorizer().fit(["DMART", "SWIGGY", "BIGBASKET", "ZOMATO"],
-    ...                                 ["groceries", "dining", "groceries", "dining"])
-    >>> clf.predict(["POS 4456 DMART THANE"]).tolist()
-    ['groceries']
-    """
-
-    def __init__(self, char_ngram_range: tuple[int, int] = (2, 5), word_ngram_range: tuple[int, int] = (1, 2),
-                 C: float = 10.0, random_state: int | None = 0) -> None:
-        self.char_ngram_range = char_ngram_range
-        self.word_ngram_range = word_ngram_range
-        self.C = C
-        self.random_state = random_state
-
-    def _build(self):
-        features = FeatureUnion([
-            ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=self.char_ngram_range, sublinear_tf=True,
-                                     lowercase=False, preprocessor=normalize_merchant)),
-            ("word", TfidfVectorizer(analyzer="word", ngram_range=self.word_ngram_range, sublinear_tf=True,
-                                     lowercase=False, preprocessor=normalize_merchant,
-                                     token_pattern=r"(?u)\b\w+\b")),
-        ])
-        model = LogisticRegression(C=self.C, solver="sag", max_iter=3000, random_state=self.random_state)
-        return make_pipeline(features, model)
-
-    def fit(self, names: Sequence[str], categories: Sequence[str]) -> MerchantCategorizer:
-        """Learn from merchant names and their categories; returns self."""
-        names = [str(n) for n in names]
-        categories = np.asarray([str(c) for c in categories])
-        if len(names) != len(categories):
-            raise ValueError(f"{len(names)} names but {len(categories)} categories")
-        if len(set(categories)) < 2:
-            raise ValueError("need at least two categories to learn from")
-        self.pipeline_ = self._build().fit(names, categories)
-        self.classes_ = self.pipeline_.classes_
-        return self
-
-    def predict_proba(self, names: Iterable[str]) -> np.ndarray:
-        check_is_fitted(self, "pipeline_")
-        return self.pipeline_.predict_proba([str(n) for n in names])
-
-    def predict(self, names: Iterable[str]) -> np.ndarray:
-        check_is_fitted(self, "pipeline_")
-        return self.pipeline_.predict([str(n) for n in names])
-
-
 def load_merchant_examples(path: Path | str = DEFAULT_MERCHANTS_PATH) -> pd.DataFrame:
     """Read `merchant,category` rows; categories must be from the contract list."""
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -239,8 +172,20 @@ def load_merchant_examples(path: Path | str = DEFAULT_MERCHANTS_PATH) -> pd.Data
     return frame
 
 
+def __getattr__(name: str) -> Any:
+    # The model (scikit-learn, ~1.5 s to import) lives in analytics.merchant_model and is imported only when
+    # a categorizer is built or named: the rules above serve one-shot CLI verbs without it.
+    if name == "MerchantCategorizer":
+        from analytics.merchant_model import MerchantCategorizer
+
+        return MerchantCategorizer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def train_default_categorizer(path: Path | str = DEFAULT_MERCHANTS_PATH) -> MerchantCategorizer:
     """The categorizer trained on the bundled merchant list (about a second)."""
+    from analytics.merchant_model import MerchantCategorizer
+
     examples = load_merchant_examples(path)
     return MerchantCategorizer().fit(examples["merchant"], examples["category"])
 
@@ -266,6 +211,10 @@ def evaluate_held_out_merchants(examples: pd.DataFrame, n_splits: int = 5, rando
     Returns `held_out_accuracy` (plain names), `held_out_variant_accuracy` (the same unseen names wrapped
     in UPI/POS noise), `seen_variant_accuracy` (noise around names trained on) and `n_examples`.
     """
+    from sklearn.model_selection import GroupKFold
+
+    from analytics.merchant_model import MerchantCategorizer
+
     examples = examples[examples["category"] != "income"].reset_index(drop=True)
     names = examples["merchant"].to_numpy()
     labels = examples["category"].to_numpy()
@@ -345,9 +294,9 @@ def assign_categories(txns: pd.DataFrame,
         todo = has_text[merchant_codes]  # code -1 (missing) picks the trailing False
         if todo.any():
             if not hasattr(categorizer, "predict_proba"):  # a function that makes one
-                categorizer = cast(Callable[[], MerchantCategorizer], categorizer)()
+                categorizer = cast("Callable[[], MerchantCategorizer]", categorizer)()
             used = np.flatnonzero(has_text[:-1])
-            predicted = _predict_distinct(cast(MerchantCategorizer, categorizer), list(texts[used]))
+            predicted = _predict_distinct(cast("MerchantCategorizer", categorizer), list(texts[used]))
             per_merchant = np.full(len(merchants), -1, dtype=np.int64)
             predicted_codes, distinct_predictions = pd.factorize(np.asarray(predicted, dtype=object))
             per_merchant[used] = np.array([labels.setdefault(str(p), len(labels)) for p in distinct_predictions],
@@ -370,6 +319,8 @@ def _label_codes(values: pd.Series, fn: Callable[[Any], str | None], labels: dic
 def _predict_distinct(categorizer: MerchantCategorizer, names: list[str]) -> np.ndarray:
     """Debit category of each distinct merchant text. A `MerchantCategorizer` sees only the normalised
     text, so raw strings with the same normalised form are asked about once (through the first of them)."""
+    from analytics.merchant_model import MerchantCategorizer
+
     if not isinstance(categorizer, MerchantCategorizer):
         return debit_categories(categorizer, names)
     keys, representatives = pd.factorize(normalize_merchants(names))

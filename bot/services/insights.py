@@ -38,13 +38,14 @@ import logging
 import threading
 from collections import OrderedDict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from analytics import forecast, periods, recommend, recurring, report, spending, trends
 from analytics.ages import age_band_for, age_on
 from analytics.balances import BalanceHistory
-from analytics.categorize import MerchantCategorizer, assign_categories, train_default_categorizer
+from analytics.categorize import assign_categories, train_default_categorizer
 from analytics.charts import render_spending_chart
 from analytics.money import format_date
 from analytics.personas import persona_fits
@@ -72,6 +73,9 @@ from bot.config import Config
 from bot.services.errors import CustomerNotFound, InvalidMonth, NoData
 from bot.storage.database import Store
 from bot.storage.insight_reads import InsightReads
+
+if TYPE_CHECKING:
+    from analytics.merchant_model import MerchantCategorizer
 
 log = logging.getLogger(__name__)
 

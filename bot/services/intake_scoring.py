@@ -14,20 +14,23 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from analytics.anomaly import TransactionAnomalyDetector
 from analytics.anomaly_patterns import ConfirmedPatterns
-from analytics.categorize import MerchantCategorizer, assign_categories, train_default_categorizer
+from analytics.categorize import assign_categories, train_default_categorizer
 from analytics.results import AnomalyFlag
 from bot.storage.database import Store
 from bot.storage.fraud_checks import FraudCheckRepository
 from bot.storage.intake import IntakeMark
 from bot.storage.scores import ScoreRepository
 from bot.storage.transactions import TransactionRepository
+
+if TYPE_CHECKING:
+    from analytics.merchant_model import MerchantCategorizer
 
 log = logging.getLogger(__name__)
 
