@@ -196,3 +196,17 @@ async def test_a_broadcast_stuck_before_the_upgrade_resumes_through_the_outbox(t
     assert counts.sent == 3 and sorted(c.chat_id for c in fake.delivered()) == [3, 4, 5]
     assert {c.text for c in fake.delivered()} == {"Fees &amp; more"}   # HTML-escaped, as broadcasts are sent
     assert status == ("done", 5)
+
+
+def test_recent_broadcasts_read_on_both_backends(backend_store):
+    from bot.storage.broadcasts import BroadcastStore
+
+    now = dt.datetime(2026, 3, 10, 12, 0, tzinfo=IST)
+    broadcasts = BroadcastStore(backend_store)
+    first = broadcasts.create(admin_user_id=1, target_kind="all", target_value=None, message="a", control_share=0.1,
+                              seed=3, treatment=[(11, "C1")], control=[(12, "C2")], when=now)
+    second = broadcasts.create(admin_user_id=1, target_kind="all", target_value=None, message="b",
+                               control_share=0.1, seed=4, treatment=[], control=[], when=now)
+    broadcasts.set_progress_message(first, 99, 5)
+    assert [(r["broadcast_id"], r["message"]) for r in broadcasts.recent(2)] == [(second, "b"), (first, "a")]
+    assert [r["broadcast_id"] for r in broadcasts.unfinished_with_progress()] == [first]
