@@ -95,31 +95,56 @@ def test_enqueue_returns_the_row_id_once_and_none_for_a_repeated_key(fresh_store
     assert first == fresh_store.db.execute("SELECT id FROM outbox").fetchone()[0] and again is None
 
 
-def test_two_workers_claiming_at_once_never_take_the_same_row(fresh_store, tmp_path):
-    import threading
-
+def _second_store(store, tmp_path):
+    """Another process's view of the same store: a new connection to the file, or a new pool on the URL."""
     from bot.storage.database import Store
 
+    if store.backend == "postgresql":
+        return Store(store.url, local_dir=tmp_path / "other")
+    return Store(store.path)
+
+
+def test_workers_claiming_at_once_never_take_the_same_row(backend_store, tmp_path):
+    """Four workers over two stores (two per store: on PostgreSQL each thread has its own pooled connection)
+    claim 3 rows at a time until nothing is due: every row is taken exactly once."""
+    import threading
+
     now = dt.datetime(2026, 3, 10, 12, 0, tzinfo=IST)
-    ids = _queue_many(fresh_store, 200, now)
-    other = Store(fresh_store.path)                   # a second process's connection to the same file
-    taken: dict[str, list[int]] = {"a": [], "b": []}
+    ids = _queue_many(backend_store, 300, now)
+    other = _second_store(backend_store, tmp_path)
+    names = ("a", "b", "c", "d")
+    taken: dict[str, list[int]] = {name: [] for name in names}
+    start = threading.Barrier(len(names))
 
     def work(store, name):
         repo = OutboxRepository(store)
+        start.wait()
         while rows := repo.claim(now, name, now + dt.timedelta(minutes=2), limit=3):
             taken[name] += [r.id for r in rows]
 
-    threads = [threading.Thread(target=work, args=(fresh_store, "a")),
-               threading.Thread(target=work, args=(other, "b"))]
+    threads = [threading.Thread(target=work, args=(backend_store if i % 2 else other, name))
+               for i, name in enumerate(names)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     other.close()
-    assert sorted(taken["a"] + taken["b"]) == sorted(ids)          # every row once, none twice
-    owners = dict(fresh_store.db.execute("SELECT id, claimed_by FROM outbox").fetchall())
-    assert all(owners[i] == "a" for i in taken["a"]) and all(owners[i] == "b" for i in taken["b"])
+    claimed = [i for name in names for i in taken[name]]
+    assert sorted(claimed) == sorted(ids)          # every row once, none twice
+    owners = dict(backend_store.db.execute("SELECT id, claimed_by FROM outbox").fetchall())
+    assert all(owners[i] == name for name in names for i in taken[name])
+
+
+def test_a_finished_row_names_the_worker_that_finished_it(backend_store):
+    now = dt.datetime(2026, 3, 10, 12, 0, tzinfo=IST)
+    first, second = _queue_many(backend_store, 2, now)
+    repo = OutboxRepository(backend_store)
+    repo.claim(now, "w1", now + dt.timedelta(minutes=2), limit=2)
+    assert repo.mark_sent(first, "w1", telegram_message_id=7, sent_at=now)
+    assert repo.release(second, "w1", due_at=now + dt.timedelta(minutes=5))
+    rows = dict(backend_store.db.execute("SELECT id, status || ':' || COALESCE(claimed_by, '-') FROM outbox"
+                                         ).fetchall())
+    assert rows == {first: "sent:w1", second: "pending:-"}
 
 
 def test_a_worker_that_lost_its_claim_cannot_record_the_outcome(fresh_store):
@@ -171,3 +196,17 @@ async def test_a_broadcast_stuck_before_the_upgrade_resumes_through_the_outbox(t
     assert counts.sent == 3 and sorted(c.chat_id for c in fake.delivered()) == [3, 4, 5]
     assert {c.text for c in fake.delivered()} == {"Fees &amp; more"}   # HTML-escaped, as broadcasts are sent
     assert status == ("done", 5)
+
+
+def test_recent_broadcasts_read_on_both_backends(backend_store):
+    from bot.storage.broadcasts import BroadcastStore
+
+    now = dt.datetime(2026, 3, 10, 12, 0, tzinfo=IST)
+    broadcasts = BroadcastStore(backend_store)
+    first = broadcasts.create(admin_user_id=1, target_kind="all", target_value=None, message="a", control_share=0.1,
+                              seed=3, treatment=[(11, "C1")], control=[(12, "C2")], when=now)
+    second = broadcasts.create(admin_user_id=1, target_kind="all", target_value=None, message="b",
+                               control_share=0.1, seed=4, treatment=[], control=[], when=now)
+    broadcasts.set_progress_message(first, 99, 5)
+    assert [(r["broadcast_id"], r["message"]) for r in broadcasts.recent(2)] == [(second, "b"), (first, "a")]
+    assert [r["broadcast_id"] for r in broadcasts.unfinished_with_progress()] == [first]

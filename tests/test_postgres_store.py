@@ -203,16 +203,37 @@ def test_the_pool_hands_out_live_connections_after_a_restart(pg_url, pg_database
         store.close()
 
 
-@pytest.mark.parametrize("verb", [["insights", "C1"], ["train"], ["export", "--out", "OUT"]])
+@pytest.mark.parametrize("verb", [["insights", "C1"], ["train"], ["export", "--out", "OUT"], ["ingest", "CSV"],
+                                  ["api"], ["notify", "--once"]])
 def test_an_unreachable_server_is_one_clear_line(verb, tmp_path, capsys):
     url = f"postgresql://fa@127.0.0.1:{free_port()}/finassist"   # nothing listens there
     config = _config(tmp_path / "config.toml", url, tmp_path)
-    argv = [str(tmp_path / "out") if a == "OUT" else a for a in verb]
+    if verb[0] == "notify":   # a token, so the store is what fails (it is opened before Telegram is asked)
+        config.write_text(config.read_text() + '[telegram]\ntoken = "123456:ABC"\n'
+                          f'base_url = "http://127.0.0.1:{free_port()}/bot"\n')
+    csv_file = REPO_ROOT / "tests" / "fixtures" / "ingest_quirks.csv"
+    argv = [str(tmp_path / "out") if a == "OUT" else str(csv_file) if a == "CSV" else a for a in verb]
     assert main([argv[0], "--config", str(config), *argv[1:]]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err.startswith(f"finassist {verb[0]}: cannot connect to PostgreSQL at 127.0.0.1:")
     assert "refused" in err.lower()
+
+
+async def test_the_bot_on_an_unreachable_server_is_one_clear_line(fake, tmp_path):
+    """`finassist bot` asks Telegram first (the fake answers getMe), then opens the store: one line, status 1."""
+    import asyncio
+
+    url = f"postgresql://fa@127.0.0.1:{free_port()}/finassist"
+    config = _config(tmp_path / "config.toml", url, tmp_path)
+    config.write_text(config.read_text() + f'[telegram]\ntoken = "{fake.token}"\nbase_url = "{fake.base_url}"\n')
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "bot", "--config", str(config), cwd=REPO_ROOT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    _, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 1
+    lines = err.decode().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("finassist bot: cannot connect to PostgreSQL at 127.0.0.1:"), lines
 
 
 def test_a_password_in_the_url_is_never_shown(tmp_path, capsys):

@@ -27,6 +27,7 @@ from bot.notify.outbox import Outbox
 from bot.notify.runner import linking_and_preferences
 from bot.services.errors import CustomerNotFound, FinAssistError, InvalidMonth, NoData, NotTrained
 from bot.services.trained_scores import TrainedScores
+from bot.storage.database import StoreUnavailable
 from bot.storage.fraud_checks import FraudCheckRepository
 from bot.storage.transactions import TransactionRepository
 
@@ -157,6 +158,14 @@ def create_app(services: Any) -> FastAPI:
         status = 404 if isinstance(exc, CustomerNotFound | NoData) else 422 if isinstance(exc, InvalidMonth) \
             else 503 if isinstance(exc, NotTrained) else 400
         return JSONResponse(status_code=status, content={"detail": str(exc)})
+
+    @app.exception_handler(StoreUnavailable)
+    async def store_unavailable(request: Request, exc: StoreUnavailable) -> JSONResponse:
+        # The database server went away (a restart, a failover): a 503 the client can retry; a POST that
+        # got it stored all its rows or none (transaction IDs make re-sending safe).
+        log.warning("api: %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(status_code=503, headers={"Retry-After": "2"},
+                            content={"detail": "the database is unavailable just now; try again shortly"})
 
     @app.get("/health", response_model=Health, summary="the store answers; its latest transaction date")
     def health() -> dict[str, Any]:

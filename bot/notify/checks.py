@@ -18,6 +18,7 @@ from bot.config import Config
 from bot.notify import messages
 from bot.notify.outbox import Outbox, QueueResult
 from bot.services.errors import FinAssistError
+from bot.storage.database import StoreUnavailable
 from bot.storage.fraud_checks import FraudCheckRepository
 from bot.storage.insight_reads import InsightReads
 
@@ -124,6 +125,8 @@ class ProactiveChecks:
         """Queue one message; a failure is counted and logged, and the caller goes on with the others."""
         try:
             return counts.count(self.outbox.enqueue(**message))
+        except StoreUnavailable:  # the database is gone, not one customer: stop
+            raise
         except Exception:
             log.exception("a %s message could not be queued; going on with the others", what)
             return counts.error()
@@ -142,6 +145,8 @@ class ProactiveChecks:
                 log.info("low-balance check skipped a customer: %s", type(exc).__name__)
                 counts = counts.error()
                 continue
+            except StoreUnavailable:  # the database is gone, not one customer: stop
+                raise
             except Exception:
                 log.exception("low-balance check failed for one customer; going on with the others")
                 counts = counts.error()
@@ -157,6 +162,8 @@ class ProactiveChecks:
                     dedupe_key=f"low_balance:{customer_id}:{observed}:{chat_id}",
                     text=messages.low_balance_text(balance), meta={"customer_id": customer_id},
                     quiet_hours=prefs.quiet_hours, now=now)
+            except StoreUnavailable:  # the database is gone, not one customer: stop
+                raise
             except Exception:
                 log.exception("a low-balance message could not be queued; going on with the others")
                 counts = counts.error()
@@ -197,6 +204,8 @@ class ProactiveChecks:
                 log.info("forecast check skipped a customer: %s", type(exc).__name__)
                 counts = counts.error()
                 continue
+            except StoreUnavailable:  # the database is gone, not one customer: stop
+                raise
             except Exception:
                 log.exception("forecast check failed for one customer; going on with the others")
                 counts = counts.error()
@@ -236,6 +245,8 @@ class ProactiveChecks:
                 log.info("unusual check skipped a customer: %s", type(exc).__name__)
                 counts = counts.error()
                 continue
+            except StoreUnavailable:  # the database is gone, not one customer: stop
+                raise
             except Exception:
                 log.exception("unusual check failed for one customer; going on with the others")
                 counts = counts.error()
@@ -269,6 +280,8 @@ class ProactiveChecks:
                         meta={"transaction_id": flag.transaction_id, "customer_id": customer_id},
                         quiet_hours=prefs.quiet_hours, now=now,
                         bypass_quiet_hours=self.config.scheduler.fraud_alerts_bypass_quiet_hours)
+                except StoreUnavailable:  # the database is gone, not one customer: stop
+                    raise
                 except Exception:
                     log.exception("a \"Was this you?\" could not be queued; going on with the others")
                     counts = counts.error()
@@ -301,6 +314,8 @@ class ProactiveChecks:
                 log.info("trend check skipped a customer: %s", type(exc).__name__)
                 counts = counts.error()
                 continue
+            except StoreUnavailable:  # the database is gone, not one customer: stop
+                raise
             except Exception:
                 log.exception("trend check failed for one customer; going on with the others")
                 counts = counts.error()
@@ -350,6 +365,8 @@ class ProactiveChecks:
                 log.info("recurring check skipped a customer: %s", type(exc).__name__)
                 counts = counts.error()
                 continue
+            except StoreUnavailable:  # the database is gone, not one customer: stop
+                raise
             except Exception:
                 log.exception("recurring check failed for one customer; going on with the others")
                 counts = counts.error()
@@ -394,6 +411,8 @@ class ProactiveChecks:
                 log.info("monthly summary skipped a customer: %s", type(exc).__name__)
                 counts = counts.error()
                 continue
+            except StoreUnavailable:  # the database is gone, not one customer: stop
+                raise
             except Exception:
                 log.exception("monthly summary failed for one customer; going on with the others")
                 counts = counts.error()
@@ -407,6 +426,8 @@ class ProactiveChecks:
                         dedupe_key=f"monthly:{customer_id}:{month}:{chat_id}",
                         text=messages.monthly_caption(report), photo_path=photo,
                         meta={"customer_id": customer_id, "month": month}, quiet_hours=prefs.quiet_hours, now=now)
+                except StoreUnavailable:  # the database is gone, not one customer: stop
+                    raise
                 except Exception:
                     log.exception("a monthly summary could not be queued; going on with the others")
                     counts = counts.error()

@@ -24,7 +24,7 @@ from bot.services.errors import FinAssistError
 from bot.services.intake_scoring import IntakeScorer, IntakeScoring
 from bot.services.linking import LinkingService
 from bot.services.preferences import PreferencesService
-from bot.storage.database import Store
+from bot.storage.database import Store, StoreUnavailable
 from bot.storage.scores import ScoreRepository
 from bot.storage.transactions import TransactionRepository
 
@@ -108,6 +108,8 @@ class TransactionIntake:
         for customer_id, flags in by_customer.items():
             try:
                 counts = self.checks.queue_unusual(customer_id, flags, now)
+            except StoreUnavailable:  # the database is gone, not one customer: stop
+                raise
             except Exception:  # one customer's failure must not stop the others' alerts
                 log.exception("could not queue alerts for one customer's flagged transactions")
                 continue
@@ -121,11 +123,16 @@ class TransactionIntake:
             return IntakeResult(0, 0, 0, 0, 0, 0, True, ())
         frame = to_canonical(pd.DataFrame(list(rows)))
         ids = frame["transaction_id"].tolist()
-        with self.store.atomic(immediate=True):
+
+        def store_new() -> tuple[set[str], Any]:
             # Inside the write lock: an ID a concurrent request stored first keeps its owner, and this request
             # neither scores it nor reports it as its own.
             known = {tid for tid in ids if self.transactions.get(tid) is not None}
-            inserted = self.transactions.insert_frame(frame[~frame["transaction_id"].isin(known)], source="api")
+            return known, self.transactions.insert_frame(frame[~frame["transaction_id"].isin(known)], source="api")
+
+        # One unit of work: on PostgreSQL a connection lost before COMMIT (a server restart) runs it once more
+        # on a fresh connection, so a request stores all its rows or none.
+        known, inserted = self.store.transaction(store_new, immediate=True)
         outcome = self.process(now)
         results = []
         for record in frame.to_dict("records"):

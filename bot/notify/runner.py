@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,9 @@ from bot.notify.outbox import Outbox
 from bot.notify.sender import DrainCounts, OutboxSender, ProgressHook, SendPolicy
 from bot.services.linking import LinkingService
 from bot.services.preferences import PreferencesService
+from bot.storage.database import StoreUnavailable
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,12 @@ class Notifier:
                 counts = CheckCounts(outcome.alerts_queued, outcome.alerts_deferred)
             return counts + self.checks.run_all(now, monthly_now=monthly_now)
 
-        counts = await asyncio.to_thread(check)
+        try:
+            counts = await asyncio.to_thread(check)
+        except StoreUnavailable as exc:
+            # The database went away mid-check (a restart, a failover): what is queued already still goes
+            # out (the drain waits for the connection to come back); the next pass runs the checks again.
+            log.warning("notification checks stopped: %s; sending what is queued", exc)
+            counts = CheckCounts(errors=1)
         drained = await self.sender.drain(now)
         return PassReport.of(counts, drained)

@@ -21,11 +21,12 @@ import datetime as dt
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
@@ -46,7 +47,7 @@ from bot.notify.outbox import TOGGLE_OF_KIND
 from bot.notify.quiet_hours import QuietHours, QuietHoursError
 from bot.notify.retry import RetrySchedule
 from bot.storage.broadcasts import BroadcastStore
-from bot.storage.database import Store
+from bot.storage.database import Store, StoreUnavailable
 from bot.storage.fraud_checks import FraudCheckRepository
 from bot.storage.links import LinkStore
 from bot.storage.outbox import OutboxMessage, OutboxRepository
@@ -55,6 +56,7 @@ from bot.storage.preferences import PreferenceStore
 log = logging.getLogger(__name__)
 
 ProgressHook = Callable[[frozenset[int]], Awaitable[None]]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class SendPolicy:
     global_rate_limit_chats: int = 3       # 429s on this many different chats in a row: a global limit, stop
     linger_s: float = 5.0                  # wait this long at the end of a pass for a row falling due (short 429)
     progress_every_s: float = 1.0          # broadcast progress callbacks at most this often
+    store_outage_s: float = 60.0           # a lost database connection is retried this long within a pass
 
     @classmethod
     def from_config(cls, scheduler: SchedulerConfig, **overrides: Any) -> SendPolicy:
@@ -214,12 +217,18 @@ class OutboxSender:
             else:
                 kept = self.outbox.mark_dropped(row.id, self.worker, error=error, attempted=attempted)
             broadcast_id = meta.get("broadcast_id")
+            finished = False
             if broadcast_id is not None:
                 self.broadcasts.record_delivery(int(broadcast_id), row.chat_id,
                                                 "sent" if outcome == "sent" else "failed", error or None, when)
-                self.broadcasts.finish_if_complete(int(broadcast_id), when)
+                finished = self.broadcasts.finish_if_complete(int(broadcast_id), when)
+        if broadcast_id is not None and not finished:
+            # Once more after the commit: two workers finishing a broadcast's last two rows at once each saw
+            # the other's row still sending inside their transactions; whichever commits last sees both here.
+            self.broadcasts.finish_if_complete(int(broadcast_id), when)
         if not kept:
-            log.warning("outbox row %d was reclaimed by another worker before its outcome was recorded", row.id)
+            log.warning("outbox row %d was already finished, or reclaimed by another worker, before this "
+                        "outcome was recorded", row.id)
         return kept
 
     async def pace(self, chat_id: int) -> None:
@@ -248,6 +257,24 @@ class _Pass:
         self.touched: set[int] = set()          # broadcasts with a recipient finished in this pass
         self.last_progress = self.start_mono
 
+    async def _store(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """One storage call in a worker thread. A lost database connection (a PostgreSQL restart or failover)
+        is tried again on a fresh one for up to `store_outage_s` before the pass gives up: every call here is
+        one statement or one transaction the server rolled back, and `record_final` is safe to repeat (a
+        row already finished is left alone), so a message Telegram accepted is still recorded as sent
+        instead of being resent when its lease ends."""
+        deadline = time.monotonic() + self.s.policy.store_outage_s
+        delay = 0.25
+        while True:
+            try:
+                return await asyncio.to_thread(call, *args, **kwargs)
+            except StoreUnavailable as exc:
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning("%s; trying again in %.2g s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 4.0)
+
     def now(self) -> dt.datetime:
         """The pass's time: `now` as given, moved on by the clock's elapsed time (or the clock itself)."""
         if self.fixed_start is None:
@@ -259,7 +286,7 @@ class _Pass:
         try:
             while self.limit is None or processed < self.limit:
                 now = self.now()
-                rows = await asyncio.to_thread(self.s.outbox.claim, now, self.s.worker,
+                rows = await self._store(self.s.outbox.claim, now, self.s.worker,
                                                now + dt.timedelta(seconds=self.s.policy.lease_s), 1)
                 if not rows:
                     if await self._linger(now):
@@ -269,7 +296,7 @@ class _Pass:
                 try:
                     await self._one(rows[0], now)
                 except _Stop:
-                    self.totals["left_pending"] = await asyncio.to_thread(self.s.outbox.count_due, self.now())
+                    self.totals["left_pending"] = await self._store(self.s.outbox.count_due, self.now())
                     break
                 await self._progress()
         finally:
@@ -278,7 +305,7 @@ class _Pass:
 
     async def _linger(self, now: dt.datetime) -> bool:
         """Wait for a row that falls due within `linger_s` (a short flood wait) instead of ending the pass."""
-        due = await asyncio.to_thread(self.s.outbox.next_due_at)
+        due = await self._store(self.s.outbox.next_due_at)
         if due is None:
             return False
         wait = (due - now).total_seconds()
@@ -301,7 +328,7 @@ class _Pass:
             log.warning("broadcast progress update failed", exc_info=True)
 
     async def _final(self, row: OutboxMessage, outcome: str, **kwargs: Any) -> None:
-        await asyncio.to_thread(self.s.record_final, row, outcome, when=self.now(), **kwargs)
+        await self._store(self.s.record_final, row, outcome, when=self.now(), **kwargs)
         self.totals[{"sent": "sent", "dead": "failed", "dropped": "dropped"}[outcome]] += 1
         if (row.payload.get("meta") or {}).get("broadcast_id") is not None:
             self.touched.add(int(row.payload["meta"]["broadcast_id"]))
@@ -311,19 +338,19 @@ class _Pass:
         if row.reclaimed:
             self.totals["unknown"] += 1
             log.warning("outbox row %d: a worker's lease ran out mid-send; sending again", row.id)
-        if not await asyncio.to_thread(s.still_linked, row):
+        if not await self._store(s.still_linked, row):
             await self._final(row, "dropped", error="the chat is no longer linked to this customer", attempted=False)
             return
         if row.chat_id in self.blocked:
             await self._final(row, "dropped", error="Forbidden earlier in this pass", attempted=False)
             return
-        if await asyncio.to_thread(s.opted_out, row):
+        if await self._store(s.opted_out, row):
             await self._final(row, "dropped", error=f"the chat switched {TOGGLE_OF_KIND[row.kind]} off",
                               attempted=False)
             return
-        quiet_end = await asyncio.to_thread(s.quiet_until, row, now)
+        quiet_end = await self._store(s.quiet_until, row, now)
         if quiet_end is not None:
-            await asyncio.to_thread(s.outbox.release, row.id, s.worker, due_at=quiet_end)
+            await self._store(s.outbox.release, row.id, s.worker, due_at=quiet_end)
             self.totals["quiet"] += 1
             return
         await s.pace(row.chat_id)
@@ -337,7 +364,7 @@ class _Pass:
             await self._final(row, "dropped", error=str(exc))
             return
         except InvalidToken:
-            await asyncio.to_thread(s.outbox.release, row.id, s.worker)
+            await self._store(s.outbox.release, row.id, s.worker)
             raise  # a configuration error: the caller reports it, the row waits untouched
         except BadRequest as exc:
             reason = str(exc)
@@ -366,9 +393,9 @@ class _Pass:
     async def _rate_limited(self, row: OutboxMessage, wait: float) -> None:
         s = self.s
         until = self.now() + dt.timedelta(seconds=wait)
-        await asyncio.to_thread(s.outbox.release, row.id, s.worker, due_at=until, error=f"RetryAfter {wait:g}s",
+        await self._store(s.outbox.release, row.id, s.worker, due_at=until, error=f"RetryAfter {wait:g}s",
                                 attempted=True)
-        await asyncio.to_thread(s.outbox.defer_chat, row.chat_id, until)
+        await self._store(s.outbox.defer_chat, row.chat_id, until)
         s._next_for_chat[row.chat_id] = s.clock.monotonic() + wait
         self.totals["rate_limited"] += 1
         self.totals["retried"] += 1
@@ -388,7 +415,7 @@ class _Pass:
         if s.policy.retry.gives_up(failures):
             await self._final(row, "dead", error=f"gave up after {failures} failures; last: {error}")
         else:
-            await asyncio.to_thread(s.outbox.retry_later, row.id, s.worker,
+            await self._store(s.outbox.retry_later, row.id, s.worker,
                                     due_at=s.policy.retry.next_due(failures, self.now()), error=error,
                                     outcome_unknown=outcome_unknown)
             self.totals["retried"] += 1

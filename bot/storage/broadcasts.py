@@ -165,15 +165,19 @@ class BroadcastStore:
             value = db.execute("SELECT MAX(txn_date) FROM transactions").fetchone()[0]
         return dt.date.fromisoformat(value) if value else None
 
-    def recent(self, limit: int = 3) -> list[dict[str, Any]]:
+    def _dicts(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        """Rows as dicts through the interface both backends offer (sqlite-utils' `query` is SQLite's only)."""
         with self.store.locked() as db:
-            rows = list(db.query("SELECT * FROM broadcasts ORDER BY broadcast_id DESC LIMIT ?", [int(limit)]))
-        return rows
+            cursor = db.execute(sql, args)
+            names = [c[0] for c in cursor.description]
+            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def recent(self, limit: int = 3) -> list[dict[str, Any]]:
+        return self._dicts("SELECT * FROM broadcasts ORDER BY broadcast_id DESC LIMIT ?", (int(limit),))
 
     def unfinished_with_progress(self) -> list[dict[str, Any]]:
         """Broadcasts still sending whose admin has a progress message to update."""
-        with self.store.locked() as db:
-            return list(db.query("SELECT * FROM broadcasts WHERE status = 'sending' AND progress_message_id IS NOT NULL"))
+        return self._dicts("SELECT * FROM broadcasts WHERE status = 'sending' AND progress_message_id IS NOT NULL")
 
     def recipients(self, broadcast_id: int) -> list[dict[str, Any]]:
         with self.store.locked() as db:

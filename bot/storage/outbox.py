@@ -5,10 +5,14 @@ back to `pending` with a later `due_at` (a retry, a flood wait, quiet hours), or
 dead-lettered) or `dropped` (the chat blocked the bot or is no longer linked). `failed` is the dead letter of
 stores written before migration 0006 and is counted with `dead`.
 
-Claiming is one UPDATE … WHERE id IN (SELECT … LIMIT n) … RETURNING, so on PostgreSQL the inner SELECT takes
-`FOR UPDATE SKIP LOCKED` and several workers share the table without sending a row twice. A row still
+Claiming is one UPDATE … WHERE id IN (SELECT … LIMIT n) … RETURNING. SQLite has one writer at a time, so that is
+atomic as it stands. On PostgreSQL the inner SELECT takes `FOR UPDATE SKIP LOCKED`: without it two workers'
+subqueries can pick the same pending row and the second UPDATE, after waiting for the first, re-checks only
+`id IN (…)` and claims it again; with it a worker passes over rows another is claiming and re-checks the
+status of a row it locks, so several processes share the table without sending a row twice. A row still
 `sending` when its lease ends belongs to a worker that died mid-send: the next claim takes it again and
-counts an unknown outcome (Telegram may or may not have delivered it).
+counts an unknown outcome (Telegram may or may not have delivered it). A finished row (sent, dead, dropped)
+keeps `claimed_by`: the worker that finished it.
 """
 
 from __future__ import annotations
@@ -159,8 +163,9 @@ class OutboxRepository:
     def claim(self, now: dt.datetime, worker: str, lease_until: dt.datetime, limit: int = 1) -> list[OutboxMessage]:
         """Claim up to `limit` due rows for `worker` in one statement: pending rows due by `now`, and rows
         whose lease ran out mid-send (counted as an unknown outcome). PostgreSQL: the inner SELECT gets
-        `FOR UPDATE SKIP LOCKED`."""
+        `FOR UPDATE SKIP LOCKED` (see the module docstring), so concurrent claims never share a row."""
         at = _iso(now)
+        skip_locked = " FOR UPDATE SKIP LOCKED" if self.store.backend == "postgresql" else ""
         with self.store.locked() as db:
             cursor = db.execute(
                 "UPDATE outbox SET"
@@ -169,7 +174,7 @@ class OutboxRepository:
                 " status = 'sending', claimed_by = ?, lease_until = ?"
                 " WHERE id IN (SELECT id FROM outbox"
                 "   WHERE (status = 'pending' AND due_at <= ?) OR (status = 'sending' AND lease_until <= ?)"
-                "   ORDER BY due_at, id LIMIT ?)"
+                f"   ORDER BY due_at, id LIMIT ?{skip_locked})"
                 " RETURNING *",
                 [RECLAIMED, worker, _iso(lease_until), at, at, int(limit)],
             )
@@ -177,11 +182,13 @@ class OutboxRepository:
             rows = [_row_to_message(dict(zip(columns, row, strict=True))) for row in cursor.fetchall()]
         return sorted(rows, key=lambda m: (m.due_at, m.id))
 
-    def _finish(self, outbox_id: int, worker: str, sets: str, args: list[Any]) -> bool:
-        """Move a claimed row on; False when the claim was lost (another worker reclaimed it)."""
+    def _finish(self, outbox_id: int, worker: str, sets: str, args: list[Any], *, final: bool = True) -> bool:
+        """Move a claimed row on; False when the claim was lost (another worker reclaimed it). A final state
+        keeps `claimed_by` (who finished it); a row given back to `pending` belongs to nobody."""
+        owner = "" if final else ", claimed_by = NULL"
         with self.store.locked() as db:
             cursor = db.execute(
-                f"UPDATE outbox SET {sets}, claimed_by = NULL, lease_until = NULL"
+                f"UPDATE outbox SET {sets}{owner}, lease_until = NULL"
                 " WHERE id = ? AND status = 'sending' AND claimed_by = ?",
                 [*args, int(outbox_id), worker],
             )
@@ -199,7 +206,7 @@ class OutboxRepository:
         return self._finish(outbox_id, worker,
                             "status = 'pending', attempts = attempts + 1, failures = failures + 1,"
                             " unknown_outcomes = unknown_outcomes + ?, due_at = ?, last_error = ?",
-                            [1 if outcome_unknown else 0, _iso(due_at), error[:500]])
+                            [1 if outcome_unknown else 0, _iso(due_at), error[:500]], final=False)
 
     def release(self, outbox_id: int, worker: str, *, due_at: dt.datetime | None = None,
                 error: str | None = None, attempted: bool = False) -> bool:
@@ -212,7 +219,7 @@ class OutboxRepository:
         if error is not None:
             sets += ", last_error = ?"
             args.append(error[:500])
-        return self._finish(outbox_id, worker, sets, args)
+        return self._finish(outbox_id, worker, sets, args, final=False)
 
     def mark_dead(self, outbox_id: int, worker: str, *, error: str, attempted: bool = True) -> bool:
         """Dead-letter a row: retries exhausted or a permanent error. It stays visible in /stats."""
