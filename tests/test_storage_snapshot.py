@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from analytics.ingest import read_transactions, to_canonical
+from analytics.schema import TXN_COLUMNS
 from bot.services.ingestion import ingest_files
 from bot.storage.database import Store
 from bot.storage.snapshot import TransactionSnapshot
@@ -26,8 +27,22 @@ def small_parts(monkeypatch):
 
 
 def sql_frame(store: Store) -> pd.DataFrame:
-    """The whole table read straight from SQL, in rowid order, with no snapshot involved."""
-    frame, _ = TransactionRepository(store)._frame_after(0)
+    """The whole table read straight from SQL, in rowid order, with no snapshot and no repository code involved.
+
+    Plain SQL and plain pandas: the canonical dtypes are spelled out here (datetimes at ns, NULL amounts as
+    NaN, text as object holding str or None), so a part or a repository read that drifts from the table fails.
+    """
+    with store.locked():
+        rows = store.conn.execute(f"SELECT {', '.join(TXN_COLUMNS)} FROM transactions ORDER BY rowid").fetchall()
+    frame = pd.DataFrame.from_records([tuple(row) for row in rows], columns=list(TXN_COLUMNS)).astype(object)
+    for name in TXN_COLUMNS:
+        column = frame[name]
+        if name in ("ts", "dob"):
+            frame[name] = pd.to_datetime(column.where(column.notna(), None), format="ISO8601").astype("datetime64[ns]")
+        elif name in ("amount", "balance"):
+            frame[name] = pd.to_numeric(column).astype("float64")
+        else:
+            frame[name] = pd.Series([None if pd.isna(v) else str(v) for v in column], dtype=object)
     return frame
 
 
