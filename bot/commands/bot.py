@@ -14,6 +14,17 @@ from bot.config import Config
 log = logging.getLogger(__name__)
 
 
+class _StartupFailureLogFilter(logging.Filter):
+    """Holds back PTB's ERROR record (with two chained tracebacks) for a bootstrap that failed on the token or the
+    network: the exception is raised to us as well, and the CLI says it in one line (with -v the record shows)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from telegram.error import InvalidToken, NetworkError
+
+        failed = record.exc_info[1] if record.exc_info else None
+        return not ("(Bootstrap" in record.getMessage() and isinstance(failed, InvalidToken | NetworkError))
+
+
 def run(args: argparse.Namespace, config: Config) -> int:
     from telegram import Update
     from telegram.error import InvalidToken, NetworkError
@@ -35,6 +46,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
         raise CommandFailed(why)
     log.info("Telegram answers as @%s", username)
     application = build_application(config)
+    if not getattr(args, "verbose", False):
+        logging.getLogger("telegram.ext").addFilter(_StartupFailureLogFilter())
     try:
         if config.telegram.mode == "webhook":
             url = urlparse(config.telegram.webhook_url)

@@ -7,7 +7,7 @@ the CLI promises one line and exit status 1, so the verbs ask first and report t
 from __future__ import annotations
 
 from telegram import Bot
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.request import HTTPXRequest
 
 from bot.config import Config
@@ -20,7 +20,8 @@ def problem_text(exc: BaseException, base_url: str) -> str:
     if isinstance(exc, InvalidToken):
         return (f"Telegram at {base_url} rejected the bot token: check [telegram] token or "
                 "TELEGRAM_BOT_TOKEN")
-    if isinstance(exc, NetworkError | OSError):
+    # PTB's BadRequest (a 400 answer) subclasses NetworkError, but Telegram was reached: it answered.
+    if isinstance(exc, NetworkError | OSError) and not isinstance(exc, BadRequest):
         return f"cannot reach Telegram at {base_url}: {exc}"
     return f"Telegram at {base_url} answered getMe with an error: {exc}"
 
