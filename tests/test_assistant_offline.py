@@ -88,10 +88,14 @@ async def test_weather_gets_a_polite_refusal_without_data(assistant, insights) -
     assert insights.calls == []
 
 
-async def test_low_confidence_asks_with_suggestions(assistant) -> None:
+async def test_low_confidence_asks_with_suggestions(assistant, insights) -> None:
     reply = await assistant.answer(OWN, "zxq blorp wibble", "c1")
     assert reply.intent == "unclear" and 2 <= len(reply.suggestions) <= 3
-    assert "₹" not in reply.text
+    assert reply.text.startswith("Sorry, I'm not sure what you mean.")
+    assert all(f"• {suggestion}" in reply.text for suggestion in reply.suggestions)
+    assert "₹" not in reply.text and insights.calls == []          # asking back reads no data
+    tapped = await assistant.answer(OWN, reply.suggestions[0], "c1")   # a suggestion, tapped, is understood
+    assert tapped.intent not in ("unclear", "out_of_scope") and insights.calls
 
 
 def _affordability(price: float) -> tuple[float, int]:

@@ -116,10 +116,16 @@ def test_segment_summary_adds_up(trained):
 
 
 def test_customer_scores_reads_back_rfm_and_reasons(trained):
+    """The riskiest customer's stored row, column by column (plain SQL), with the reasons decoded and the
+    description of their segment."""
     store, _, _ = trained
-    cid, r = store.conn.execute("SELECT customer_id, rfm_recency FROM customer_scores ORDER BY churn_risk DESC").fetchone()
-    scores = ScoreRepository(store).customer_scores(cid)
-    assert scores["rfm_recency"] == r and isinstance(scores["churn_reasons"], list) and scores["description"]
+    cursor = store.conn.execute("SELECT * FROM customer_scores ORDER BY churn_risk DESC, customer_id LIMIT 1")
+    row = dict(zip([d[0] for d in cursor.description], cursor.fetchone(), strict=True))
+    description = scalar(store, "SELECT description FROM segments WHERE segment = ?", row["segment"])
+    scores = ScoreRepository(store).customer_scores(row["customer_id"])
+    assert scores == {**row, "churn_reasons": json.loads(row["churn_reasons"]), "description": description}
+    assert scores["churn_reasons"] and all(isinstance(reason, str) for reason in scores["churn_reasons"])
+    assert description and scores["rfm_recency"] is not None
 
 
 def test_artifacts_are_stored_with_metrics(trained):

@@ -61,10 +61,37 @@ async def test_a_500_on_one_reply_gets_an_apology_and_the_next_command_is_answer
     assert len([r for r in caplog.records if r.getMessage() == "error while handling an update"]) == 1
 
 
-async def test_services_stop_with_the_application(trained_services):
+async def test_services_the_application_built_are_closed_when_it_stops(trained_db, tmp_path):
+    """post_init builds the services from the config, post_shutdown closes them: the store's connection is shut
+    and the notifier gone (what `finassist bot` relies on to stop cleanly)."""
+    import shutil
+    import sqlite3
+    from dataclasses import replace
+
+    from bot.telegram.app import start_services, stop_services
+
+    db = tmp_path / "bot.db"
+    shutil.copyfile(trained_db, db)
+    async with FakeTelegramServer() as fake:
+        base = Config().with_db(db)
+        config = replace(base, telegram=replace(base.telegram, token=fake.token, base_url=fake.base_url))
+        application = build_application(config)
+        async with application:
+            await start_services(application)
+            built, notifier = data_of(application).services, data_of(application).notifier
+            customers = built.store.db.execute("SELECT COUNT(DISTINCT customer_id) FROM transactions").fetchone()[0]
+            await stop_services(application)
+    assert customers > 0 and notifier is not None and fake.set_commands()
+    assert data_of(application).services is None and data_of(application).notifier is None
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        built.store.db.execute("SELECT 1")
+
+
+async def test_services_handed_to_the_application_stay_open_after_it_stops(trained_services):
     async with FakeTelegramServer() as fake, running_bot(trained_services, fake) as app:
         assert data_of(app).services is not None
     assert data_of(app).services is None
+    assert trained_services.store.db.execute("SELECT COUNT(*) FROM transactions").fetchone()[0] > 0
 
 
 def test_a_missing_token_is_a_clear_error():
