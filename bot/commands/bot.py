@@ -45,9 +45,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
 def _serve(args: argparse.Namespace, config: Config, username: str | None, why: str, secret_token: str) -> int:
     """Start the bot once getMe has answered, and serve until stopped.
 
-    A frame of its own because coverage on Python 3.11 stops counting the lines of every frame that was running
-    while anyio cancelled a task group (httpx's connect does, in the getMe above): inside `run` these lines
-    would be reported unrun by `make coverage` although the process tests run them.
+    A frame of its own because Python 3.11 drops trace events in frames that were running while anyio cancelled
+    a task group, as httpx's connect does in the getMe above (cpython#106749, coveragepy#1648; fixed in 3.12):
+    inside `run` these lines would be reported unrun by `make coverage` although the process tests run them.
     """
     from telegram import Update
     from telegram.error import InvalidToken, NetworkError

@@ -39,8 +39,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
 def render(report: PassReport) -> list[str]:
     """The pass's counts as printed, one line each; the rare ones only when they happened.
 
-    Kept out of `run` because coverage on Python 3.11 stops counting the lines of every frame that was running
-    while anyio cancelled a task group (httpx's connect does, in the pass above).
+    Kept out of `run` because Python 3.11 drops trace events in frames that were running while anyio cancelled a
+    task group, as httpx's connect does in the pass above (cpython#106749): coverage would miss these lines.
     """
     lines = [f"queued: {report.queued} (deferred by quiet hours: {report.deferred})",
              f"sent: {report.sent}  to retry later: {report.retried}  dead-lettered: {report.failed}  "
