@@ -427,8 +427,9 @@ class TransactionAnomalyDetector(BaseEstimator):
     def _peer_amounts(rows: Rows, cohort: np.ndarray, thin_debits: np.ndarray, pooled_centre: float,
                       pooled_spread: float) -> tuple[np.ndarray, np.ndarray]:
         """Centre and spread of each thin peer group's log amounts (all its members' debits pooled), each
-        shrunk towards the pooled thin prior as if that were PEER_ROWS_PRIOR more debits: a group of a
-        handful of customers says little, a group of thousands says what customers like them pay."""
+        shrunk as if PEER_ROWS_PRIOR more debits stood beside them: the centre towards the pooled thin
+        prior's, the spread towards a typical group's. A group of a handful of customers says little, a
+        group of thousands says what customers like them pay."""
         centre, spread = np.full(N_PEERS, pooled_centre), np.full(N_PEERS, pooled_spread)
         rows_peer = cohort[rows.cust]
         values, peer = rows.log_amount[thin_debits], rows_peer[thin_debits]
@@ -440,8 +441,11 @@ class TransactionAnomalyDetector(BaseEstimator):
         keys = groups.keys
         centre[keys] = share * groups.median + (1 - share) * pooled_centre
         own_spread = np.maximum(groups.spread, 0.1)
-        spread[keys] = np.sqrt(share * own_spread ** 2 + (1 - share) * pooled_spread ** 2
-                               + share * (1 - share) * (groups.median - pooled_centre) ** 2)
+        # A small group's spread leans on a typical group's (not on the pooled one, which also holds how far
+        # the groups' centres lie apart: the very difference the groups are there to take out).
+        sizeable = n >= PEER_ROWS_PRIOR
+        typical = float(np.median(own_spread[sizeable])) if sizeable.any() else pooled_spread
+        spread[keys] = np.sqrt(share * own_spread ** 2 + (1 - share) * typical ** 2)
         return centre, spread
 
     # -------------------------------------------------------------------------------- history: own rows
