@@ -688,11 +688,14 @@ class TransactionAnomalyDetector(BaseEstimator):
                           "credit_largest": raw.credit_largest, "credit_n": raw.credit_n}
 
     # ------------------------------------------------------------------------------------ weights, threshold
-    def _planted(self, rows: Rows, raw: _Raw, held: np.ndarray,
+    def _planted(self, rows: Rows, raw: _Raw, features: dict[str, np.ndarray], held: np.ndarray,
                  rng: np.random.Generator) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray] | None:
         """Signals of the held-out customers' rows with synthetic fraud planted among them: (signals,
         planted kind per row (-1: genuine, -2: genuine but within the hour of planted fraud), each genuine
-        row's position in `rows`)."""
+        row's position in `rows`).
+
+        Only the customers who host planted rows need a second history pass: a customer's signals come
+        from their own rows alone (bit for bit), so everyone else's are those of the bank's pass, `features`."""
         hosts = np.flatnonzero(rows.debit & held[rows.cust] & np.isfinite(rows.amount))
         if len(hosts) == 0:
             return None
@@ -701,6 +704,10 @@ class TransactionAnomalyDetector(BaseEstimator):
         n_events = int(np.clip(round(self.planted_share * len(hosts) / 2.5), 60, 5000))
         planted = plant_fraud(host, n_events, len(rows.place_names), rng)
         keep = np.flatnonzero(held[rows.cust])
+        hosting = np.zeros(len(rows.cust_ids), bool)
+        hosting[planted.cust] = True
+        in_pass = hosting[rows.cust[keep]]
+        redo = keep[in_pass]
         n_merchants = len(rows.merchant_names)
         # Planted rows carry only what the bank's own rows carry: no payee where the bank has none.
         has_merchants = bool((rows.merchant >= 0).any())
@@ -711,30 +718,35 @@ class TransactionAnomalyDetector(BaseEstimator):
         any_category = (rng.choice(spent_in, len(planted.cust)) if len(spent_in)
                         else np.full(len(planted.cust), -1, np.int64))
         cal = Rows(
-            cust=np.r_[rows.cust[keep], planted.cust], cust_ids=rows.cust_ids,
-            secs=np.r_[rows.secs[keep], planted.secs], amount=np.r_[rows.amount[keep], planted.amount],
-            debit=np.r_[rows.debit[keep], np.ones(len(planted.cust), bool)],
-            place=np.r_[rows.place[keep], planted.place], place_names=rows.place_names,
-            merchant=np.r_[rows.merchant[keep], planted_merchant],
+            cust=np.r_[rows.cust[redo], planted.cust], cust_ids=rows.cust_ids,
+            secs=np.r_[rows.secs[redo], planted.secs], amount=np.r_[rows.amount[redo], planted.amount],
+            debit=np.r_[rows.debit[redo], np.ones(len(planted.cust), bool)],
+            place=np.r_[rows.place[redo], planted.place], place_names=rows.place_names,
+            merchant=np.r_[rows.merchant[redo], planted_merchant],
             merchant_names=np.r_[rows.merchant_names, np.full(n_events, "NEW PAYEE", dtype=object)],
-            category=np.r_[rows.category[keep], np.where(planted.known_payee, planted.category, any_category)],
+            category=np.r_[rows.category[redo], np.where(planted.known_payee, planted.category, any_category)],
             category_names=rows.category_names,
-            scored=np.ones(len(keep) + len(planted.cust), bool),
-            balance=None if rows.balance is None else np.r_[rows.balance[keep], np.full(len(planted.cust), np.nan)],
-            dob_days=None if rows.dob_days is None else np.r_[rows.dob_days[keep], np.full(len(planted.cust), np.nan)])
-        features, _ = self._signals(cal, self._history_raw(cal))
+            scored=np.ones(len(redo) + len(planted.cust), bool),
+            balance=None if rows.balance is None else np.r_[rows.balance[redo], np.full(len(planted.cust), np.nan)],
+            dob_days=None if rows.dob_days is None else np.r_[rows.dob_days[redo], np.full(len(planted.cust), np.nan)])
+        again, _ = self._signals(cal, self._history_raw(cal))
+        out = {}
+        for name in FEATURES:
+            genuine = features[name][keep]      # a fresh array: the bank's own features stay as they are
+            genuine[in_pass] = again[name][:len(redo)]
+            out[name] = np.r_[genuine, again[name][len(redo):]]
         # A genuine payment within the hour of planted fraud is a burst's neighbour: its label is moot.
         planted_key = np.sort(planted.cust.astype(np.int64) * (1 << 33) + planted.secs)
         genuine_key = rows.cust[keep].astype(np.int64) * (1 << 33) + rows.secs[keep]
         near = (np.searchsorted(planted_key, genuine_key + BURST_WINDOW_S, side="right")
                 - np.searchsorted(planted_key, genuine_key - BURST_WINDOW_S, side="left")) > 0
         kind = np.r_[np.where(near, -2, -1), planted.kind]
-        return features, kind, keep
+        return out, kind, keep
 
     def _fit_weights(self, rows: Rows, raw: _Raw, features: dict[str, np.ndarray], held: np.ndarray,
                      label_of: np.ndarray, rng: np.random.Generator) -> None:
         """Monotone logistic weights on planted fraud + customers' answers, and the flag threshold."""
-        planted = self._planted(rows, raw, held, rng)
+        planted = self._planted(rows, raw, features, held, rng)
         answered = np.flatnonzero((label_of >= 0) & rows.debit)
         matrix = np.column_stack([features[name][answered] for name in FEATURES])
         pos_parts, neg_parts, kinds = [matrix[label_of[answered] == 1]], [matrix[label_of[answered] == 0]], []
