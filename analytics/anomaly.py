@@ -60,6 +60,8 @@ MIN_REGULAR = {"merchant": 3, "category": 4}  # own earlier payments there that 
 REGULAR_SPREAD = 0.35            # ... when their log amounts vary this little (about ±25%: rent, EMIs, fees)
 MIN_REGULAR_SPREAD = 0.1         # a rent paid identically every month still allows a rise of about 10-20%
 REASON_MIN_LOG_ODDS = 1.0        # a signal adding this much to the log-odds is worth a sentence
+REASON_FAMILIES = ("amount", "tiny", "new_place", "new_merchant", "odd_hour", "burst")   # one sentence each
+_FAMILY_TIE_RANK = np.array([sorted(REASON_FAMILIES, reverse=True).index(f) for f in REASON_FAMILIES])
 EXPLAIN_ODDS_FRACTION = 0.25     # rows within 4x of the flag threshold's odds are explained, not flagged
 LARGE_CREDIT_FACTOR = 2.0        # a credit this many times the largest earlier one gets an informational note
 MIN_SPLIT_CUSTOMERS = 40         # fewer customers than this: calibrate on all of them
@@ -885,9 +887,9 @@ class TransactionAnomalyDetector(BaseEstimator):
         reasons = np.empty(len(score), dtype=object)
         empty: tuple[str, ...] = ()
         reasons.fill(empty)
-        contributions = [w * col for w, col in zip(self.coef_.tolist(), columns, strict=True)]
-        for i in worth.tolist():
-            reasons[i] = tuple(self._reasons(i, rows, contributions, facts, bool(flagged[i])))
+        for i, sentences in zip(worth.tolist(), self._reasons(worth, rows, columns, facts, flagged[worth]),
+                                strict=True):
+            reasons[i] = sentences
         notes = np.full(len(score), None, dtype=object)
         large = rows.scored & ~rows.debit & (facts["credit_n"] >= 2) & (
             signals.zero_nan(rows.amount) > LARGE_CREDIT_FACTOR * facts["credit_largest"])
@@ -942,29 +944,34 @@ class TransactionAnomalyDetector(BaseEstimator):
         return float(score[0]), bool(flagged[0]), list(reasons[0])
 
     # ------------------------------------------------------------------------------------------ sentences
-    def _reasons(self, i: int, rows: Rows, contributions: Sequence[np.ndarray], facts: Mapping[str, np.ndarray],
-                 flagged: bool) -> list[str]:
-        """Plain sentences for row `i`, strongest first: each signal (or family of signals) that adds at least
-        REASON_MIN_LOG_ODDS to the odds; a flagged row always gets its strongest one."""
-        part = dict(zip(FEATURES, (float(c[i]) for c in contributions), strict=True))
-        families = {
-            "amount": part["amount"] + part["times_usual"] + part["beyond_largest"], "tiny": part["tiny"],
-            "new_place": part["new_place"], "new_merchant": part["new_merchant"], "odd_hour": part["odd_hour"],
-            "burst": part["burst"] + part["burst_high"] + part["burst_low"],
-        }
-        ranked = sorted(((v, name) for name, v in families.items() if v > 0), reverse=True)
-        chosen = [name for v, name in ranked if v >= REASON_MIN_LOG_ODDS]
-        if not chosen and flagged and ranked:
-            chosen = [ranked[0][1]]
-        return [self._sentence(name, i, rows, part, facts) for name in chosen]
+    def _reasons(self, worth: np.ndarray, rows: Rows, columns: Sequence[np.ndarray],
+                 facts: Mapping[str, np.ndarray], flagged: np.ndarray) -> list[tuple[str, ...]]:
+        """Plain sentences for the rows `worth`, strongest first: each signal (or family of signals) that adds
+        at least REASON_MIN_LOG_ODDS to the odds; a flagged row always gets its strongest one. The ranking is
+        done for all rows at once; only the sentences are written row by row."""
+        part = {name: w * col[worth] for name, w, col in zip(FEATURES, self.coef_.tolist(), columns, strict=True)}
+        value = np.column_stack([
+            part["amount"] + part["times_usual"] + part["beyond_largest"], part["tiny"], part["new_place"],
+            part["new_merchant"], part["odd_hour"], part["burst"] + part["burst_high"] + part["burst_low"]])
+        # Strongest first; equal strengths in reverse alphabetical order of the family's name.
+        order = np.lexsort((np.broadcast_to(_FAMILY_TIE_RANK, value.shape), -value), axis=1)
+        ranked = np.take_along_axis(value, order, axis=1)
+        chosen = ranked >= REASON_MIN_LOG_ODDS
+        fallback = ~chosen.any(axis=1) & flagged & (ranked[:, 0] > 0)
+        chosen[:, 0] |= fallback
+        beyond_wins = part["amount"] + part["times_usual"] < part["beyond_largest"]
+        out: list[tuple[str, ...]] = []
+        for j, i in enumerate(worth.tolist()):
+            out.append(tuple(self._sentence(REASON_FAMILIES[f], i, rows, bool(beyond_wins[j]), facts)
+                             for f in order[j][chosen[j]].tolist()))
+        return out
 
-    def _sentence(self, name: str, i: int, rows: Rows, part: Mapping[str, float],
-                  facts: Mapping[str, np.ndarray]) -> str:
+    def _sentence(self, name: str, i: int, rows: Rows, beyond_wins: bool, facts: Mapping[str, np.ndarray]) -> str:
         amount = float(rows.amount[i])
         hour, minute = int(rows.hour[i]), int(rows.minute[i])
         if name == "amount":
             usual = float(np.expm1(facts["centre"][i]))
-            if part["amount"] + part["times_usual"] < part["beyond_largest"]:
+            if beyond_wins:
                 return (f"{format_inr(amount)} is more than you ever paid at once before "
                         f"(your largest was {format_inr(float(facts['largest'][i]))})")
             times = _times(amount / max(usual, 1.0))
