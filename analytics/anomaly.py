@@ -220,8 +220,10 @@ class TransactionAnomalyDetector(BaseEstimator):
     regular payments at that merchant or in that category explain it) or above the most they ever paid, a
     tiny probing amount, a new place or merchant (surprising in proportion to how settled the customer's
     places and merchants are), an odd hour for the customer, and several debits within an hour, with how
-    unusual those neighbours were. A thin or shared history borrows from its peer cohort (customers of a
-    similar usual amount and activity) with a weight that grows with its own length. Credits are never
+    unusual those neighbours were. Every history borrows from its peer cohort with a weight that shrinks as
+    its own length grows: a settled one from customers of a similar usual amount and activity, a thin one
+    (fewer than `min_history` debits) from its peer group, customers of the same balance band and age band,
+    so a ₹95,000 debit after one ₹300 row is judged by what customers like them pay. Credits are never
     flagged (money coming in is not a "Was this you?"); a large one gets an informational `note`.
 
     The signals are combined by a monotone logistic regression fitted in `fit` on labelled data the bank
@@ -236,7 +238,7 @@ class TransactionAnomalyDetector(BaseEstimator):
     fraud_rate : share of the bank's debits taken to be fraud when estimating precision; None estimates it
         from how many of the bank's own debits score like planted fraud.
     prior_strength : pseudo-observations of the cohort beside a customer's own history.
-    min_history : debits a customer needs to belong to an amount cohort rather than the thin one.
+    min_history : debits a customer needs to belong to an amount cohort rather than a thin peer group.
     validation_share : share of customers held out for calibration (their histories host planted fraud).
     planted_share : planted rows per genuine debit of the held-out customers.
     random_state : seed of the hold-out split and of the planted fraud.
@@ -478,7 +480,7 @@ class TransactionAnomalyDetector(BaseEstimator):
             tables[name] = (groups.keys, groups.median, groups.spread, groups.count)
 
         largest = np.zeros(n)
-        largest[d] = largest_other(cust[d], rows.amount[d], ranks[d])
+        largest[d] = largest_other(cust[d], rows.amount[d], order=amounts.order)
         max_debit = np.zeros(n_cust)
         np.maximum.at(max_debit, cust[d], rows.amount[d])
         credits = np.flatnonzero(~debit)

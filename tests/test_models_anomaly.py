@@ -107,6 +107,10 @@ def test_largest_other_debit_is_each_customers_own():
     groups = np.array([0, 1, 1, 2, 2, 2, 3, 3])
     amounts = np.array([900.0, 300.0, 700.0, 100.0, 800.0, 500.0, 600.0, 600.0])
     assert list(largest_other(groups, amounts)) == [0.0, 700.0, 300.0, 800.0, 500.0, 800.0, 600.0, 600.0]
+    # The order robust_groups sorted the same rows into gives the same answer without a second sort.
+    order = robust_groups(groups, np.log(amounts)).order
+    assert list(largest_other(groups, amounts, order=order)) == [0.0, 700.0, 300.0, 800.0, 500.0, 800.0, 600.0,
+                                                                  600.0]
 
 
 # --------------------------------------------------------------------------------------- calibration
