@@ -50,11 +50,18 @@ RECENT_KEPT = 8                  # transactions a live scorer remembers per cust
 BURST_WINDOW_S = 3600            # "within an hour"
 NEW_VALUE_GRACE_S = 86400        # a place first used less than a day ago is still new (one spree, one surprise)
 FIXED_POINT = 1000               # signals summed over neighbours in integer thousandths: exact sums
-LEVEL_BINS, ACTIVITY_BINS = 5, 3  # peer cohorts: usual amount level x activity, plus one for thin histories
+LEVEL_BINS, ACTIVITY_BINS = 5, 3  # cohorts of settled histories: usual amount level x activity
+BALANCE_BINS = 8                 # peer groups of thin histories: balance band (quantiles; + one for unknown)
+AGE_EDGES = (26.0, 36.0, 51.0, 66.0)   # ... x age band (analytics.profiles' bands; + one for unknown)
+N_PEERS = (BALANCE_BINS + 1) * (len(AGE_EDGES) + 2)
+PEER_ROWS_PRIOR = 30.0           # a peer group's amounts count as many debits beside the pooled thin ones
+DAYS_PER_YEAR = 365.25
 MIN_REGULAR = {"merchant": 3, "category": 4}  # own earlier payments there that can make a history regular
 REGULAR_SPREAD = 0.35            # ... when their log amounts vary this little (about ±25%: rent, EMIs, fees)
 MIN_REGULAR_SPREAD = 0.1         # a rent paid identically every month still allows a rise of about 10-20%
 REASON_MIN_LOG_ODDS = 1.0        # a signal adding this much to the log-odds is worth a sentence
+REASON_FAMILIES = ("amount", "tiny", "new_place", "new_merchant", "odd_hour", "burst")   # one sentence each
+_FAMILY_TIE_RANK = np.array([sorted(REASON_FAMILIES, reverse=True).index(f) for f in REASON_FAMILIES])
 EXPLAIN_ODDS_FRACTION = 0.25     # rows within 4x of the flag threshold's odds are explained, not flagged
 LARGE_CREDIT_FACTOR = 2.0        # a credit this many times the largest earlier one gets an informational note
 MIN_SPLIT_CUSTOMERS = 40         # fewer customers than this: calibrate on all of them
@@ -93,6 +100,18 @@ class _Raw:
 
 
 _NO_NEIGHBOURS = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+
+
+def _latest_known(cust: np.ndarray, order: np.ndarray, values: np.ndarray | None, n_cust: int) -> np.ndarray:
+    """Per customer, the value of their latest row (in `order`: by customer and time) that has one (NaN: none)."""
+    out = np.full(n_cust, np.nan)
+    if values is None or len(order) == 0:
+        return out
+    known = order[np.isfinite(values[order])]
+    if len(known):
+        last = np.r_[cust[known][1:] != cust[known][:-1], True]
+        out[cust[known][last]] = values[known][last]
+    return out
 
 
 def _window_bounds(cust: np.ndarray, secs: np.ndarray, both_sides: np.ndarray,
@@ -201,8 +220,10 @@ class TransactionAnomalyDetector(BaseEstimator):
     regular payments at that merchant or in that category explain it) or above the most they ever paid, a
     tiny probing amount, a new place or merchant (surprising in proportion to how settled the customer's
     places and merchants are), an odd hour for the customer, and several debits within an hour, with how
-    unusual those neighbours were. A thin or shared history borrows from its peer cohort (customers of a
-    similar usual amount and activity) with a weight that grows with its own length. Credits are never
+    unusual those neighbours were. Every history borrows from its peer cohort with a weight that shrinks as
+    its own length grows: a settled one from customers of a similar usual amount and activity, a thin one
+    (fewer than `min_history` debits) from its peer group, customers of the same balance band and age band,
+    so a ₹95,000 debit after one ₹300 row is judged by what customers like them pay. Credits are never
     flagged (money coming in is not a "Was this you?"); a large one gets an informational `note`.
 
     The signals are combined by a monotone logistic regression fitted in `fit` on labelled data the bank
@@ -217,7 +238,7 @@ class TransactionAnomalyDetector(BaseEstimator):
     fraud_rate : share of the bank's debits taken to be fraud when estimating precision; None estimates it
         from how many of the bank's own debits score like planted fraud.
     prior_strength : pseudo-observations of the cohort beside a customer's own history.
-    min_history : debits a customer needs to belong to an amount cohort rather than the thin one.
+    min_history : debits a customer needs to belong to an amount cohort rather than a thin peer group.
     validation_share : share of customers held out for calibration (their histories host planted fraud).
     planted_share : planted rows per genuine debit of the held-out customers.
     random_state : seed of the hold-out split and of the planted fraud.
@@ -280,7 +301,7 @@ class TransactionAnomalyDetector(BaseEstimator):
         if n_customers < MIN_SPLIT_CUSTOMERS or held.all() or not held.any():
             held = np.ones(n_customers, bool)   # too few customers to hold some out: calibrate on all
         baseline = ~held if (~held).any() else held
-        self._fit_cohorts(raw, baseline)
+        self._fit_cohorts(rows, raw, baseline)
         self._fit_priors(rows, raw, baseline)
 
         label_of = self._labels_per_row(txns, labels)
@@ -310,13 +331,27 @@ class TransactionAnomalyDetector(BaseEstimator):
         return answered.reindex(txns["transaction_id"].to_numpy()).fillna(-1).to_numpy(np.int64)
 
     # ------------------------------------------------------------------------------------------ cohorts
-    def _customer_cohort(self, n_debit: np.ndarray, median: np.ndarray, per_month: np.ndarray) -> np.ndarray:
-        """0 for a thin history, else 1 + amount level bin x activity bin (bin edges fitted)."""
+    def _customer_cohort(self, n_debit: np.ndarray, median: np.ndarray, per_month: np.ndarray,
+                         peer: np.ndarray) -> np.ndarray:
+        """A thin history's peer group (0 .. N_PEERS - 1: balance band x age band), else N_PEERS + amount
+        level bin x activity bin (bin edges fitted)."""
         level = np.searchsorted(self.level_edges_, signals.zero_nan(median))
         activity = np.searchsorted(self.activity_edges_, per_month)
-        return np.where(n_debit >= self.min_history, 1 + level * ACTIVITY_BINS + activity, 0).astype(np.int16)
+        return np.where(n_debit >= self.min_history, N_PEERS + level * ACTIVITY_BINS + activity,
+                        peer).astype(np.int16)
 
-    def _fit_cohorts(self, raw: _Raw, baseline: np.ndarray) -> None:
+    def _peer_group(self, log_balance: np.ndarray, dob_days: np.ndarray) -> np.ndarray:
+        """Balance band x age band of customers (or rows): who a thin history is judged beside. Unknown
+        balance or age (or an age no customer has) is a band of its own."""
+        balance_band = np.where(np.isfinite(log_balance), np.searchsorted(self.balance_edges_, log_balance),
+                                BALANCE_BINS)
+        age = (self.age_reference_days_ - dob_days) / DAYS_PER_YEAR
+        plausible = np.isfinite(age) & (age >= 10) & (age <= 110)
+        age_band = np.where(plausible, np.searchsorted(np.asarray(AGE_EDGES), np.where(plausible, age, 0.0),
+                                                       side="right"), len(AGE_EDGES) + 1)
+        return (balance_band * (len(AGE_EDGES) + 2) + age_band).astype(np.int16)
+
+    def _fit_cohorts(self, rows: Rows, raw: _Raw, baseline: np.ndarray) -> None:
         c = raw.customer
         settled = baseline & (c["n_debit"] >= self.min_history)
         if settled.any():
@@ -325,14 +360,27 @@ class TransactionAnomalyDetector(BaseEstimator):
         else:
             self.level_edges_ = np.zeros(LEVEL_BINS - 1)
             self.activity_edges_ = np.zeros(ACTIVITY_BINS - 1)
+        balances = c["log_balance"][baseline & np.isfinite(c["log_balance"])]
+        self.balance_edges_ = (np.quantile(balances, np.linspace(0, 1, BALANCE_BINS + 1)[1:-1]) if len(balances)
+                               else np.full(BALANCE_BINS - 1, np.inf))
+        self.age_reference_days_ = float(rows.secs.max()) / 86400.0 if len(rows.secs) else 0.0
+
+    def _cohorts_of(self, c: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Each customer's cohort from the per-customer summaries of a history pass."""
+        return self._customer_cohort(c["n_debit"], c["median"], c["per_month"],
+                                     self._peer_group(c["log_balance"], c["dob_days"]))
 
     def _fit_priors(self, rows: Rows, raw: _Raw, baseline: np.ndarray) -> None:
         """Per cohort, from the baseline customers only: usual amount level and spread (including how much
-        customers differ), rate of new places and merchants, hour-of-day shares, usual debits per hour."""
+        customers differ), rate of new places and merchants, hour-of-day shares, usual debits per hour.
+
+        Thin histories share one pooled prior for everything but the amount; their amount prior is their
+        peer group's (balance band x age band), shrunk towards the pooled one by how few debits it has."""
         c = raw.customer
-        cohort = self._customer_cohort(c["n_debit"], c["median"], c["per_month"])
-        n_cohorts = 1 + LEVEL_BINS * ACTIVITY_BINS
-        row_cohort = cohort[rows.cust]
+        cohort = self._cohorts_of(c)
+        pooled_of = np.where(cohort < N_PEERS, 0, cohort - N_PEERS + 1)   # thin peer groups as one cohort
+        n_pooled = 1 + LEVEL_BINS * ACTIVITY_BINS
+        row_cohort = pooled_of[rows.cust]
         in_base = baseline[rows.cust]
         debit = rows.debit & in_base
         log_amount = rows.log_amount
@@ -340,14 +388,14 @@ class TransactionAnomalyDetector(BaseEstimator):
         bank_centre = float(np.median(all_debits)) if len(all_debits) else 0.0
         bank_spread = (float(np.median(np.abs(all_debits - bank_centre))) * IQR_PER_SD_MAD
                        if len(all_debits) else 1.0)
-        centre = np.full(n_cohorts, bank_centre)
-        spread = np.full(n_cohorts, max(bank_spread, 0.1))
-        place_rate = np.full(n_cohorts, _new_rate(c["place_distinct"][baseline], c["place_n"][baseline]))
-        merchant_rate = np.full(n_cohorts, _new_rate(c["merchant_distinct"][baseline], c["merchant_n"][baseline]))
-        hours = np.tile(hour_shares(rows.hour[in_base]), (n_cohorts, 1))
-        nearby = np.full(n_cohorts, _mean(raw.nearby[debit]))
-        for k in range(n_cohorts):
-            members = baseline & (cohort == k)
+        centre = np.full(n_pooled, bank_centre)
+        spread = np.full(n_pooled, max(bank_spread, 0.1))
+        place_rate = np.full(n_pooled, _new_rate(c["place_distinct"][baseline], c["place_n"][baseline]))
+        merchant_rate = np.full(n_pooled, _new_rate(c["merchant_distinct"][baseline], c["merchant_n"][baseline]))
+        hours = np.tile(hour_shares(rows.hour[in_base]), (n_pooled, 1))
+        nearby = np.full(n_pooled, _mean(raw.nearby[debit]))
+        for k in range(n_pooled):
+            members = baseline & (pooled_of == k)
             if not members.any():
                 continue
             mine = row_cohort == k
@@ -368,13 +416,41 @@ class TransactionAnomalyDetector(BaseEstimator):
             if (debit & mine).any():
                 nearby[k] = _mean(raw.nearby[debit & mine])
         n_categories = max(len(rows.category_names), 1)
-        shares = np.ones((n_cohorts, n_categories))
+        shares = np.ones((n_pooled, n_categories))
         categorised = debit & (rows.category >= 0)
         np.add.at(shares, (row_cohort[categorised], rows.category[categorised]), 1.0)
-        self.prior_category_share_ = shares / shares.sum(axis=1, keepdims=True)
-        self.prior_centre_, self.prior_spread_ = centre, spread
-        self.prior_place_rate_, self.prior_merchant_rate_ = place_rate, merchant_rate
-        self.prior_hour_share_, self.prior_nearby_ = hours, nearby
+        expand = np.r_[np.zeros(N_PEERS, np.int64), np.arange(1, n_pooled)]   # cohort -> pooled cohort
+        peer_centre, peer_spread = self._peer_amounts(rows, cohort, debit & (row_cohort == 0), centre[0], spread[0])
+        self.prior_category_share_ = (shares / shares.sum(axis=1, keepdims=True))[expand]
+        self.prior_centre_ = np.r_[peer_centre, centre[1:]]
+        self.prior_spread_ = np.r_[peer_spread, spread[1:]]
+        self.prior_place_rate_, self.prior_merchant_rate_ = place_rate[expand], merchant_rate[expand]
+        self.prior_hour_share_, self.prior_nearby_ = hours[expand], nearby[expand]
+
+    @staticmethod
+    def _peer_amounts(rows: Rows, cohort: np.ndarray, thin_debits: np.ndarray, pooled_centre: float,
+                      pooled_spread: float) -> tuple[np.ndarray, np.ndarray]:
+        """Centre and spread of each thin peer group's log amounts (all its members' debits pooled), each
+        shrunk as if PEER_ROWS_PRIOR more debits stood beside them: the centre towards the pooled thin
+        prior's, the spread towards a typical group's. A group of a handful of customers says little, a
+        group of thousands says what customers like them pay."""
+        centre, spread = np.full(N_PEERS, pooled_centre), np.full(N_PEERS, pooled_spread)
+        rows_peer = cohort[rows.cust]
+        values, peer = rows.log_amount[thin_debits], rows_peer[thin_debits]
+        if len(values) == 0:
+            return centre, spread
+        groups = robust_groups(peer.astype(np.int64), values)
+        n = groups.count.astype(float)
+        share = n / (n + PEER_ROWS_PRIOR)
+        keys = groups.keys
+        centre[keys] = share * groups.median + (1 - share) * pooled_centre
+        own_spread = np.maximum(groups.spread, 0.1)
+        # A small group's spread leans on a typical group's (not on the pooled one, which also holds how far
+        # the groups' centres lie apart: the very difference the groups are there to take out).
+        sizeable = n >= PEER_ROWS_PRIOR
+        typical = float(np.median(own_spread[sizeable])) if sizeable.any() else pooled_spread
+        spread[keys] = np.sqrt(share * own_spread ** 2 + (1 - share) * typical ** 2)
+        return centre, spread
 
     # -------------------------------------------------------------------------------- history: own rows
     def _history_raw(self, rows: Rows) -> _Raw:
@@ -404,7 +480,7 @@ class TransactionAnomalyDetector(BaseEstimator):
             tables[name] = (groups.keys, groups.median, groups.spread, groups.count)
 
         largest = np.zeros(n)
-        largest[d] = largest_other(cust[d], rows.amount[d], ranks[d])
+        largest[d] = largest_other(cust[d], rows.amount[d], order=amounts.order)
         max_debit = np.zeros(n_cust)
         np.maximum.at(max_debit, cust[d], rows.amount[d])
         credits = np.flatnonzero(~debit)
@@ -449,6 +525,8 @@ class TransactionAnomalyDetector(BaseEstimator):
             "merchant_distinct": merchants.distinct, "merchant_n": merchants.n_valued,
             "merchant_singletons": merchants.singletons, "n_categorised": categories.n_valued,
             "hour_keys": hour_keys, "hour_counts": hour_counts, "tables": tables,
+            "log_balance": np.log1p(np.maximum(_latest_known(cust, order, rows.balance, n_cust), 0.0)),
+            "dob_days": _latest_known(cust, order, rows.dob_days, n_cust),
         }
         return _Raw(n_own=n_own, own_median=own_median, own_spread=own_spread, regular=regular, largest=largest,
                     place=(places.is_new, places.n_before, places.singletons_before),
@@ -470,7 +548,7 @@ class TransactionAnomalyDetector(BaseEstimator):
         n_own = np.where(known, self.n_debit_[s], 0).astype(np.int64)
         own_median = np.where(known, self.median_log_[s], np.nan).astype(float)
         own_spread = np.where(known, self.spread_log_[s], np.nan).astype(float)
-        cohort = np.where(known, self.cohort_[s], 0).astype(np.int16)
+        cohort = np.where(known, self.cohort_[s], self._new_customer_peer(rows)).astype(np.int16)
 
         # Each text column's codes in the fitted vocabulary, and the (customer, value) keys stored for them.
         customer_base = s.astype(np.int64)
@@ -529,6 +607,13 @@ class TransactionAnomalyDetector(BaseEstimator):
                     usual_nearby=np.where(known, self.usual_nearby_[s], np.nan).astype(float),
                     n_debit=n_own, credit_largest=credit_largest, credit_n=credit_n, cohort=cohort)
 
+    def _new_customer_peer(self, rows: Rows) -> np.ndarray:
+        """Per row, the peer group of its customer from the rows at hand (for customers the fit never saw)."""
+        order, _ = rows.time_rank()
+        n_local = len(rows.cust_ids)
+        balance = np.log1p(np.maximum(_latest_known(rows.cust, order, rows.balance, n_local), 0.0))
+        return self._peer_group(balance, _latest_known(rows.cust, order, rows.dob_days, n_local))[rows.cust]
+
     def _recent_for(self, rows: Rows, stored: np.ndarray) -> tuple[np.ndarray, ...]:
         """The fit's last-hour debits of the customers in `rows`, as (local customer, secs, high, low)."""
         empty = np.zeros(0, np.int64)
@@ -560,7 +645,7 @@ class TransactionAnomalyDetector(BaseEstimator):
             cohort = raw.cohort
         else:
             c = raw.customer
-            cohort = self._customer_cohort(c["n_debit"], c["median"], c["per_month"])[rows.cust]
+            cohort = self._cohorts_of(c)[rows.cust]
         centre, spread = signals.shrunk_baseline(raw.own_median, raw.own_spread, raw.n_own, self.prior_centre_[cohort],
                                                  self.prior_spread_[cohort], k)
         log_amount = rows.log_amount
@@ -607,11 +692,14 @@ class TransactionAnomalyDetector(BaseEstimator):
                           "credit_largest": raw.credit_largest, "credit_n": raw.credit_n}
 
     # ------------------------------------------------------------------------------------ weights, threshold
-    def _planted(self, rows: Rows, raw: _Raw, held: np.ndarray,
+    def _planted(self, rows: Rows, raw: _Raw, features: dict[str, np.ndarray], held: np.ndarray,
                  rng: np.random.Generator) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray] | None:
         """Signals of the held-out customers' rows with synthetic fraud planted among them: (signals,
         planted kind per row (-1: genuine, -2: genuine but within the hour of planted fraud), each genuine
-        row's position in `rows`)."""
+        row's position in `rows`).
+
+        Only the customers who host planted rows need a second history pass: a customer's signals come
+        from their own rows alone (bit for bit), so everyone else's are those of the bank's pass, `features`."""
         hosts = np.flatnonzero(rows.debit & held[rows.cust] & np.isfinite(rows.amount))
         if len(hosts) == 0:
             return None
@@ -620,6 +708,10 @@ class TransactionAnomalyDetector(BaseEstimator):
         n_events = int(np.clip(round(self.planted_share * len(hosts) / 2.5), 60, 5000))
         planted = plant_fraud(host, n_events, len(rows.place_names), rng)
         keep = np.flatnonzero(held[rows.cust])
+        hosting = np.zeros(len(rows.cust_ids), bool)
+        hosting[planted.cust] = True
+        in_pass = hosting[rows.cust[keep]]
+        redo = keep[in_pass]
         n_merchants = len(rows.merchant_names)
         # Planted rows carry only what the bank's own rows carry: no payee where the bank has none.
         has_merchants = bool((rows.merchant >= 0).any())
@@ -630,28 +722,35 @@ class TransactionAnomalyDetector(BaseEstimator):
         any_category = (rng.choice(spent_in, len(planted.cust)) if len(spent_in)
                         else np.full(len(planted.cust), -1, np.int64))
         cal = Rows(
-            cust=np.r_[rows.cust[keep], planted.cust], cust_ids=rows.cust_ids,
-            secs=np.r_[rows.secs[keep], planted.secs], amount=np.r_[rows.amount[keep], planted.amount],
-            debit=np.r_[rows.debit[keep], np.ones(len(planted.cust), bool)],
-            place=np.r_[rows.place[keep], planted.place], place_names=rows.place_names,
-            merchant=np.r_[rows.merchant[keep], planted_merchant],
+            cust=np.r_[rows.cust[redo], planted.cust], cust_ids=rows.cust_ids,
+            secs=np.r_[rows.secs[redo], planted.secs], amount=np.r_[rows.amount[redo], planted.amount],
+            debit=np.r_[rows.debit[redo], np.ones(len(planted.cust), bool)],
+            place=np.r_[rows.place[redo], planted.place], place_names=rows.place_names,
+            merchant=np.r_[rows.merchant[redo], planted_merchant],
             merchant_names=np.r_[rows.merchant_names, np.full(n_events, "NEW PAYEE", dtype=object)],
-            category=np.r_[rows.category[keep], np.where(planted.known_payee, planted.category, any_category)],
+            category=np.r_[rows.category[redo], np.where(planted.known_payee, planted.category, any_category)],
             category_names=rows.category_names,
-            scored=np.ones(len(keep) + len(planted.cust), bool))
-        features, _ = self._signals(cal, self._history_raw(cal))
+            scored=np.ones(len(redo) + len(planted.cust), bool),
+            balance=None if rows.balance is None else np.r_[rows.balance[redo], np.full(len(planted.cust), np.nan)],
+            dob_days=None if rows.dob_days is None else np.r_[rows.dob_days[redo], np.full(len(planted.cust), np.nan)])
+        again, _ = self._signals(cal, self._history_raw(cal))
+        out = {}
+        for name in FEATURES:
+            genuine = features[name][keep]      # a fresh array: the bank's own features stay as they are
+            genuine[in_pass] = again[name][:len(redo)]
+            out[name] = np.r_[genuine, again[name][len(redo):]]
         # A genuine payment within the hour of planted fraud is a burst's neighbour: its label is moot.
         planted_key = np.sort(planted.cust.astype(np.int64) * (1 << 33) + planted.secs)
         genuine_key = rows.cust[keep].astype(np.int64) * (1 << 33) + rows.secs[keep]
         near = (np.searchsorted(planted_key, genuine_key + BURST_WINDOW_S, side="right")
                 - np.searchsorted(planted_key, genuine_key - BURST_WINDOW_S, side="left")) > 0
         kind = np.r_[np.where(near, -2, -1), planted.kind]
-        return features, kind, keep
+        return out, kind, keep
 
     def _fit_weights(self, rows: Rows, raw: _Raw, features: dict[str, np.ndarray], held: np.ndarray,
                      label_of: np.ndarray, rng: np.random.Generator) -> None:
         """Monotone logistic weights on planted fraud + customers' answers, and the flag threshold."""
-        planted = self._planted(rows, raw, held, rng)
+        planted = self._planted(rows, raw, features, held, rng)
         answered = np.flatnonzero((label_of >= 0) & rows.debit)
         matrix = np.column_stack([features[name][answered] for name in FEATURES])
         pos_parts, neg_parts, kinds = [matrix[label_of[answered] == 1]], [matrix[label_of[answered] == 0]], []
@@ -726,7 +825,7 @@ class TransactionAnomalyDetector(BaseEstimator):
         self.n_rows_ = c["n_rows"].astype(np.int32)
         self.max_debit_ = c["max_debit"].astype(np.float32)
         self.usual_nearby_ = c["usual_nearby"].astype(np.float32)
-        self.cohort_ = self._customer_cohort(c["n_debit"], c["median"], c["per_month"]).astype(np.int8)
+        self.cohort_ = self._cohorts_of(c).astype(np.int8)
         for prefix, code, vocabulary in (("place", rows.place, self.places_), ("merchant", rows.merchant, self.merchants_)):
             valued = code >= 0
             keys, _ = key_counts(rows.cust[valued].astype(np.int64) * max(len(vocabulary), 1) + code[valued])
@@ -790,9 +889,9 @@ class TransactionAnomalyDetector(BaseEstimator):
         reasons = np.empty(len(score), dtype=object)
         empty: tuple[str, ...] = ()
         reasons.fill(empty)
-        contributions = [w * col for w, col in zip(self.coef_.tolist(), columns, strict=True)]
-        for i in worth.tolist():
-            reasons[i] = tuple(self._reasons(i, rows, contributions, facts, bool(flagged[i])))
+        for i, sentences in zip(worth.tolist(), self._reasons(worth, rows, columns, facts, flagged[worth]),
+                                strict=True):
+            reasons[i] = sentences
         notes = np.full(len(score), None, dtype=object)
         large = rows.scored & ~rows.debit & (facts["credit_n"] >= 2) & (
             signals.zero_nan(rows.amount) > LARGE_CREDIT_FACTOR * facts["credit_largest"])
@@ -847,29 +946,34 @@ class TransactionAnomalyDetector(BaseEstimator):
         return float(score[0]), bool(flagged[0]), list(reasons[0])
 
     # ------------------------------------------------------------------------------------------ sentences
-    def _reasons(self, i: int, rows: Rows, contributions: Sequence[np.ndarray], facts: Mapping[str, np.ndarray],
-                 flagged: bool) -> list[str]:
-        """Plain sentences for row `i`, strongest first: each signal (or family of signals) that adds at least
-        REASON_MIN_LOG_ODDS to the odds; a flagged row always gets its strongest one."""
-        part = dict(zip(FEATURES, (float(c[i]) for c in contributions), strict=True))
-        families = {
-            "amount": part["amount"] + part["times_usual"] + part["beyond_largest"], "tiny": part["tiny"],
-            "new_place": part["new_place"], "new_merchant": part["new_merchant"], "odd_hour": part["odd_hour"],
-            "burst": part["burst"] + part["burst_high"] + part["burst_low"],
-        }
-        ranked = sorted(((v, name) for name, v in families.items() if v > 0), reverse=True)
-        chosen = [name for v, name in ranked if v >= REASON_MIN_LOG_ODDS]
-        if not chosen and flagged and ranked:
-            chosen = [ranked[0][1]]
-        return [self._sentence(name, i, rows, part, facts) for name in chosen]
+    def _reasons(self, worth: np.ndarray, rows: Rows, columns: Sequence[np.ndarray],
+                 facts: Mapping[str, np.ndarray], flagged: np.ndarray) -> list[tuple[str, ...]]:
+        """Plain sentences for the rows `worth`, strongest first: each signal (or family of signals) that adds
+        at least REASON_MIN_LOG_ODDS to the odds; a flagged row always gets its strongest one. The ranking is
+        done for all rows at once; only the sentences are written row by row."""
+        part = {name: w * col[worth] for name, w, col in zip(FEATURES, self.coef_.tolist(), columns, strict=True)}
+        value = np.column_stack([
+            part["amount"] + part["times_usual"] + part["beyond_largest"], part["tiny"], part["new_place"],
+            part["new_merchant"], part["odd_hour"], part["burst"] + part["burst_high"] + part["burst_low"]])
+        # Strongest first; equal strengths in reverse alphabetical order of the family's name.
+        order = np.lexsort((np.broadcast_to(_FAMILY_TIE_RANK, value.shape), -value), axis=1)
+        ranked = np.take_along_axis(value, order, axis=1)
+        chosen = ranked >= REASON_MIN_LOG_ODDS
+        fallback = ~chosen.any(axis=1) & flagged & (ranked[:, 0] > 0)
+        chosen[:, 0] |= fallback
+        beyond_wins = part["amount"] + part["times_usual"] < part["beyond_largest"]
+        out: list[tuple[str, ...]] = []
+        for j, i in enumerate(worth.tolist()):
+            out.append(tuple(self._sentence(REASON_FAMILIES[f], i, rows, bool(beyond_wins[j]), facts)
+                             for f in order[j][chosen[j]].tolist()))
+        return out
 
-    def _sentence(self, name: str, i: int, rows: Rows, part: Mapping[str, float],
-                  facts: Mapping[str, np.ndarray]) -> str:
+    def _sentence(self, name: str, i: int, rows: Rows, beyond_wins: bool, facts: Mapping[str, np.ndarray]) -> str:
         amount = float(rows.amount[i])
         hour, minute = int(rows.hour[i]), int(rows.minute[i])
         if name == "amount":
             usual = float(np.expm1(facts["centre"][i]))
-            if part["amount"] + part["times_usual"] < part["beyond_largest"]:
+            if beyond_wins:
                 return (f"{format_inr(amount)} is more than you ever paid at once before "
                         f"(your largest was {format_inr(float(facts['largest'][i]))})")
             times = _times(amount / max(usual, 1.0))

@@ -74,6 +74,7 @@ class RobustGroups:
     row_median_others: np.ndarray   # per input row: median of the *other* values of its group (NaN: none)
     row_spread: np.ndarray      # per input row: its group's spread
     row_others: np.ndarray      # per input row: how many other values its group has
+    order: np.ndarray           # the rows sorted by group, then value (what `largest_other` sorts too)
 
 
 def _at_fraction(v: np.ndarray, start: np.ndarray, size: np.ndarray, fraction: float) -> np.ndarray:
@@ -96,7 +97,7 @@ def robust_groups(keys: np.ndarray, values: np.ndarray, ranks: np.ndarray | None
     n_rows = len(keys)
     if n_rows == 0:
         empty_f, empty_i = np.zeros(0), np.zeros(0, np.int64)
-        return RobustGroups(np.zeros(0, np.int64), empty_f, empty_f, empty_i, empty_f, empty_f, empty_i)
+        return RobustGroups(np.zeros(0, np.int64), empty_f, empty_f, empty_i, empty_f, empty_f, empty_i, empty_i)
     order = sort_within(keys, value_ranks(values) if ranks is None else ranks)
     k, v = keys[order], values[order]
     starts, sizes = group_starts(k)
@@ -116,14 +117,17 @@ def robust_groups(keys: np.ndarray, values: np.ndarray, ranks: np.ndarray | None
     loo = np.where(others > 0, loo, np.nan)
     row_loo, row_spread, row_others = (np.empty(n_rows), np.empty(n_rows), np.empty(n_rows, np.int64))
     row_loo[order], row_spread[order], row_others[order] = loo, spread[group], others
-    return RobustGroups(k[starts], group_median, spread, sizes, row_loo, row_spread, row_others)
+    return RobustGroups(k[starts], group_median, spread, sizes, row_loo, row_spread, row_others, order)
 
 
-def largest_other(groups: np.ndarray, values: np.ndarray, ranks: np.ndarray | None = None) -> np.ndarray:
-    """Per row, the largest value among the *other* rows of its group (0 when it is alone)."""
+def largest_other(groups: np.ndarray, values: np.ndarray, ranks: np.ndarray | None = None,
+                  order: np.ndarray | None = None) -> np.ndarray:
+    """Per row, the largest value among the *other* rows of its group (0 when it is alone). `order` (the
+    rows sorted by group, then value: `RobustGroups.order` of the same rows) saves the sort."""
     if len(groups) == 0:
         return np.zeros(0)
-    order = sort_within(groups, value_ranks(values) if ranks is None else ranks)
+    if order is None:
+        order = sort_within(groups, value_ranks(values) if ranks is None else ranks)
     g, v = groups[order], values[order]
     starts, sizes = group_starts(g)
     last = starts + sizes - 1

@@ -38,6 +38,8 @@ class Rows:
     category: np.ndarray
     category_names: np.ndarray
     scored: np.ndarray
+    balance: np.ndarray | None = None      # reported balance (NaN: none); None: the frame has no balances
+    dob_days: np.ndarray | None = None     # date of birth, days since EPOCH (NaN: unknown); None: no column
 
     @cached_property
     def log_amount(self) -> np.ndarray:
@@ -72,7 +74,8 @@ def text_or_none(value: Any) -> Any:
 def rows_from_frame(frame: pd.DataFrame, context: pd.DataFrame | None = None) -> Rows:
     n_context = 0 if context is None else len(context)
     if n_context:
-        columns = [c for c in ("customer_id", "ts", "amount", "txn_type", "merchant", "category", "location")
+        columns = [c for c in ("customer_id", "ts", "amount", "txn_type", "merchant", "category", "location",
+                                   "balance", "dob")
                    if c in frame or c in context]
         frame = pd.concat([context.reindex(columns=columns), frame.reindex(columns=columns)], ignore_index=True)
     n = len(frame)
@@ -84,8 +87,17 @@ def rows_from_frame(frame: pd.DataFrame, context: pd.DataFrame | None = None) ->
     secs = (frame["ts"].to_numpy("datetime64[s]") - EPOCH).astype(np.int64)
     debit = (frame["txn_type"] != CREDIT).to_numpy() if "txn_type" in frame else np.ones(n, bool)
     scored = np.r_[np.zeros(n_context, bool), np.ones(n - n_context, bool)]
+    balance = frame["balance"].to_numpy(float) if "balance" in frame else None
+    dob_days = _days(frame["dob"]) if "dob" in frame else None
     return Rows(cust, cust_ids, secs, frame["amount"].to_numpy(float), debit, place[0], place[1], merchant[0],
-                 merchant[1], category[0], category[1], scored)
+                 merchant[1], category[0], category[1], scored, balance, dob_days)
+
+
+def _days(dates: pd.Series) -> np.ndarray:
+    """Dates as days since EPOCH, NaN where missing (a date column of any resolution or of objects)."""
+    values = pd.to_datetime(dates, errors="coerce").to_numpy("datetime64[s]")
+    days = (values - EPOCH).astype("timedelta64[s]").astype(np.int64) / 86400.0
+    return np.where(np.isnat(values), np.nan, days)
 
 
 def rows_from_records(records: Sequence[Mapping[str, Any]], scored: Sequence[bool]) -> Rows:
@@ -104,7 +116,13 @@ def rows_from_records(records: Sequence[Mapping[str, Any]], scored: Sequence[boo
     amount = np.array([float(r["amount"]) if text_or_none(r.get("amount")) is not None else np.nan for r in records])
     debit = np.array([r.get("txn_type", "DEBIT") != CREDIT for r in records])
     place, merchant, category = codes("location"), codes("merchant"), codes("category")
+    balance = np.array([float(r["balance"]) if text_or_none(r.get("balance")) is not None else np.nan
+                        for r in records])
+    dob = [r.get("dob") for r in records]
+    dob_days = np.array([np.nan if text_or_none(d) is None or pd.isna(d) else
+                         float((np.datetime64(pd.Timestamp(d).to_datetime64(), "s") - EPOCH).astype(np.int64)) / 86400.0
+                         for d in dob])
     return Rows(cust, cust_ids, secs, amount, debit, place[0], place[1], merchant[0], merchant[1], category[0],
-                 category[1], np.asarray(scored, bool))
+                 category[1], np.asarray(scored, bool), balance, dob_days)
 
 

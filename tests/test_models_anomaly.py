@@ -107,6 +107,10 @@ def test_largest_other_debit_is_each_customers_own():
     groups = np.array([0, 1, 1, 2, 2, 2, 3, 3])
     amounts = np.array([900.0, 300.0, 700.0, 100.0, 800.0, 500.0, 600.0, 600.0])
     assert list(largest_other(groups, amounts)) == [0.0, 700.0, 300.0, 800.0, 500.0, 800.0, 600.0, 600.0]
+    # The order robust_groups sorted the same rows into gives the same answer without a second sort.
+    order = robust_groups(groups, np.log(amounts)).order
+    assert list(largest_other(groups, amounts, order=order)) == [0.0, 700.0, 300.0, 800.0, 500.0, 800.0, 600.0,
+                                                                  600.0]
 
 
 # --------------------------------------------------------------------------------------- calibration
@@ -360,3 +364,86 @@ def test_synth_fraud_is_found_at_the_precision_target():
     precision, recall = (truth & flagged).sum() / max(flagged.sum(), 1), (truth & flagged).sum() / truth.sum()
     print(f"synth fraud: precision {precision:.3f}, recall {recall:.3f} ({truth.sum()} fraud rows)")
     assert precision >= 0.8 and recall >= 0.1
+
+
+# ------------------------------------------------------------------------------ thin histories: peers
+LOW_BALANCE, HIGH_BALANCE = 5_000.0, 500_000.0
+
+
+def _thin(prefix: str, balance: float, amounts: list[float], n: int = 20) -> list[dict]:
+    """`n` customers with two debits each (a thin history), all with the same balance."""
+    return [{"customer_id": f"{prefix}{c}", "ts": START + pd.Timedelta(days=10 + 30 * j + c, hours=13),
+             "amount": amounts[(c + j) % len(amounts)], "balance": balance, "location": "PUNE",
+             "merchant": f"SHOP {c % 5}", "category": "shopping"} for c in range(n) for j in range(2)]
+
+
+LOW_PEERS = [1_800.0, 2_000.0, 2_200.0, 1_900.0]        # customers with ₹5,000 pay about ₹2,000
+HIGH_PEERS = [38_000.0, 40_000.0, 42_000.0, 41_000.0]   # customers with ₹5,00,000 about ₹40,000
+
+
+@pytest.fixture(scope="module")
+def peer_bank() -> pd.DataFrame:
+    """steady_bank (no balances), 20 thin customers of each balance band, and ONE and RICH: one earlier
+    debit of ₹300 each, ONE with a low balance, RICH with a high one."""
+    rows = _thin("LOW", LOW_BALANCE, LOW_PEERS) + _thin("HIGH", HIGH_BALANCE, HIGH_PEERS)
+    rows += [{"customer_id": cid, "ts": START + pd.Timedelta(days=60, hours=12), "amount": 300.0, "balance": balance,
+              "location": "PUNE", "merchant": "KIRANA 9", "category": "groceries"}
+             for cid, balance in (("ONE", LOW_BALANCE), ("RICH", HIGH_BALANCE))]
+    out = pd.concat([steady_bank(), frame(rows)], ignore_index=True)
+    out["transaction_id"] = [f"T{i}" for i in range(len(out))]
+    return out
+
+
+@pytest.fixture(scope="module")
+def peer_detector(peer_bank) -> TransactionAnomalyDetector:
+    # validation_share=1: every customer is in the baseline, so the priors can be computed by hand below.
+    return TransactionAnomalyDetector(random_state=0, validation_share=1.0).fit(peer_bank)
+
+
+def test_a_thin_history_is_judged_against_its_peer_group_shrunk_to_all_thin_histories(peer_detector):
+    det = peer_detector
+    # Thin debits: 20 customers x 2 in each band, plus ONE's and RICH's ₹300. Pooled, the 41st and 42nd of
+    # the 82 sorted values (two ₹300s, then 40 of about ₹2,000) are both ₹2,200.
+    low = np.log1p(np.array([LOW_PEERS[(c + j) % 4] for c in range(20) for j in range(2)] + [300.0]))
+    high = np.log1p(np.array([HIGH_PEERS[(c + j) % 4] for c in range(20) for j in range(2)] + [300.0]))
+    pooled = float(np.median(np.r_[low, high]))
+    assert pooled == pytest.approx(math.log1p(2_200.0))
+    for cid, values in (("LOW0", low), ("HIGH0", high)):
+        cohort = det.cohort_[det.customers_.get_loc(cid)]
+        share = len(values) / (len(values) + 30.0)         # 41 peer debits beside 30 pseudo-debits
+        assert det.prior_centre_[cohort] == pytest.approx(share * float(np.median(values)) + (1 - share) * pooled)
+    # ONE shares the low band's group, RICH the high band's.
+    assert det.cohort_[det.customers_.get_loc("ONE")] == det.cohort_[det.customers_.get_loc("LOW0")]
+    assert det.cohort_[det.customers_.get_loc("RICH")] == det.cohort_[det.customers_.get_loc("HIGH0")]
+
+
+def test_95000_after_one_300_row_is_judged_by_what_customers_like_them_pay(peer_detector):
+    """One earlier row of ₹300: ONE's peers pay about ₹2,000, RICH's about ₹40,000. The same ₹95,000 is far
+    more surprising for ONE, and the reason quotes the peers' usual, shrunk by ONE's own row (1 of 1 + 5)."""
+    det = peer_detector
+    one = det.score_one(txn(95_000.0, customer="ONE", merchant="UPI/RAVI K", category="transfers"))
+    rich = det.score_one(txn(95_000.0, customer="RICH", merchant="UPI/RAVI K", category="transfers"))
+    assert one[1] and one[0] > rich[0]
+    cohort = det.cohort_[det.customers_.get_loc("ONE")]
+    usual = math.expm1(math.log1p(300.0) / 6 + det.prior_centre_[cohort] * 5 / 6)
+    assert (f"₹95,000.00 is {95_000 / usual:.0f}× what customers like you usually pay (there is little history "
+            "of yours to compare with yet)") in one[2]
+
+
+def test_a_new_customers_peer_group_comes_from_its_own_balance(peer_detector):
+    """A customer the fit never saw, with a low balance, is judged beside the low band in both paths."""
+    det = peer_detector
+    row = txn(95_000.0, customer="NEWCOMER", merchant="UPI/RAVI K", category="transfers") | {"balance": LOW_BALANCE}
+    single = det.score_one(row)
+    bulk = det.score_frame(frame([row]))
+    assert single[0] == pytest.approx(bulk["anomaly_score"].iloc[0], abs=1e-12)
+    unknown = det.score_frame(frame([row | {"balance": np.nan}]))["anomaly_score"].iloc[0]
+    assert single[0] != pytest.approx(unknown)    # no balance: the unknown band's prior instead
+
+
+def test_a_thin_historys_large_credit_is_never_asked_about(peer_detector):
+    big = txn(950_000.0, ts="2016-07-01 03:05", customer="ONE", location="DUBAI", merchant="NEFT ACME",
+              category="income", txn_type="CREDIT")
+    assert peer_detector.score_one(big) == (0.0, False, [])
+    scored = peer_detector.score_frame(frame([big]))
+    assert not scored["flagged"].any() and scored["anomaly_score"].iloc[0] == 0.0
