@@ -21,6 +21,7 @@ measured; on the real Bot API one token stays at ~30/s however many workers shar
 from __future__ import annotations
 
 import argparse
+import math
 import multiprocessing as mp
 import os
 import sys
@@ -58,7 +59,14 @@ def _ingest_and_train(csv_path: str, target: str, local_dir: str, queue: mp.Queu
                "train_stages": trained.timings,
                "figures": {"rows": report.inserted, "rejected": report.rejected, "customers": trained.n_customers,
                            "flagged": trained.anomaly_flagged, "segments": trained.k,
-                           "churn_auc": round(float(trained.churn_metrics.get("auc", float("nan"))), 6)}})
+                           "churn_auc": _auc(trained.churn_metrics)}})
+
+
+def _auc(metrics: dict) -> float | None:
+    """The churn AUC, or None when there is none (a small bank has too few churners): NaN never equals NaN,
+    so it would make the two backends' figures differ."""
+    auc = float(metrics.get("auc", float("nan")))
+    return None if math.isnan(auc) else round(auc, 6)
 
 
 def _in_child(*args: str) -> dict:

@@ -17,15 +17,38 @@ SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 
 @pytest.fixture
-def fresh_store(tmp_path: Path) -> Store:
-    store = Store(tmp_path / "test.db")
+def store_target(backend: str, request, tmp_path: Path) -> str:
+    """Where this test's fresh store lives: a SQLite file, or a new migrated database on the session's
+    PostgreSQL server (dropped afterwards)."""
+    if backend == "sqlite":
+        yield str(tmp_path / "test.db")
+        return
+    databases = request.getfixturevalue("pg_databases")
+    url = databases.create()
+    yield url
+    databases.drop(url)
+
+
+@pytest.fixture
+def fresh_store(store_target: str, tmp_path: Path) -> Store:
+    """A fresh, empty store of the test's backend (SQLite unless the test is parametrised over both)."""
+    store = Store(store_target, local_dir=tmp_path / "local") if "://" in store_target else Store(store_target)
     yield store
     store.close()
 
 
 @pytest.fixture
-def test_config(tmp_path: Path) -> Config:
-    return Config().with_db(tmp_path / "test.db")
+def test_config(store_target: str, tmp_path: Path) -> Config:
+    """The config of `fresh_store`'s store; a PostgreSQL store keeps its local files under tmp_path/local."""
+    if "://" in store_target:
+        return Config().with_store(store_target).with_db(tmp_path / "local" / "store.db")
+    return Config().with_db(store_target)
+
+
+def storage_toml(config: Config) -> str:
+    """The `[storage]` section naming `config`'s store, for tests that write a config file for a process."""
+    text = f'[storage]\ndb_path = "{config.storage.db_path}"\n'
+    return text + (f'url = "{config.storage.url}"\n' if config.storage.url else "")
 
 
 # ---- PostgreSQL: one throwaway server per session (tests/pg_cluster.py), a fresh database per test -------
@@ -33,6 +56,28 @@ def test_config(tmp_path: Path) -> Config:
 # say why and skip, unless FINASSIST_REQUIRE_POSTGRES is set (CI sets it): then they fail.
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 _PG_TEMPLATE = "finassist_template"
+
+# The storage, notify and API tests run on both backends: every test there that reaches `backend` (through
+# fresh_store, test_config, trained_services, store_factory, ...) runs once per backend. Elsewhere `backend` is
+# SQLite, except for tests that ask for both explicitly (store_factory, backend_store, any_trained_services).
+BOTH_BACKEND_MODULES = ("test_storage_", "test_notify_", "test_api_")
+BOTH_BACKEND_FIXTURES = {"store_factory", "backend_store", "any_trained_services"}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" not in metafunc.fixturenames:
+        return
+    if any(mark.args and mark.args[0] == "backend" for mark in metafunc.definition.iter_markers("parametrize")):
+        return   # the test chose its backends itself
+    module = metafunc.module.__name__.rsplit(".", 1)[-1]
+    if module.startswith(BOTH_BACKEND_MODULES) or BOTH_BACKEND_FIXTURES & set(metafunc.fixturenames):
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
+@pytest.fixture
+def backend(request) -> str:
+    """"sqlite" or "postgres": the backend of this test's stores (see pytest_generate_tests)."""
+    return getattr(request, "param", "sqlite")
 
 
 def _postgres_unavailable() -> str | None:
@@ -121,13 +166,13 @@ def pg_url(pg_databases):
     pg_databases.drop(url)
 
 
-@pytest.fixture(params=BACKENDS)
-def store_factory(request, tmp_path: Path):
+@pytest.fixture
+def store_factory(backend: str, request, tmp_path: Path):
     """`make(name)` opens a new, empty store of the test's backend (SQLite file or PostgreSQL database)."""
     opened: list[tuple[Store, str | None]] = []
 
     def make(name: str = "store") -> Store:
-        if request.param == "sqlite":
+        if backend == "sqlite":
             store, url = Store(tmp_path / f"{name}.db"), None
         else:
             url = request.getfixturevalue("pg_databases").create()
@@ -135,7 +180,7 @@ def store_factory(request, tmp_path: Path):
         opened.append((store, url))
         return store
 
-    make.backend = request.param  # type: ignore[attr-defined]
+    make.backend = backend  # type: ignore[attr-defined]
     yield make
     for store, url in opened:
         store.close()
@@ -189,17 +234,26 @@ def trained_db(synth_bank_dir: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 
 @pytest.fixture
-def trained_services(trained_db: Path, tmp_path: Path):
-    """Services (store, insights facade, ...) over a private copy of the trained store."""
+def trained_services(backend: str, request, tmp_path: Path):
+    """Services (store, insights facade, ...) over a private copy of the trained store, of the test's backend
+    (a copy of `trained_db`, or a clone of `trained_pg`)."""
     import shutil
 
     from bot.container import build_services
 
-    path = tmp_path / "trained.db"
-    shutil.copyfile(trained_db, path)
-    services = build_services(Config().with_db(path))
+    url = None
+    if backend == "sqlite":
+        path = tmp_path / "trained.db"
+        shutil.copyfile(request.getfixturevalue("trained_db"), path)
+        services = build_services(Config().with_db(path))
+    else:
+        databases = request.getfixturevalue("pg_databases")
+        url = databases.create(template=request.getfixturevalue("trained_pg").rsplit("/", 1)[1])
+        services = build_services(Config().with_store(url).with_db(tmp_path / "local" / "store.db"))
     yield services
     services.close()
+    if url is not None:
+        request.getfixturevalue("pg_databases").drop(url)
 
 
 # ---- a fake Telegram Bot API and a real telegram.Bot talking to it over HTTP ----------------------------
@@ -238,12 +292,14 @@ def handmade_bank_master(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path
 
 
 @pytest.fixture
-def handmade_bank(handmade_bank_master, tmp_path: Path) -> tuple[Path, dict, Path]:
-    """(config path, per-customer facts, store path) of a private copy of the trained hand-made bank; quiet
-    hours are off so queued messages are due at once."""
+def handmade_bank(backend: str, request, tmp_path: Path) -> tuple[Path, dict, Path | str]:
+    """(config path, per-customer facts, store path or URL) of a private copy of the trained hand-made bank,
+    of the test's backend; quiet hours are off so queued messages are due at once."""
     import shutil
 
-    master, facts = handmade_bank_master
+    if backend == "postgres":
+        return request.getfixturevalue("handmade_bank_pg")
+    master, facts = request.getfixturevalue("handmade_bank_master")
     db = tmp_path / "store.db"
     shutil.copyfile(master, db)
     config = tmp_path / "config.toml"
@@ -270,26 +326,10 @@ def trained_pg(synth_bank_dir: Path, pg_databases, tmp_path_factory: pytest.Temp
     return url
 
 
-@pytest.fixture(params=BACKENDS)
-def any_trained_services(request, tmp_path: Path):
+@pytest.fixture
+def any_trained_services(trained_services):
     """Services over a private copy of the trained synthetic bank, once per backend."""
-    import shutil
-
-    from bot.container import build_services
-
-    if request.param == "sqlite":
-        path = tmp_path / "trained.db"
-        shutil.copyfile(request.getfixturevalue("trained_db"), path)
-        services = build_services(Config().with_db(path))
-        url = None
-    else:
-        databases = request.getfixturevalue("pg_databases")
-        url = databases.create(template=request.getfixturevalue("trained_pg").rsplit("/", 1)[1])
-        services = build_services(Config().with_store(url).with_db(tmp_path / "local" / "store.db"))
-    yield services
-    services.close()
-    if url is not None:
-        request.getfixturevalue("pg_databases").drop(url)
+    return trained_services
 
 
 @pytest.fixture(scope="session")

@@ -76,6 +76,8 @@ async def test_concurrent_posts_of_one_id_store_it_once_and_alert_only_its_owner
         stored = services.store.db.execute(
             "SELECT customer_id FROM transactions WHERE transaction_id = 'RACE1'").fetchall()
         outbox = services.store.db.execute("SELECT chat_id FROM outbox").fetchall()
+        scored = services.store.db.execute(
+            "SELECT customer_id, flagged FROM transaction_scores WHERE transaction_id = 'RACE1'").fetchall()
     finally:
         services.close()
     assert [r.status_code for r in responses] == [200] * 50
@@ -83,3 +85,4 @@ async def test_concurrent_posts_of_one_id_store_it_once_and_alert_only_its_owner
     assert len(stored) == 1
     owner_chat = int(stored[0][0][1:])
     assert outbox == [(owner_chat,)]
+    assert scored == [(stored[0][0], 1)]      # one score row, the trained detector's, for the row's owner

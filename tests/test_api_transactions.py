@@ -81,6 +81,12 @@ async def test_outlier_is_flagged_and_queues_was_this_you_for_the_linked_chat(cl
     by_id = {t["transaction_id"]: t for t in body["transactions"]}
     assert by_id["BIG1"]["flagged"] is True and by_id["OK1"]["flagged"] is False
     assert (body["flagged"], body["alerts_queued"]) == (1, 1)
+    # the trained detector's verdicts are what the store holds, one score row per posted row
+    scored = {tid: (customer, flagged, score) for tid, customer, flagged, score in store.db.execute(
+        "SELECT transaction_id, customer_id, flagged, anomaly_score FROM transaction_scores"
+        " WHERE transaction_id IN ('BIG1', 'OK1')").fetchall()}
+    assert {tid: row[:2] for tid, row in scored.items()} == {"BIG1": ("C100", 1), "OK1": ("C100", 0)}
+    assert scored["BIG1"][2] == pytest.approx(by_id["BIG1"]["anomaly_score"]) and scored["BIG1"][2] > scored["OK1"][2]
     outbox = store.db.execute("SELECT chat_id, kind, dedupe_key, payload FROM outbox").fetchall()
     assert [(c, k, d) for c, k, d, _ in outbox] == [(4242, "unusual", "unusual:BIG1:4242")]
     assert "₹50,000.00" in json.loads(outbox[0][3])["text"]

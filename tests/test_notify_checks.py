@@ -23,6 +23,7 @@ from bot.services.preferences import PreferencesService
 from bot.storage.fraud_checks import FraudCheckRepository
 from bot.storage.links import LinkStore
 from bot.storage.transactions import TransactionRepository
+from tests.conftest import storage_toml
 from tests.fakes.telegram_server import FakeTelegramServer, UploadedFile
 
 IST = ZoneInfo("Asia/Kolkata")
@@ -140,12 +141,12 @@ async def test_monthly_summary_is_sent_as_a_photo(bank, test_config):
 
 
 @pytest.mark.slow  # a real `python -m bot` process: mostly import time
-async def test_notify_once_command_sends_due_messages_and_prints_counts(fresh_store, tmp_path):
+async def test_notify_once_command_sends_due_messages_and_prints_counts(fresh_store, test_config, tmp_path):
     _bank(fresh_store)
     async with FakeTelegramServer() as fake:
         config = tmp_path / "config.toml"
         config.write_text(
-            f'[storage]\ndb_path = "{fresh_store.path}"\n'
+            storage_toml(test_config) +
             f'[telegram]\ntoken = "{fake.token}"\nbase_url = "{fake.base_url}"\n'
             '[scheduler]\nquiet_hours = "00:00-00:00"\nmonthly_summary_day = 31\nmonthly_summary_time = "23:59"\n')
         process = await asyncio.create_subprocess_exec(

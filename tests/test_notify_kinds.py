@@ -21,9 +21,10 @@ from bot.notify.runner import Notifier
 from bot.notify.scheduler import SCAN_JOB, install_jobs
 from bot.services.insights import InsightsService
 from bot.services.preferences import PreferencesService
-from bot.storage.database import Store, _apply, migrate
+from bot.storage.database import Store, _apply, migrate, open_store
 from bot.storage.links import LinkStore
 from bot.storage.migrations import MIGRATIONS
+from tests.conftest import storage_toml
 from tests.fakes.clock import ManualClock
 from tests.fakes.telegram_server import FakeTelegramServer
 from tests.kinds_history import (
@@ -78,10 +79,10 @@ TOGGLE_CHAT = {"trend": CHATS[TREND], "forecast": CHATS[FORECAST], "recurring": 
 class Bank:
     """A store with some of the hand-made customers, each linked to its own chat, and a notifier over it."""
 
-    def __init__(self, folder: Path, customers: tuple[str, ...], config: Config | None = None) -> None:
+    def __init__(self, folder: Path, customers: tuple[str, ...], config: Config) -> None:
         self.folder = folder
-        self.config = config or Config().with_db(folder / "kinds.db")
-        self.store = Store(self.config.storage.db_path)
+        self.config = config    # the test's store (tests/conftest.py `test_config`: SQLite or PostgreSQL)
+        self.store = open_store(config.storage.target, local_dir=config.storage.local_dir)
         self.preferences = PreferencesService(self.store, self.config)
         for customer in customers:
             LinkStore(self.store).link(CHATS[customer], customer, CHATS[customer], dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
@@ -99,8 +100,8 @@ class Bank:
 
 
 @pytest.fixture
-def bank(tmp_path):
-    bank = Bank(tmp_path, tuple(STATEMENTS))
+def bank(tmp_path, test_config):
+    bank = Bank(tmp_path, tuple(STATEMENTS), test_config)
     for customer, rows in STATEMENTS.items():
         bank.add(customer, rows())
     yield bank
@@ -197,9 +198,9 @@ async def test_a_kind_switched_off_while_it_waits_out_the_night_is_dropped(bank,
 
 
 # ---- spending trend: material only, at most one a week -------------------------------------------------
-async def test_a_trend_then_a_pace_message_at_most_one_in_seven_days(tmp_path, wire):
+async def test_a_trend_then_a_pace_message_at_most_one_in_seven_days(tmp_path, test_config, wire):
     fake, bot = wire
-    bank = Bank(tmp_path, (TREND,))
+    bank = Bank(tmp_path, (TREND,), test_config)
     bank.add(TREND, trend_rows(), until=dt.date(2016, 10, 3))          # September has closed; no pace before the 8th
     notifier = bank.notifier(bot)
     first = await notifier.run_once(DAY)
@@ -213,10 +214,10 @@ async def test_a_trend_then_a_pace_message_at_most_one_in_seven_days(tmp_path, w
     assert texts == [*EXPECTED[CHATS[TREND]], PACE_TEXT]
 
 
-async def test_a_trend_held_back_by_the_cap_is_not_lost(tmp_path, wire):
+async def test_a_trend_held_back_by_the_cap_is_not_lost(tmp_path, test_config, wire):
     # 10 Oct: both September's trend and October's pace are news; the trend goes first, the pace a week later.
     fake, bot = wire
-    bank = Bank(tmp_path, (TREND,))
+    bank = Bank(tmp_path, (TREND,), test_config)
     bank.add(TREND, trend_rows())
     notifier = bank.notifier(bot)
     reports = [await notifier.run_once(DAY + dt.timedelta(days=n)) for n in (0, 6, 7)]
@@ -226,10 +227,10 @@ async def test_a_trend_held_back_by_the_cap_is_not_lost(tmp_path, wire):
     assert texts == [*EXPECTED[CHATS[TREND]], PACE_TEXT]
 
 
-async def test_a_dead_lettered_trend_does_not_hold_back_the_next(tmp_path, wire):
+async def test_a_dead_lettered_trend_does_not_hold_back_the_next(tmp_path, test_config, wire):
     # The cap counts what the customer was or will be told: a trend Telegram refused (400, dead) is not that.
     fake, bot = wire
-    bank = Bank(tmp_path, (TREND,))
+    bank = Bank(tmp_path, (TREND,), test_config)
     bank.add(TREND, trend_rows())
     notifier = bank.notifier(bot)
     fake.fail_next("sendMessage", 400, "Bad Request: can't parse entities")
@@ -241,11 +242,10 @@ async def test_a_dead_lettered_trend_does_not_hold_back_the_next(tmp_path, wire)
     assert texts == [PACE_TEXT]     # the refused trend's key is spent; the pace is the news left
 
 
-async def test_materiality_is_a_config_key(tmp_path, wire):
+async def test_materiality_is_a_config_key(tmp_path, test_config, wire):
     # At ₹3,000 neither September's dining (+₹2,310) nor October's groceries (+₹1,000 ahead) is worth telling.
     fake, bot = wire
-    config = replace(Config().with_db(tmp_path / "kinds.db"), analytics=replace(
-        Config().analytics, trend_min_increase=3_000.0))
+    config = replace(test_config, analytics=replace(test_config.analytics, trend_min_increase=3_000.0))
     bank = Bank(tmp_path, (TREND,), config)
     bank.add(TREND, trend_rows())
     report = await bank.notifier(bot).run_once(DAY)
@@ -262,16 +262,16 @@ def test_materiality_keys_are_checked_when_the_config_is_read():
 
 
 # ---- low balance before it happens ---------------------------------------------------------------------
-def _forecast_bank(tmp_path: Path, **statement: bool) -> Bank:
-    bank = Bank(tmp_path, (FORECAST,))
+def _forecast_bank(tmp_path: Path, config: Config, **statement: bool) -> Bank:
+    bank = Bank(tmp_path, (FORECAST,), config)
     bank.add(FORECAST, forecast_rows(**statement))
     return bank
 
 
-async def test_one_forecast_warning_per_pay_cycle_as_the_days_pass(tmp_path, wire):
+async def test_one_forecast_warning_per_pay_cycle_as_the_days_pass(tmp_path, test_config, wire):
     # 11 Oct: ₹1,400 spent, ₹18,600 left: still below ₹2,000 on 13 Oct before the 30 Oct salary; no new warning.
     fake, bot = wire
-    bank = _forecast_bank(tmp_path)
+    bank = _forecast_bank(tmp_path, test_config)
     notifier = bank.notifier(bot)
     first = await notifier.run_once(DAY)
     bank.add(FORECAST, [Row(dt.datetime(2016, 10, 11, 20), 1_400.0, "dining", "ZOMATO", balance=18_600.0)],
@@ -283,10 +283,10 @@ async def test_one_forecast_warning_per_pay_cycle_as_the_days_pass(tmp_path, wir
     assert texts == EXPECTED[CHATS[FORECAST]]
 
 
-async def test_forecast_follows_the_chats_own_threshold(tmp_path, wire):
+async def test_forecast_follows_the_chats_own_threshold(tmp_path, test_config, wire):
     # At ₹500 the balance is first below on 14 Oct (₹800 on the 13th, -₹600 on the 14th), 16 days before salary.
     fake, bot = wire
-    bank = _forecast_bank(tmp_path)
+    bank = _forecast_bank(tmp_path, test_config)
     bank.preferences.update(CHATS[FORECAST], low_balance_threshold=500.0)
     await bank.notifier(bot).run_once(DAY)
     [text] = sent(fake)[CHATS[FORECAST]]
@@ -294,11 +294,11 @@ async def test_forecast_follows_the_chats_own_threshold(tmp_path, wire):
     assert "you will be below ₹500 around 14 Oct 2016, 16 days before your salary." in text
 
 
-async def test_forecast_and_after_the_fact_warning_never_both_on_one_day(tmp_path, wire):
+async def test_forecast_and_after_the_fact_warning_never_both_on_one_day(tmp_path, test_config, wire):
     # 10 Oct: the forecast warns. Later on 10 Oct a ₹19,000 purchase leaves ₹1,000: the same fact, the same day,
     # so no low-balance warning too. 11 Oct: ₹900 after another debit: a new day's low-balance warning.
     fake, bot = wire
-    bank = _forecast_bank(tmp_path)
+    bank = _forecast_bank(tmp_path, test_config)
     notifier = bank.notifier(bot)
     await notifier.run_once(DAY)
     bank.add(FORECAST, [Row(dt.datetime(2016, 10, 10, 21), 19_000.0, "shopping", "CROMA", balance=1_000.0)],
@@ -314,11 +314,11 @@ async def test_forecast_and_after_the_fact_warning_never_both_on_one_day(tmp_pat
     assert "Your balance is ₹900.00 (as of 11 Oct 2016)" in texts[1]
 
 
-async def test_after_the_fact_warning_first_means_no_forecast_that_day(tmp_path, wire):
+async def test_after_the_fact_warning_first_means_no_forecast_that_day(tmp_path, test_config, wire):
     # 10 Oct: ₹1,500 — below ₹2,000 now: the after-the-fact warning. A ₹10,000 credit that evening leaves
     # ₹11,500, which the forecast says falls below again on 12 Oct (the rent): the same day, the same fact.
     fake, bot = wire
-    bank = Bank(tmp_path, (FORECAST,))
+    bank = Bank(tmp_path, (FORECAST,), test_config)
     bank.add(FORECAST, [replace(r, balance=1_500.0) if r.balance else r for r in forecast_rows()])
     notifier = bank.notifier(bot)
     first = await notifier.run_once(DAY)
@@ -333,11 +333,11 @@ async def test_after_the_fact_warning_first_means_no_forecast_that_day(tmp_path,
     assert [t.split("\n")[0] for t in texts] == ["⚠️ <b>Low balance</b>"]
 
 
-async def test_without_income_a_crossing_that_moves_a_day_is_warned_once(tmp_path, wire):
+async def test_without_income_a_crossing_that_moves_a_day_is_warned_once(tmp_path, test_config, wire):
     # No salary: the forecast looks 30 days ahead. 10 Oct ₹20,000: below ₹2,000 on 13 Oct (rent on the 12th).
     # 11 Oct ₹17,000 after a ₹3,000 purchase: now on 12 Oct (₹600). The warned crossing is still ahead: same fact.
     fake, bot = wire
-    bank = _forecast_bank(tmp_path, salary=False)
+    bank = _forecast_bank(tmp_path, test_config, salary=False)
     notifier = bank.notifier(bot)
     await notifier.run_once(DAY)
     bank.add(FORECAST, [Row(dt.datetime(2016, 10, 11, 13), 3_000.0, "shopping", "CROMA", balance=17_000.0)],
@@ -433,7 +433,7 @@ async def test_notify_once_runs_the_new_checks(bank, wire, tmp_path):
 
     fake, _ = wire
     config = tmp_path / "config.toml"
-    config.write_text(f'[storage]\ndb_path = "{bank.config.storage.db_path}"\n'
+    config.write_text(storage_toml(bank.config) +
                       f'[telegram]\ntoken = "{fake.token}"\nbase_url = "{fake.base_url}"\n'
                       '[scheduler]\nquiet_hours = "00:00-00:00"\nmonthly_summary_day = 31\n'
                       'monthly_summary_time = "23:59"\n')
@@ -462,11 +462,11 @@ def test_migration_0008_switches_the_new_kinds_on_for_existing_chats(tmp_path):
         False, True, True, True, 5000.0)
 
 
-async def test_alerts_buttons_switch_the_new_kinds_and_keep_the_old_ones(tmp_path):
+async def test_alerts_buttons_switch_the_new_kinds_and_keep_the_old_ones(test_config, tmp_path):
     from bot.container import build_services
     from tests.fakes.telegram_app import data_of, running_bot
 
-    services = build_services(Config().with_db(tmp_path / "alerts.db"))
+    services = build_services(test_config)
     chat = CHATS[BILLS]
     try:
         ingest(services.store, tmp_path, BILLS, STATEMENTS[BILLS]())

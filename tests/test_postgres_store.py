@@ -203,6 +203,31 @@ def test_the_pool_hands_out_live_connections_after_a_restart(pg_url, pg_database
         store.close()
 
 
+def test_while_the_server_is_down_a_unit_is_refused_with_the_reason_and_served_once_it_is_back(
+        pg_url, pg_databases, tmp_path):
+    """The pool reconnects with a growing back-off: a block must not wait on it. While the server is down the
+    store says why (connection refused, not a pool timeout) and writes nothing; once it is back the next unit
+    is served at once, on a direct connection if the pool has not reconnected yet."""
+    store = Store(pg_url, local_dir=tmp_path)
+    insert = "INSERT INTO store_meta (key, value) VALUES ('outage', ?)"
+    try:
+        store.db.execute(insert, ("before",))
+        pg_databases.cluster.stop_server("fast")
+        try:
+            with pytest.raises(StoreUnavailable, match=r"cannot connect to PostgreSQL at 127\.0\.0\.1:\d+/.*refused"):
+                TransactionRepository(store).count()
+            with pytest.raises(StoreUnavailable, match="refused"):
+                store.transaction(lambda: store.db.execute("UPDATE store_meta SET value = 'during'"
+                                                           " WHERE key = 'outage'"))
+        finally:
+            pg_databases.cluster.start_server()
+        assert store.db.execute("SELECT value FROM store_meta WHERE key = 'outage'").fetchone() == ("before",)
+        store.transaction(lambda: store.db.execute("UPDATE store_meta SET value = 'after' WHERE key = 'outage'"))
+        assert store.db.execute("SELECT value FROM store_meta WHERE key = 'outage'").fetchone() == ("after",)
+    finally:
+        store.close()
+
+
 @pytest.mark.parametrize("verb", [["insights", "C1"], ["train"], ["export", "--out", "OUT"], ["ingest", "CSV"],
                                   ["api"], ["notify", "--once"]])
 def test_an_unreachable_server_is_one_clear_line(verb, tmp_path, capsys):

@@ -15,6 +15,8 @@ Concurrency that one SQLite writer never needed:
 Connection loss: the pool checks a connection before lending it, so a restarted server costs nothing but a
 reconnect; a unit of work run through `transaction()` that loses its connection before COMMIT is rolled back
 by the server and run once more on a fresh connection. A failure during COMMIT is reported, never retried.
+While the server is down a block fails within about a second instead of waiting on the pool's reconnect
+back-off, and once it is back a block gets a direct connection until the pool has reconnected.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ T = TypeVar("T")
 POOL_SIZE = 10
 CONNECT_TIMEOUT_S = 5
 BORROW_TIMEOUT_S = 30
+QUICK_BORROW_S = 1.0       # then the server is asked directly (see PostgresStore._borrow)
 _IMMEDIATE_LOCK = zlib.crc32(b"finassist:immediate")      # advisory lock keys: any fixed 32-bit numbers
 _MIGRATION_LOCK = zlib.crc32(b"finassist:migrations")
 
@@ -305,6 +308,7 @@ class PostgresStore(Store):
         self._statements: dict[tuple[str, bool], dialect.PgStatement] = {}
         self._catalog: dict[tuple[str, str], Any] = {}
         self._catalog_lock = threading.Lock()
+        self._overflow = threading.BoundedSemaphore(pool_size)
         self._kwargs: dict[str, Any] = {"autocommit": True}
         if "connect_timeout" not in info:
             self._kwargs["connect_timeout"] = CONNECT_TIMEOUT_S
@@ -347,22 +351,48 @@ class PostgresStore(Store):
         if session is not None:
             yield session.conn
             return
-        try:
-            raw = self.pool.getconn(timeout=BORROW_TIMEOUT_S)
-        except PoolTimeout as exc:
-            raise StoreUnavailable(f"no PostgreSQL connection to {self.where} within {BORROW_TIMEOUT_S} s") from exc
+        raw, pooled = self._borrow()
         session = _Session(PgConnection(self, raw))
         token = self._current.set(session)
         try:
             yield session.conn
         finally:
             self._current.reset(token)
-            if not raw.broken and raw.info.transaction_status != pq.TransactionStatus.IDLE:
-                try:
-                    raw.rollback()
-                except psycopg.Error:
-                    pass
-            self.pool.putconn(raw)
+            if pooled:
+                if not raw.broken and raw.info.transaction_status != pq.TransactionStatus.IDLE:
+                    try:
+                        raw.rollback()
+                    except psycopg.Error:
+                        pass
+                self.pool.putconn(raw)
+            else:
+                raw.close()
+                self._overflow.release()
+
+    def _borrow(self) -> tuple[psycopg.Connection, bool]:
+        """A connection for one block, and whether it is the pool's.
+
+        The pool lends one at once unless all are busy or the server went away; it then reconnects in the
+        background with a back-off that grows through an outage (up to half a minute between tries), so
+        waiting on it would hold a request for `BORROW_TIMEOUT_S` while the server is down, and for up to
+        the back-off after it is back. After `QUICK_BORROW_S` the server is asked directly instead: a server
+        that is down answers at once (StoreUnavailable, an API's 503), one that is back serves this block on
+        an overflow connection (at most `pool_size` of them) until the pool has caught up.
+        """
+        try:
+            return self.pool.getconn(timeout=QUICK_BORROW_S), True
+        except PoolTimeout:
+            pass
+        if self._overflow.acquire(blocking=False):
+            try:
+                return self._connect(), False
+            except BaseException:
+                self._overflow.release()
+                raise
+        try:   # every pooled and overflow connection is busy and the server answers: wait for the pool
+            return self.pool.getconn(timeout=BORROW_TIMEOUT_S), True
+        except PoolTimeout as exc:
+            raise StoreUnavailable(f"no PostgreSQL connection to {self.where} within {BORROW_TIMEOUT_S} s") from exc
 
     @contextmanager
     def atomic(self, *, bulk: bool = False, immediate: bool = False) -> Iterator[PgConnection]:  # type: ignore[override]
