@@ -320,8 +320,9 @@ class FakeTelegramServer:
         return list(self._commands)
 
     async def wait_for(self, method: str, predicate: Callable[[Call], bool] | None = None,
-                       timeout: float = 5.0, count: int = 1, since: int = 0) -> list[Call]:
-        """Matching calls once at least `count` exist; waits on new-call events, never sleeps."""
+                       timeout: float = 20.0, count: int = 1, since: int = 0) -> list[Call]:
+        """Matching calls once at least `count` exist; waits on new-call events, never sleeps. The timeout is
+        a bound on waiting for a broken bot, not a speed check: generous, so a loaded CI machine stays green."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
 
@@ -344,7 +345,7 @@ class FakeTelegramServer:
                 pass
 
     async def ask(self, chat_id: int, user_id: int, text: str, method: str = "sendMessage",
-                  timeout: float = 5.0) -> Call:
+                  timeout: float = 20.0) -> Call:
         """Push a command or text and return the bot's first `method` call to that chat after it."""
         since = self.mark()
         if text.startswith("/"):
