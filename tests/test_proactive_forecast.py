@@ -118,7 +118,8 @@ def test_an_overdue_salary_is_income_missed_not_a_guess() -> None:
 def test_a_crossing_after_the_earliest_pay_day_is_uncertain() -> None:
     # Salary on 30 Jul, 30 Aug and early on 27 Sep (28 days): next expected 30 Oct, but it can come 25 Oct.
     # From ₹24,200 at ₹1,400 a day the balance is below ₹2,000 after 16 days, on 26 Oct: after 25 Oct (and
-    # the 14 days to 25 Oct take only ₹19,600 of the ₹22,200 above the threshold, on every path).
+    # the 14 days to 25 Oct take only ₹19,600 of the ₹22,200 above the threshold, on every path; and 26 Oct
+    # is 16 days ahead, more than 14).
     txns = history(salary=False, extra=salary_on(dt.date(2016, 7, 30), dt.date(2016, 8, 30), dt.date(2016, 9, 27)))
     result = forecast(txns, balance=24_200.0)
     assert result.income_date == dt.date(2016, 10, 30) and result.earliest_income_date == dt.date(2016, 10, 25)
@@ -126,14 +127,15 @@ def test_a_crossing_after_the_earliest_pay_day_is_uncertain() -> None:
     assert result.crossing_date == dt.date(2016, 10, 26)
     assert result.message == ("At your usual ₹1,400 a day you might go below ₹2,000 around 26 Oct 2016, but not "
                               "surely (your salary can come as early as 25 Oct 2016; only 0% of spending paths drawn "
-                              "from your recent days get there before 25 Oct 2016), so no warning.")
+                              "from your recent days get there before 25 Oct 2016; it is 16 days away, too far ahead "
+                              "to be sure), so no warning.")
 
 
 def test_spending_that_comes_in_rare_big_lumps_is_uncertain() -> None:
     # ₹9,800 on every seventh day and nothing between: the same median week (₹9,800, ₹1,400 a day) as the
     # steady spender. From ₹24,000 the usual path is below ₹2,000 after 16 days (26 Oct). But the ₹22,000 of
     # headroom needs three of the big days among the 19 days to the 30th; drawn at 1 in 7 that happens with
-    # probability 1 - (6/7)^19 - 19 (1/7) (6/7)^18 - 171 (1/7)^2 (6/7)^17 = 0.52 < 0.75: not robust.
+    # probability 1 - (6/7)^19 - 19 (1/7) (6/7)^18 - 171 (1/7)^2 (6/7)^17 = 0.52 < 0.9: not robust.
     rows = [{"customer_id": "C1", "ts": f"{dt.date(2016, 7, 1) + dt.timedelta(days=7 * k)} 13:00", "amount": 9_800.0,
              "category": "shopping", "txn_type": "DEBIT"} for k in range(15)]
     txns = frame(sorted(rows + salary_on(*(dt.date(2016, m, 30) for m in (7, 8, 9))), key=lambda r: r["ts"]))
@@ -141,7 +143,8 @@ def test_spending_that_comes_in_rare_big_lumps_is_uncertain() -> None:
     assert result.daily_spend == 1_400.0 and result.crossing_date == dt.date(2016, 10, 26)
     assert result.status == "uncertain" and not result.warn
     assert result.paths_crossing is not None and 0.45 < result.paths_crossing < 0.60
-    assert "get there before 30 Oct 2016), so no warning." in result.message
+    assert "only 5" in result.message and "of spending paths drawn from your recent days get there before 30 Oct" \
+        in result.message
 
 
 def test_rent_due_soon_is_counted_on_its_day_and_overdraft_is_offered_when_eligible() -> None:
