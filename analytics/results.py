@@ -278,10 +278,12 @@ class ScheduledPayment:
 
 @dataclass(frozen=True)
 class BalanceForecast:
-    """The balance projected day by day until the next income, and whether it crosses the threshold first.
+    """The balance projected day by day until the next income, and whether it robustly crosses the threshold.
 
-    `status`: "will_cross" (warn), "stays_above", "below_now" (the after-the-fact warning's case),
-    "no_balance" (no balance on record) or "not_enough_history" (under three weeks of transactions).
+    `status`: "will_cross" (warn), "stays_above", "below_now" (the after-the-fact warning's case), or one of
+    the abstentions that never warn (`analytics.forecast.ABSTAIN`, the message says why): "no_balance",
+    "not_enough_history" (under eight weeks), "no_income" (no regular income), "income_missed" (the income
+    is overdue), "uncertain" (the usual path crosses but not robustly).
     """
 
     status: str
@@ -294,12 +296,21 @@ class BalanceForecast:
     lowest_balance: float | None       # lowest projected balance within the horizon
     income: RecurringPayment | None    # the regular credit the forecast expects (None: none on record)
     income_date: dt.date | None
+    earliest_income_date: dt.date | None   # the soonest the income has come after its last credit
     days_before_income: int | None     # income_date - crossing_date
     scheduled: tuple[ScheduledPayment, ...]   # recurring debits expected within the horizon
     shortfall: float                   # how much more would keep the balance at the threshold (0 = none)
+    paths_crossing: float | None       # share of resampled spending paths crossing before the earliest pay day
+    cycles_crossing: float | None      # share of past pay cycles whose outflow from here would have crossed
+    cycles: int                        # past pay cycles compared
     tip: str | None                    # one concrete tip when it will cross (a budget cut, overdraft, or the gap)
     message: str
 
     @property
     def warn(self) -> bool:
         return self.status == "will_cross"
+
+    @property
+    def abstained(self) -> bool:
+        """No forecast was risked: too little history, no income, income overdue, or not robust."""
+        return self.status in ("no_balance", "not_enough_history", "no_income", "income_missed", "uncertain")

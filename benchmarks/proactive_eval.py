@@ -2,13 +2,15 @@
 recurring payments against what the generator puts in, alert rates, and a back-test of the balance forecast.
 
 Run: .venv/bin/python benchmarks/proactive_eval.py [--customers 300 --months 12 --seed 7] [--messages N]
+     [--forecast-only [--every 7]]
 
 `--messages N` also replays the last four months day by day for N customers and counts the trend / pace
 messages the notification rule would send (month-close trend first, one key once, at most one in 7 days), at
 the default materiality and at two stricter ones (`[analytics] trend_min_change` / `trend_min_increase`).
 
 The synthetic bank has no duplicate charges and no price changes, so every such alert it raises is false.
-The forecast back-test forecasts from each week's statement and checks the balances that followed.
+The forecast back-test (benchmarks/forecast_backtest.py) forecasts from each week's statement and checks the
+balances that followed; `--forecast-only` prints only it.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from analytics.spending import suggest_budget  # noqa: E402
 from analytics.synth import generate_bank  # noqa: E402
 from analytics.synth_params import SUBSCRIPTIONS  # noqa: E402
 from analytics.trends import budget_pace, monthly_trend  # noqa: E402
+from benchmarks import forecast_backtest  # noqa: E402
 
 REAL_SAMPLE = ROOT.parent / "shared" / "data" / "bank_transactions_sample.csv"
 THRESHOLD = 2_000.0
@@ -118,27 +121,11 @@ def alert_rates(frames: dict[str, pd.DataFrame], as_of: dt.date) -> None:
     print(f"budget pace alert on the 15th      {paces / max(1, looked):.1%} of customer-months")
 
 
-def forecast_backtest(frames: dict[str, pd.DataFrame], as_of: dt.date) -> None:
-    days = [as_of - dt.timedelta(days=7 * k) for k in range(30, 4, -1)]
-    outcome: Counter[tuple[str, bool]] = Counter()
-    statuses: Counter[str] = Counter()
-    for day in days:
-        for frame in frames.values():
-            past = upto(frame, day)
-            if past.empty:
-                continue
-            result = forecast_balance(past, day, balance_at(past), day, THRESHOLD, scan_recurring(past, day))
-            statuses[result.status] += 1
-            if result.status not in ("will_cross", "stays_above") or result.horizon_end is None:
-                continue
-            later = frame[(frame["ts"] > pd.Timestamp(day + dt.timedelta(days=1)))
-                          & (frame["ts"] < pd.Timestamp(result.horizon_end + dt.timedelta(days=1)))]
-            crossed = bool((later["balance"].dropna() < THRESHOLD).any())
-            outcome[(result.status, crossed)] += 1
-    warned, right = outcome[("will_cross", False)] + outcome[("will_cross", True)], outcome[("will_cross", True)]
-    actual = right + outcome[("stays_above", True)]
-    print(f"forecasts made (weekly, {len(days)} weeks)   " + ", ".join(f"{k} {v}" for k, v in statuses.most_common()))
-    print(f"  warned {warned}, of them crossed {right}; crossings that happened {actual}, warned of {right}")
+def forecast_figures(frames: dict[str, pd.DataFrame], seed: int, months: int, every: int) -> None:
+    """The forecast back-test of benchmarks/forecast_backtest.py on the same bank (per threshold: crossings,
+    warnings, precision, recall, abstentions)."""
+    forecast_backtest.report(f"forecast back-test, seed {seed}, {months} months, a cut-off every {every} days",
+                             forecast_backtest.run(frames, every))
 
 
 def message_volume(frames: dict[str, pd.DataFrame], as_of: dt.date, customers: int) -> None:
@@ -195,13 +182,18 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--messages", type=int, default=0, metavar="N",
                         help="also replay trend/pace messages for N customers (slow: about 7 s a customer)")
+    parser.add_argument("--forecast-only", action="store_true", help="only the forecast back-test")
+    parser.add_argument("--every", type=int, default=7, help="days between the back-test's cut-offs")
     args = parser.parse_args()
     txns, labels, as_of = canonical_bank(args.customers, args.months, args.seed)
     frames = {c: g.sort_values("ts", kind="stable").reset_index(drop=True) for c, g in txns.groupby("customer_id")}
     print(f"synthetic bank: {len(frames)} customers, {len(txns)} rows, as of {as_of}")
+    if args.forecast_only:
+        forecast_figures(frames, args.seed, args.months, args.every)
+        return 0
     recurring_figures(frames, labels, as_of)
     alert_rates(frames, as_of)
-    forecast_backtest(frames, as_of)
+    forecast_figures(frames, args.seed, args.months, args.every)
     if args.messages:
         message_volume(frames, as_of, args.messages)
     real_sample()

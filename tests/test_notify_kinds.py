@@ -333,23 +333,22 @@ async def test_after_the_fact_warning_first_means_no_forecast_that_day(tmp_path,
     assert [t.split("\n")[0] for t in texts] == ["⚠️ <b>Low balance</b>"]
 
 
-async def test_without_income_a_crossing_that_moves_a_day_is_warned_once(tmp_path, test_config, wire):
-    # No salary: the forecast looks 30 days ahead. 10 Oct ₹20,000: below ₹2,000 on 13 Oct (rent on the 12th).
-    # 11 Oct ₹17,000 after a ₹3,000 purchase: now on 12 Oct (₹600). The warned crossing is still ahead: same fact.
+async def test_without_a_regular_income_no_forecast_is_sent_and_the_facade_says_why(tmp_path, test_config, wire):
+    # No salary: the usual ₹1,400 a day would take ₹20,000 below ₹2,000 by 13 Oct, but with no next pay day
+    # there is no "before the next income": the forecast abstains, nothing goes out for several days.
     fake, bot = wire
     bank = _forecast_bank(tmp_path, test_config, salary=False)
     notifier = bank.notifier(bot)
-    await notifier.run_once(DAY)
-    bank.add(FORECAST, [Row(dt.datetime(2016, 10, 11, 13), 3_000.0, "shopping", "CROMA", balance=17_000.0)],
-             after=END, until=dt.date(2016, 10, 11))
-    assert InsightsService(bank.store, bank.config).balance_forecast(FORECAST).crossing_date == dt.date(2016, 10, 12)
-    next_day = await notifier.run_once(DAY + dt.timedelta(days=1))
-    texts = sent(fake)[CHATS[FORECAST]]
-    key = bank.rows("SELECT dedupe_key FROM outbox")
+    passes = [await notifier.run_once(DAY + dt.timedelta(days=n)) for n in range(3)]
+    forecast = InsightsService(bank.store, bank.config).balance_forecast(FORECAST)
+    texts = sent(fake).get(CHATS[FORECAST], [])
+    keys = bank.rows("SELECT dedupe_key FROM outbox WHERE kind = 'low_balance_forecast'")
     bank.store.close()
-    assert next_day.queued == 0 and len(texts) == 1
-    assert "below ₹2,000 around 13 Oct 2016; no regular income is credited to this account." in texts[0]
-    assert key == [("low_balance_forecast:C-FORECAST:crossing-2016-10-13:102",)]
+    assert forecast.status == "no_income" and forecast.abstained and not forecast.warn
+    assert forecast.message == ("No regular income (a salary or pension on its usual day) is credited to this "
+                                "account, so there is no next pay day to forecast to.")
+    assert [p.sent for p in passes] == [0, 0, 0] and keys == []
+    assert not any("Low balance ahead" in t for t in texts)
 
 
 # ---- one customer failing stops no one else ------------------------------------------------------------

@@ -181,8 +181,9 @@ class ProactiveChecks:
     def balance_forecast(self, now: dt.datetime) -> CheckCounts:
         """The balance will cross the chat's own threshold before the next income: one warning per crossing.
 
-        Key "low_balance_forecast:cid:<next income date>:chat" (one per pay cycle; with no regular income the
-        crossing date). A crossing the projection moves by a day or two is the same fact: no new warning
+        Key "low_balance_forecast:cid:<next income date>:chat" (one per pay cycle: the forecast warns only
+        before a regular income, and abstains without one). A crossing the projection moves by a day or two
+        is the same fact: no new warning
         while a warned crossing date still lies ahead (data time). Not on a day whose after-the-fact
         low-balance warning already went to the chat, and never when the balance is already below (that
         warning's case: the forecast's status is then "below_now").
@@ -211,6 +212,8 @@ class ProactiveChecks:
                 counts = counts.error()
                 continue
             balance_day = forecast.balance_date.isoformat()
+            # A warning always has a next income (analytics.forecast abstains without one); the crossing date
+            # keys one that somehow had none.
             cycle = (forecast.income_date.isoformat() if forecast.income_date is not None
                      else f"crossing-{forecast.crossing_date.isoformat()}")
             counts = self._enqueue(

@@ -480,7 +480,11 @@ class InsightsService:
                 "min_increase": self.config.analytics.trend_min_increase}
 
     def balance_forecast(self, customer_id: str, low_balance_threshold: float | None = None) -> BalanceForecast:
-        """Will the balance fall below the threshold before the next income? With one tip that fits."""
+        """Will the balance robustly fall below the threshold before the next income? With one tip that fits.
+
+        Warns (`status` "will_cross") only on a robust crossing; otherwise it abstains and `message` says why:
+        "not_enough_history" (under eight weeks), "no_income", "income_missed" (the income is overdue),
+        "uncertain" (the usual path crosses, the conservative checks do not), or "no_balance"."""
         frame = self._frame(customer_id)
         as_of = self.as_of()
         info = self.balance(customer_id, low_balance_threshold)
