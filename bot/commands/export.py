@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import itertools
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -35,9 +36,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
         prepare_folder(out)
         stage = progress.stage if progress else None
         n_txn = write_csv(out / TRANSACTIONS_FILE, TRANSACTION_EXPORT_COLUMNS,
-                          TrainedScores(store).export_rows(progress=stage),
+                          TrainedScores(store).export_chunks(progress=stage),
                           progress=progress.rows(TRANSACTIONS_FILE) if progress else None)
-        n_cust = write_csv(out / CUSTOMERS_FILE, CUSTOMER_EXPORT_COLUMNS, scores.iter_customer_export(),
+        n_cust = write_csv(out / CUSTOMERS_FILE, CUSTOMER_EXPORT_COLUMNS, _chunks(scores.iter_customer_export()),
                            progress=progress.rows(CUSTOMERS_FILE, counts["customer_scores"]) if progress else None)
     finally:
         store.close()
@@ -59,10 +60,10 @@ def prepare_folder(out: Path) -> None:
         raise CommandFailed(f"cannot create the folder {out}: {exc.strerror or exc}") from exc
 
 
-def write_csv(path: Path, header: tuple[str, ...], rows: Iterable[Sequence[Any]],
+def write_csv(path: Path, header: tuple[str, ...], chunks: Iterable[Sequence[Sequence[Any]]],
               progress: Callable[[int], None] | None = None) -> int:
-    """Stream rows to CSV (a million rows never sit in memory at once); text cells that a spreadsheet would
-    run as a formula are neutralised (analytics.csv_safety)."""
+    """Stream chunks of rows to CSV (a million rows never sit in memory at once); text cells that a
+    spreadsheet would run as a formula are neutralised (analytics.csv_safety)."""
     count = 0
     try:
         handle = open_private(path, "w", newline="", encoding="utf-8")
@@ -71,12 +72,18 @@ def write_csv(path: Path, header: tuple[str, ...], rows: Iterable[Sequence[Any]]
     with handle:
         writer = csv.writer(handle)
         writer.writerow(header)
-        for row in rows:
-            writer.writerow(neutralize_row(row))
-            count += 1
-            if progress is not None and count % 1000 == 0:
+        for rows in chunks:
+            writer.writerows(map(neutralize_row, rows))
+            count += len(rows)
+            if progress is not None:
                 progress(count)
     return count
+
+
+def _chunks(rows: Iterable[Sequence[Any]], size: int = 50_000) -> Iterator[list[Sequence[Any]]]:
+    iterator = iter(rows)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
 
 
 class TerminalProgress:
