@@ -173,3 +173,30 @@ def test_rejects_report_of_a_real_ingest_holds_the_neutralised_id(tmp_path):
         store.close()
     _, rows = _read(report.rejects_path)
     assert [r[1:3] for r in rows] == [["2", "'" + HOSTILE_TXN]]
+
+
+def test_a_store_trained_before_rows_were_kept_exports_the_same_by_rescoring(exported, tmp_path):
+    """`train` keeps every row's score (artifact anomaly_rows) so export need not re-score; without it (a store
+    trained by an older version) export re-scores with the detector and writes the very same files."""
+    import shutil
+
+    db, out = exported
+    copy = tmp_path / "old.db"
+    source = Store(db)
+    try:
+        source.conn.execute("VACUUM INTO ?", (str(copy),))
+    finally:
+        source.close()
+    old = Store(copy)
+    try:
+        with old.atomic():
+            old.conn.execute("DELETE FROM model_artifacts WHERE name = 'anomaly_rows'")
+    finally:
+        old.close()
+    shutil.rmtree(str(copy) + ".parts", ignore_errors=True)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[storage]\ndb_path = "{copy}"\n')
+    again = tmp_path / "again"
+    assert main(["export", "--out", str(again), "--config", str(config)]) == 0
+    for name in ("transactions_scored.csv", "customers_scored.csv"):
+        assert (again / name).read_bytes() == (out / name).read_bytes()
