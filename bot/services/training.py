@@ -113,6 +113,8 @@ def train(store: Store, config: Config, progress: Progress | None = None, random
         categories, scored = anomaly.result()
     txns["category"] = categories
 
+    if progress is not None:
+        progress("writing scores")
     clock = time.perf_counter()
     customers = _customer_frame(profiles, labels, segmenter, risk, churn.lookback_days)
     churn_levels = {level: int((customers["churn_level"] == level).sum()) for level in (*LEVELS, LAPSED)}
