@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import csv
-import itertools
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from analytics.csv_safety import neutralize_row
+from analytics.csv_safety import neutralize_column
 from analytics.private_files import make_private_dir, open_private
 from bot.cli import CommandFailed
 from bot.config import Config
@@ -36,9 +35,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
         prepare_folder(out)
         stage = progress.stage if progress else None
         n_txn = write_csv(out / TRANSACTIONS_FILE, TRANSACTION_EXPORT_COLUMNS,
-                          TrainedScores(store).export_chunks(progress=stage),
+                          TrainedScores(store).export_columns(progress=stage),
                           progress=progress.rows(TRANSACTIONS_FILE) if progress else None)
-        n_cust = write_csv(out / CUSTOMERS_FILE, CUSTOMER_EXPORT_COLUMNS, _chunks(scores.iter_customer_export()),
+        n_cust = write_csv(out / CUSTOMERS_FILE, CUSTOMER_EXPORT_COLUMNS, scores.customer_export_columns(),
                            progress=progress.rows(CUSTOMERS_FILE, counts["customer_scores"]) if progress else None)
     finally:
         store.close()
@@ -62,8 +61,8 @@ def prepare_folder(out: Path) -> None:
 
 def write_csv(path: Path, header: tuple[str, ...], chunks: Iterable[Sequence[Sequence[Any]]],
               progress: Callable[[int], None] | None = None) -> int:
-    """Stream chunks of rows to CSV (a million rows never sit in memory at once); text cells that a
-    spreadsheet would run as a formula are neutralised (analytics.csv_safety)."""
+    """Stream chunks of rows, each given column by column, to CSV (a million rows never sit in memory at once);
+    text cells that a spreadsheet would run as a formula are neutralised (analytics.csv_safety)."""
     count = 0
     try:
         handle = open_private(path, "w", newline="", encoding="utf-8")
@@ -72,18 +71,13 @@ def write_csv(path: Path, header: tuple[str, ...], chunks: Iterable[Sequence[Seq
     with handle:
         writer = csv.writer(handle)
         writer.writerow(header)
-        for rows in chunks:
-            writer.writerows(map(neutralize_row, rows))
-            count += len(rows)
+        for columns in chunks:
+            safe = [neutralize_column(column) for column in columns]
+            writer.writerows(zip(*safe, strict=True))
+            count += len(safe[0]) if safe else 0
             if progress is not None:
                 progress(count)
     return count
-
-
-def _chunks(rows: Iterable[Sequence[Any]], size: int = 50_000) -> Iterator[list[Sequence[Any]]]:
-    iterator = iter(rows)
-    while chunk := list(itertools.islice(iterator, size)):
-        yield chunk
 
 
 class TerminalProgress:

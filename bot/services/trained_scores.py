@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from analytics.anomaly import TransactionAnomalyDetector
-from analytics.categorize import assign_categories, train_default_categorizer
 from analytics.profiles import end_of_day
 from bot.storage.database import Store
 from bot.storage.scores import ScoreRepository
 from bot.storage.transactions import TransactionRepository
+
+if TYPE_CHECKING:  # the detector (and sklearn behind it) is imported only when a row must be re-scored
+    from analytics.anomaly import TransactionAnomalyDetector
 
 ExportRow = tuple[str, str, str, float, int, str]
 
@@ -35,14 +36,19 @@ class TrainedScores:
         self.scores = ScoreRepository(store)
         self.transactions = TransactionRepository(store)
 
-    def _trained(self) -> tuple[TransactionAnomalyDetector, int, dt.date, str] | None:
-        """The stored detector, the last rowid its training read, its as_of and when it was trained."""
+    def _trained_info(self) -> tuple[int, dt.date, str] | None:
+        """The last rowid the last `train` read, its as_of and when it ran (the detector left unpickled)."""
         info = self.scores.artifact_info("anomaly")
         if info is None or "last_rowid" not in info["metrics"] or not info["as_of"]:
             return None
-        detector = self.scores.load_artifact("anomaly")
-        return (detector, int(info["metrics"]["last_rowid"]), dt.date.fromisoformat(info["as_of"]),
-                info["created_at"])
+        return int(info["metrics"]["last_rowid"]), dt.date.fromisoformat(info["as_of"]), info["created_at"]
+
+    def _trained(self) -> tuple[TransactionAnomalyDetector, int, dt.date, str] | None:
+        """The stored detector, the last rowid its training read, its as_of and when it was trained."""
+        info = self._trained_info()
+        if info is None:
+            return None
+        return (self.scores.load_artifact("anomaly"), *info)
 
     def for_transaction(self, transaction_id: str) -> dict[str, Any] | None:
         """The stored score row of `transaction_id`, or the one training would have stored for it; None when
@@ -71,12 +77,12 @@ class TrainedScores:
     def export_rows(self, progress: Callable[[str], None] | None = None) -> Iterator[ExportRow]:
         """(TransactionID, CustomerID, category, anomaly_score, flagged, reasons) for every transaction the
         last training run scored, in stored order, then any scored later through the API."""
-        for chunk in self.export_chunks(progress=progress):
-            yield from chunk
+        for columns in self.export_columns(progress=progress):
+            yield from zip(*columns, strict=True)
 
-    def export_chunks(self, progress: Callable[[str], None] | None = None,
-                      chunk_rows: int = 100_000) -> Iterator[list[ExportRow]]:
-        """`export_rows` as lists of up to `chunk_rows` rows (for `csv.writer.writerows`).
+    def export_columns(self, progress: Callable[[str], None] | None = None,
+                       chunk_rows: int = 100_000) -> Iterator[tuple[list[Any], ...]]:
+        """`export_rows` as chunks of up to `chunk_rows` rows, column by column (six lists of Python values).
 
         The quiet rows' scores and categories come from what `train` kept of every row (`row_scores`); only a
         store trained before it kept them (or whose rows no longer match them) re-scores them with the
@@ -84,9 +90,9 @@ class TrainedScores:
         say = progress or (lambda stage: None)
         say("reading stored scores")
         stored = {row[0]: row for row in self.scores.iter_transaction_export()}
-        trained = self._trained()
+        trained = self._trained_info()
         if trained is not None:
-            detector, last_rowid, as_of, _ = trained
+            last_rowid, as_of, _ = trained
             say("reading transactions")
             frame, _ = self.transactions.all_frame_and_last_rowid()
             frame = frame.iloc[: self.transactions.count_up_to_rowid(last_rowid)]  # stored order: training's rows first
@@ -100,7 +106,7 @@ class TrainedScores:
                 reasons = np.full(len(ids), "", dtype=object)
             else:
                 say(f"re-scoring {len(frame):,} transactions with the trained detector")
-                scored = self._score(detector, frame)
+                scored = self._score(self.scores.load_artifact("anomaly"), frame)
                 score = scored["anomaly_score"].to_numpy(dtype=float)
                 category = scored["category"].to_numpy(dtype=object)
                 flagged = scored["flagged"].to_numpy().astype(np.int64)
@@ -109,17 +115,21 @@ class TrainedScores:
             where = pd.Index(ids).get_indexer(list(stored)) if stored else np.zeros(0, dtype=np.intp)
             for start in range(0, len(ids), chunk_rows):
                 stop = min(start + chunk_rows, len(ids))
-                rows = list(zip(ids[start:stop], customers[start:stop], category[start:stop],
-                                [round(v, 6) for v in score[start:stop].tolist()], flagged[start:stop].tolist(),
-                                reasons[start:stop], strict=True))
+                columns = (ids[start:stop].tolist(), customers[start:stop].tolist(), category[start:stop].tolist(),
+                           [round(v, 6) for v in score[start:stop].tolist()], flagged[start:stop].tolist(),
+                           reasons[start:stop].tolist())
                 for position in where[(where >= start) & (where < stop)].tolist():
-                    rows[position - start] = stored.pop(ids[position])
-                yield rows
+                    row = stored.pop(ids[position])
+                    for column, value in zip(columns, row, strict=True):
+                        column[position - start] = value
+                yield columns
         if stored:
-            yield list(stored.values())
+            yield tuple(list(column) for column in zip(*stored.values(), strict=True))
 
     @staticmethod
     def _score(detector: TransactionAnomalyDetector, frame: pd.DataFrame) -> pd.DataFrame:
+        from analytics.categorize import assign_categories, train_default_categorizer
+
         frame = frame.copy()
         frame["category"] = assign_categories(frame, train_default_categorizer)
         scored = detector.score_frame(frame, part_of_fit=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import json
 import pickle
 from collections.abc import Iterator, Sequence
@@ -280,17 +281,28 @@ class ScoreRepository:
 
     def iter_customer_export(self, batch: int = 50_000) -> Iterator[tuple[Any, ...]]:
         """Rows of customer_scores in export order (see CUSTOMER_EXPORT_COLUMNS)."""
-        yield from self._iter(
-            "SELECT customer_id, segment, persona, churn_risk, churn_level, churn_reasons, rfm_recency, "
-            "rfm_frequency, rfm_monetary, balance_now, monthly_spend, frequency_per_month, recency_days, n_txn, "
-            "age_band FROM customer_scores ORDER BY customer_id", batch,
-            lambda r: (*r[:5], _joined(r[5]), *r[6:]))
+        for columns in self.customer_export_columns(batch):
+            yield from zip(*columns, strict=True)
+
+    def customer_export_columns(self, batch: int = 100_000) -> Iterator[list[Sequence[Any]]]:
+        """`iter_customer_export` in chunks of up to `batch` rows, column by column (for a CSV writer that
+        checks whole columns), the reasons joined once per distinct list."""
+        rows = self.store.stream(_CUSTOMER_EXPORT_SQL, batch=batch)
+        while chunk := list(itertools.islice(rows, batch)):
+            columns: list[Sequence[Any]] = list(zip(*chunk, strict=True))
+            columns[5] = [_joined(text) for text in columns[5]]
+            yield columns
 
     def _iter(self, sql: str, batch: int, convert: Any) -> Iterator[tuple[Any, ...]]:
         # A connection of its own reads a consistent snapshot without holding the shared lock for minutes.
         for row in self.store.stream(sql, batch=batch):
             yield convert(row)
 
+
+_CUSTOMER_EXPORT_SQL = (
+    "SELECT customer_id, segment, persona, churn_risk, churn_level, churn_reasons, rfm_recency, rfm_frequency, "
+    "rfm_monetary, balance_now, monthly_spend, frequency_per_month, recency_days, n_txn, age_band "
+    "FROM customer_scores ORDER BY customer_id")
 
 CUSTOMER_EXPORT_COLUMNS = (
     "CustomerID", "segment", "persona", "churn_risk", "churn_level", "churn_reasons", "rfm_recency",
