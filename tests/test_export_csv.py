@@ -210,3 +210,29 @@ def test_a_store_trained_before_rows_were_kept_exports_the_same_by_rescoring(exp
     assert main(["export", "--out", str(again), "--config", str(config)]) == 0
     for name in ("transactions_scored.csv", "customers_scored.csv"):
         assert (again / name).read_bytes() == (out / name).read_bytes()
+
+
+def test_customers_file_written_by_a_second_process_is_the_same(exported, tmp_path):
+    """A big store's customers file is written by a spawned process that opens the store itself: the very
+    same bytes as the one written in-process, and the same owner-only permissions."""
+    from bot.commands.export import write_customers_beside
+    from bot.config import Config
+
+    db, out = exported
+    target = tmp_path / "customers_scored.csv"
+    rows = write_customers_beside(Config().with_db(db), target).result(timeout=300)
+    assert target.read_bytes() == (out / "customers_scored.csv").read_bytes()
+    assert rows == len(target.read_text(encoding="utf-8").splitlines()) - 1 > 0
+    assert target.stat().st_mode & 0o777 == 0o600
+
+
+def test_customers_file_of_a_second_process_that_cannot_write_fails_in_one_line(exported, tmp_path):
+    from bot.cli import CommandFailed
+    from bot.commands.export import write_customers_beside
+    from bot.config import Config
+
+    db, _ = exported
+    taken = tmp_path / "customers_scored.csv"
+    taken.mkdir()  # a folder where the file should go
+    with pytest.raises(CommandFailed, match="cannot write"):
+        write_customers_beside(Config().with_db(db), taken).result(timeout=300)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import csv
+import multiprocessing
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -19,6 +21,7 @@ from bot.storage.database import open_store
 from bot.storage.scores import CUSTOMER_EXPORT_COLUMNS, TRANSACTION_EXPORT_COLUMNS, ScoreRepository
 
 PROGRESS_EVERY_S = 0.5
+PARALLEL_MIN_CUSTOMERS = 50_000  # below this the second process costs more (its imports) than it saves
 TRANSACTIONS_FILE = "transactions_scored.csv"
 CUSTOMERS_FILE = "customers_scored.csv"
 
@@ -34,11 +37,21 @@ def run(args: argparse.Namespace, config: Config) -> int:
             raise CommandFailed("nothing to export yet: run `finassist train` first")
         prepare_folder(out)
         stage = progress.stage if progress else None
+        # A big customers file is written alongside by a second process (its own connection, its own core):
+        # both files are mostly Python work (rows from SQL, CSV formatting) that one interpreter does serially.
+        beside = (write_customers_beside(config, out / CUSTOMERS_FILE)
+                  if counts["customer_scores"] >= PARALLEL_MIN_CUSTOMERS and getattr(store, "path", None) != ":memory:"
+                  else None)
         n_txn = write_csv(out / TRANSACTIONS_FILE, TRANSACTION_EXPORT_COLUMNS,
                           TrainedScores(store).export_columns(progress=stage),
                           progress=progress.rows(TRANSACTIONS_FILE) if progress else None)
-        n_cust = write_csv(out / CUSTOMERS_FILE, CUSTOMER_EXPORT_COLUMNS, scores.customer_export_columns(),
-                           progress=progress.rows(CUSTOMERS_FILE, counts["customer_scores"]) if progress else None)
+        if beside is not None:
+            if stage:
+                stage(f"finishing {CUSTOMERS_FILE} (written by a second process)")
+            n_cust = beside.result()
+        else:
+            n_cust = write_csv(out / CUSTOMERS_FILE, CUSTOMER_EXPORT_COLUMNS, scores.customer_export_columns(),
+                               progress=progress.rows(CUSTOMERS_FILE, counts["customer_scores"]) if progress else None)
     finally:
         store.close()
         if progress:
@@ -46,6 +59,25 @@ def run(args: argparse.Namespace, config: Config) -> int:
     print(f"wrote {n_txn:,} transactions to {out / TRANSACTIONS_FILE}")
     print(f"wrote {n_cust:,} customers to {out / CUSTOMERS_FILE}")
     return 0
+
+
+def write_customers_beside(config: Config, path: Path) -> Future[int]:
+    """Write the customers file in a second (spawned) process that opens the store itself; the future gives the
+    row count, or raises what the writing raised (CommandFailed for an unwritable file)."""
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        return pool.submit(write_customers_file, config.storage.target, config.storage.local_dir, str(path))
+    finally:
+        pool.shutdown(wait=False)  # the worker still finishes the job; result() waits for it
+
+
+def write_customers_file(target: str, local_dir: Path | None, path: str) -> int:
+    """customers_scored.csv from the store at `target` (runs in the second process, or in this one)."""
+    store = open_store(target, local_dir=local_dir)
+    try:
+        return write_csv(Path(path), CUSTOMER_EXPORT_COLUMNS, ScoreRepository(store).customer_export_columns())
+    finally:
+        store.close()
 
 
 def prepare_folder(out: Path) -> None:
