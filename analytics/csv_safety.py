@@ -13,6 +13,10 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
 FORMULA_STARTS = frozenset("=+-@\t\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
@@ -42,3 +46,23 @@ def neutralize_row(row: Sequence[Any]) -> Sequence[Any]:
 
 def neutralize_rows(rows: Iterable[Sequence[Any]]) -> Iterable[Sequence[Any]]:
     return (neutralize_row(row) for row in rows)
+
+
+_STARTS = pa.array(sorted(FORMULA_STARTS), type=pa.string())
+
+
+def neutralize_column(values: Sequence[Any]) -> list[Any]:
+    """`neutralize` of every cell of a column, as a list. A column of text is checked in Arrow (its first
+    characters against FORMULA_STARTS), so only the few cells that start like a formula take the Python path;
+    a column of numbers is left as it is; a mixed one goes cell by cell."""
+    cells = values.tolist() if isinstance(values, np.ndarray) else list(values)
+    try:
+        array = pa.array(cells)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return [neutralize(v) for v in cells]
+    if not pa.types.is_string(array.type):
+        return cells if not pa.types.is_large_string(array.type) else [neutralize(v) for v in cells]
+    hits = pc.is_in(pc.utf8_slice_codeunits(array, 0, 1), value_set=_STARTS).fill_null(False)
+    for i in np.flatnonzero(hits.to_numpy(zero_copy_only=False)).tolist():
+        cells[i] = neutralize(cells[i])
+    return cells

@@ -110,8 +110,8 @@ def build_profiles(txns: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
 
     first_ns = ts_ns[starts]
     last_ns = ts_ns[ends]
-    first_seen = pd.to_datetime(first_ns).normalize()
-    last_seen = pd.to_datetime(last_ns).normalize()
+    first_seen = _midnight(first_ns)
+    last_seen = _midnight(last_ns)
     as_of_ts = pd.Timestamp(as_of)
     span_months = np.maximum((last_ns - first_ns) / 86_400e9 / DAYS_PER_MONTH, 1.0)
 
@@ -163,6 +163,13 @@ def build_profiles(txns: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     profiles["rfm_frequency"] = rfm_score(profiles["frequency_per_month"])
     profiles["rfm_monetary"] = rfm_score(profiles["total_spend"] + profiles["total_income"])
     return profiles
+
+
+def _midnight(ns: np.ndarray) -> pd.DatetimeIndex:
+    """`pd.to_datetime(ns).normalize()` of int64 nanoseconds, in integer arithmetic (to_datetime of a plain int
+    array takes a per-element path: half a second for 884k customers)."""
+    day = 86_400_000_000_000
+    return pd.DatetimeIndex((ns - ns % day).astype("datetime64[ns]"))
 
 
 def _ages(dob: pd.DatetimeIndex, as_of: dt.date) -> np.ndarray:

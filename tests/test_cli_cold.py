@@ -174,7 +174,9 @@ def test_export_shows_progress_on_a_terminal_only(store_copy, tmp_path):
         assert process.wait(300) == 0
     os.close(leader)
     progress = shown.decode()
-    assert "export: re-scoring" in progress and "export: writing transactions_scored.csv" in progress
+    # train kept every row's score: export reads them, it re-scores nothing
+    assert "export: reading transactions" in progress and "export: writing transactions_scored.csv" in progress
+    assert "re-scoring" not in progress
     assert progress.rstrip().endswith("\x1b[K"), "the progress line is cleared at the end"
     assert "wrote" in out and "wrote" not in progress
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from analytics.csv_safety import neutralize
+from analytics.csv_safety import neutralize, neutralize_column
 from analytics.ingest import Reject, write_rejects
 from analytics.schema import CATEGORIES
 from bot.cli import main
@@ -150,6 +150,16 @@ def test_one_cell(cell, written):
     assert neutralize(cell) == written
 
 
+@pytest.mark.parametrize("column", [
+    ["=1+1", "+1", "+91-98765", "-12.50", "-2+3", "@SUM(A1)", "\tT1", "\r=1", "SWIGGY", "", None, "é=", "-"],
+    [-1250.5, 0.25, None, float("nan")], [-3, 0, 7], [None, None], ["-1", 2.5, "=a", None], [],
+])
+def test_a_column_is_neutralised_exactly_as_cell_by_cell(column):
+    """The export's column-wise check (text checked in Arrow, numbers left alone) gives what `neutralize` gives."""
+    written = neutralize_column(column)
+    assert [repr(v) for v in written] == [repr(neutralize(v)) for v in column]
+
+
 def test_rejects_report_neutralises_formulas(tmp_path):
     path = write_rejects([Reject("in.csv", 7, "=1+1", "amount '-5' is negative"),
                           Reject("in.csv", 9, "@cmd", "TransactionAmount (INR) '=2*3' is not a number"),
@@ -173,3 +183,56 @@ def test_rejects_report_of_a_real_ingest_holds_the_neutralised_id(tmp_path):
         store.close()
     _, rows = _read(report.rejects_path)
     assert [r[1:3] for r in rows] == [["2", "'" + HOSTILE_TXN]]
+
+
+def test_a_store_trained_before_rows_were_kept_exports_the_same_by_rescoring(exported, tmp_path):
+    """`train` keeps every row's score (artifact anomaly_rows) so export need not re-score; without it (a store
+    trained by an older version) export re-scores with the detector and writes the very same files."""
+    import shutil
+
+    db, out = exported
+    copy = tmp_path / "old.db"
+    source = Store(db)
+    try:
+        source.conn.execute("VACUUM INTO ?", (str(copy),))
+    finally:
+        source.close()
+    old = Store(copy)
+    try:
+        with old.atomic():
+            old.conn.execute("DELETE FROM model_artifacts WHERE name = 'anomaly_rows'")
+    finally:
+        old.close()
+    shutil.rmtree(str(copy) + ".parts", ignore_errors=True)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[storage]\ndb_path = "{copy}"\n')
+    again = tmp_path / "again"
+    assert main(["export", "--out", str(again), "--config", str(config)]) == 0
+    for name in ("transactions_scored.csv", "customers_scored.csv"):
+        assert (again / name).read_bytes() == (out / name).read_bytes()
+
+
+def test_customers_file_written_by_a_second_process_is_the_same(exported, tmp_path):
+    """A big store's customers file is written by a spawned process that opens the store itself: the very
+    same bytes as the one written in-process, and the same owner-only permissions."""
+    from bot.commands.export import write_customers_beside
+    from bot.config import Config
+
+    db, out = exported
+    target = tmp_path / "customers_scored.csv"
+    rows = write_customers_beside(Config().with_db(db), target).result(timeout=300)
+    assert target.read_bytes() == (out / "customers_scored.csv").read_bytes()
+    assert rows == len(target.read_text(encoding="utf-8").splitlines()) - 1 > 0
+    assert target.stat().st_mode & 0o777 == 0o600
+
+
+def test_customers_file_of_a_second_process_that_cannot_write_fails_in_one_line(exported, tmp_path):
+    from bot.cli import CommandFailed
+    from bot.commands.export import write_customers_beside
+    from bot.config import Config
+
+    db, _ = exported
+    taken = tmp_path / "customers_scored.csv"
+    taken.mkdir()  # a folder where the file should go
+    with pytest.raises(CommandFailed, match="cannot write"):
+        write_customers_beside(Config().with_db(db), taken).result(timeout=300)

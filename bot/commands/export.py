@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import csv
+import multiprocessing
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
 
-from analytics.csv_safety import neutralize_row
+from analytics.csv_safety import neutralize_column
 from analytics.private_files import make_private_dir, open_private
 from bot.cli import CommandFailed
 from bot.config import Config
@@ -19,6 +21,7 @@ from bot.storage.database import open_store
 from bot.storage.scores import CUSTOMER_EXPORT_COLUMNS, TRANSACTION_EXPORT_COLUMNS, ScoreRepository
 
 PROGRESS_EVERY_S = 0.5
+PARALLEL_MIN_CUSTOMERS = 50_000  # below this the second process costs more (its imports) than it saves
 TRANSACTIONS_FILE = "transactions_scored.csv"
 CUSTOMERS_FILE = "customers_scored.csv"
 
@@ -34,11 +37,21 @@ def run(args: argparse.Namespace, config: Config) -> int:
             raise CommandFailed("nothing to export yet: run `finassist train` first")
         prepare_folder(out)
         stage = progress.stage if progress else None
+        # A big customers file is written alongside by a second process (its own connection, its own core):
+        # both files are mostly Python work (rows from SQL, CSV formatting) that one interpreter does serially.
+        beside = (write_customers_beside(config, out / CUSTOMERS_FILE)
+                  if counts["customer_scores"] >= PARALLEL_MIN_CUSTOMERS and getattr(store, "path", None) != ":memory:"
+                  else None)
         n_txn = write_csv(out / TRANSACTIONS_FILE, TRANSACTION_EXPORT_COLUMNS,
-                          TrainedScores(store).export_rows(progress=stage),
+                          TrainedScores(store).export_columns(progress=stage),
                           progress=progress.rows(TRANSACTIONS_FILE) if progress else None)
-        n_cust = write_csv(out / CUSTOMERS_FILE, CUSTOMER_EXPORT_COLUMNS, scores.iter_customer_export(),
-                           progress=progress.rows(CUSTOMERS_FILE, counts["customer_scores"]) if progress else None)
+        if beside is not None:
+            if stage:
+                stage(f"finishing {CUSTOMERS_FILE} (written by a second process)")
+            n_cust = beside.result()
+        else:
+            n_cust = write_csv(out / CUSTOMERS_FILE, CUSTOMER_EXPORT_COLUMNS, scores.customer_export_columns(),
+                               progress=progress.rows(CUSTOMERS_FILE, counts["customer_scores"]) if progress else None)
     finally:
         store.close()
         if progress:
@@ -46,6 +59,25 @@ def run(args: argparse.Namespace, config: Config) -> int:
     print(f"wrote {n_txn:,} transactions to {out / TRANSACTIONS_FILE}")
     print(f"wrote {n_cust:,} customers to {out / CUSTOMERS_FILE}")
     return 0
+
+
+def write_customers_beside(config: Config, path: Path) -> Future[int]:
+    """Write the customers file in a second (spawned) process that opens the store itself; the future gives the
+    row count, or raises what the writing raised (CommandFailed for an unwritable file)."""
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        return pool.submit(write_customers_file, config.storage.target, config.storage.local_dir, str(path))
+    finally:
+        pool.shutdown(wait=False)  # the worker still finishes the job; result() waits for it
+
+
+def write_customers_file(target: str, local_dir: Path | None, path: str) -> int:
+    """customers_scored.csv from the store at `target` (runs in the second process, or in this one)."""
+    store = open_store(target, local_dir=local_dir)
+    try:
+        return write_csv(Path(path), CUSTOMER_EXPORT_COLUMNS, ScoreRepository(store).customer_export_columns())
+    finally:
+        store.close()
 
 
 def prepare_folder(out: Path) -> None:
@@ -59,10 +91,10 @@ def prepare_folder(out: Path) -> None:
         raise CommandFailed(f"cannot create the folder {out}: {exc.strerror or exc}") from exc
 
 
-def write_csv(path: Path, header: tuple[str, ...], rows: Iterable[Sequence[Any]],
+def write_csv(path: Path, header: tuple[str, ...], chunks: Iterable[Sequence[Sequence[Any]]],
               progress: Callable[[int], None] | None = None) -> int:
-    """Stream rows to CSV (a million rows never sit in memory at once); text cells that a spreadsheet would
-    run as a formula are neutralised (analytics.csv_safety)."""
+    """Stream chunks of rows, each given column by column, to CSV (a million rows never sit in memory at once);
+    text cells that a spreadsheet would run as a formula are neutralised (analytics.csv_safety)."""
     count = 0
     try:
         handle = open_private(path, "w", newline="", encoding="utf-8")
@@ -71,10 +103,11 @@ def write_csv(path: Path, header: tuple[str, ...], rows: Iterable[Sequence[Any]]
     with handle:
         writer = csv.writer(handle)
         writer.writerow(header)
-        for row in rows:
-            writer.writerow(neutralize_row(row))
-            count += 1
-            if progress is not None and count % 1000 == 0:
+        for columns in chunks:
+            safe = [neutralize_column(column) for column in columns]
+            writer.writerows(zip(*safe, strict=True))
+            count += len(safe[0]) if safe else 0
+            if progress is not None:
                 progress(count)
     return count
 

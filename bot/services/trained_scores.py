@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
-from analytics.anomaly import TransactionAnomalyDetector
-from analytics.categorize import assign_categories, train_default_categorizer
 from analytics.profiles import end_of_day
 from bot.storage.database import Store
 from bot.storage.scores import ScoreRepository
 from bot.storage.transactions import TransactionRepository
+
+if TYPE_CHECKING:  # the detector (and sklearn behind it) is imported only when a row must be re-scored
+    from analytics.anomaly import TransactionAnomalyDetector
 
 ExportRow = tuple[str, str, str, float, int, str]
 
@@ -34,14 +36,19 @@ class TrainedScores:
         self.scores = ScoreRepository(store)
         self.transactions = TransactionRepository(store)
 
-    def _trained(self) -> tuple[TransactionAnomalyDetector, int, dt.date, str] | None:
-        """The stored detector, the last rowid its training read, its as_of and when it was trained."""
+    def _trained_info(self) -> tuple[int, dt.date, str] | None:
+        """The last rowid the last `train` read, its as_of and when it ran (the detector left unpickled)."""
         info = self.scores.artifact_info("anomaly")
         if info is None or "last_rowid" not in info["metrics"] or not info["as_of"]:
             return None
-        detector = self.scores.load_artifact("anomaly")
-        return (detector, int(info["metrics"]["last_rowid"]), dt.date.fromisoformat(info["as_of"]),
-                info["created_at"])
+        return int(info["metrics"]["last_rowid"]), dt.date.fromisoformat(info["as_of"]), info["created_at"]
+
+    def _trained(self) -> tuple[TransactionAnomalyDetector, int, dt.date, str] | None:
+        """The stored detector, the last rowid its training read, its as_of and when it was trained."""
+        info = self._trained_info()
+        if info is None:
+            return None
+        return (self.scores.load_artifact("anomaly"), *info)
 
     def for_transaction(self, transaction_id: str) -> dict[str, Any] | None:
         """The stored score row of `transaction_id`, or the one training would have stored for it; None when
@@ -69,33 +76,86 @@ class TrainedScores:
 
     def export_rows(self, progress: Callable[[str], None] | None = None) -> Iterator[ExportRow]:
         """(TransactionID, CustomerID, category, anomaly_score, flagged, reasons) for every transaction the
-        last training run scored, in stored order, then any scored later through the API.
+        last training run scored, in stored order, then any scored later through the API."""
+        for columns in self.export_columns(progress=progress):
+            yield from zip(*columns, strict=True)
 
-        `progress(stage)` hears of the slow stages before the first row (reading, re-scoring quiet rows)."""
+    def export_columns(self, progress: Callable[[str], None] | None = None,
+                       chunk_rows: int = 100_000) -> Iterator[tuple[list[Any], ...]]:
+        """`export_rows` as chunks of up to `chunk_rows` rows, column by column (six lists of Python values).
+
+        The quiet rows' scores and categories come from what `train` kept of every row (`row_scores`); only a
+        store trained before it kept them (or whose rows no longer match them) re-scores them with the
+        detector. `progress(stage)` hears of the slow stages before the first row."""
         say = progress or (lambda stage: None)
         say("reading stored scores")
         stored = {row[0]: row for row in self.scores.iter_transaction_export()}
-        trained = self._trained()
+        trained = self._trained_info()
         if trained is not None:
-            detector, last_rowid, as_of, _ = trained
+            last_rowid, as_of, _ = trained
             say("reading transactions")
             frame, _ = self.transactions.all_frame_and_last_rowid()
             frame = frame.iloc[: self.transactions.count_up_to_rowid(last_rowid)]  # stored order: training's rows first
             frame = frame[frame["ts"] < end_of_day(as_of)].reset_index(drop=True)
-            say(f"re-scoring {len(frame):,} transactions with the trained detector")
-            scored = self._score(detector, frame)
-            for tid, cid, category, score, flagged, reasons in zip(
-                    frame["transaction_id"], frame["customer_id"], scored["category"], scored["anomaly_score"],
-                    scored["flagged"], scored["reasons"], strict=True):
-                row = stored.pop(tid, None)
-                yield row if row is not None else (tid, cid, category, round(float(score), 6), int(flagged),
-                                                   "; ".join(reasons))
-        yield from stored.values()
+            ids = frame["transaction_id"].to_numpy(dtype=object)
+            customers = frame["customer_id"].to_numpy(dtype=object)
+            kept = _kept_scores(self.scores.load_artifact("anomaly_rows"), ids)
+            if kept is not None:
+                score, category = kept
+                flagged = np.zeros(len(ids), dtype=np.int64)   # a quiet row (flagged ones are stored)
+                reasons = np.full(len(ids), "", dtype=object)
+            else:
+                say(f"re-scoring {len(frame):,} transactions with the trained detector")
+                scored = self._score(self.scores.load_artifact("anomaly"), frame)
+                score = scored["anomaly_score"].to_numpy(dtype=float)
+                category = scored["category"].to_numpy(dtype=object)
+                flagged = scored["flagged"].to_numpy().astype(np.int64)
+                reasons = np.asarray(["; ".join(r) for r in scored["reasons"]], dtype=object)
+            del frame
+            where = pd.Index(ids).get_indexer(list(stored)) if stored else np.zeros(0, dtype=np.intp)
+            for start in range(0, len(ids), chunk_rows):
+                stop = min(start + chunk_rows, len(ids))
+                columns = (ids[start:stop].tolist(), customers[start:stop].tolist(), category[start:stop].tolist(),
+                           [round(v, 6) for v in score[start:stop].tolist()], flagged[start:stop].tolist(),
+                           reasons[start:stop].tolist())
+                for position in where[(where >= start) & (where < stop)].tolist():
+                    row = stored.pop(ids[position])
+                    for column, value in zip(columns, row, strict=True):
+                        column[position - start] = value
+                yield columns
+        if stored:
+            yield tuple(list(column) for column in zip(*stored.values(), strict=True))
 
     @staticmethod
     def _score(detector: TransactionAnomalyDetector, frame: pd.DataFrame) -> pd.DataFrame:
+        from analytics.categorize import assign_categories, train_default_categorizer
+
         frame = frame.copy()
         frame["category"] = assign_categories(frame, train_default_categorizer)
         scored = detector.score_frame(frame, part_of_fit=True)
         scored["category"] = frame["category"].to_numpy(dtype=object)
         return scored
+
+
+def row_scores(txns: pd.DataFrame, scored: pd.DataFrame) -> dict[str, Any]:
+    """What `train` keeps of every row it scored, in its order: the anomaly score and the category, plus the
+    first and last TransactionID and the row count that tie them to the rows (`_kept_scores` checks them)."""
+    codes, categories = pd.factorize(txns["category"].to_numpy(dtype=object))
+    ids = txns["transaction_id"]
+    return {"anomaly_score": scored["anomaly_score"].to_numpy(dtype=np.float64).copy(),
+            "category_codes": codes.astype(np.int32), "categories": list(categories),
+            "rows": len(txns), "first_id": ids.iloc[0] if len(ids) else None,
+            "last_id": ids.iloc[-1] if len(ids) else None}
+
+
+def _kept_scores(kept: Any, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(score, category) per row of `ids` from `row_scores`' payload, or None when it is missing or was kept
+    for other rows."""
+    if not isinstance(kept, dict) or kept.get("rows") != len(ids) or len(ids) == 0:
+        return None
+    if kept.get("first_id") != ids[0] or kept.get("last_id") != ids[-1]:
+        return None
+    lookup = np.empty(len(kept["categories"]) + 1, dtype=object)
+    lookup[:-1] = kept["categories"]
+    lookup[-1] = None
+    return kept["anomaly_score"], lookup[kept["category_codes"]]

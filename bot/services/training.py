@@ -21,6 +21,7 @@ from analytics.profiles import build_profiles, end_of_day
 from analytics.segments import CustomerSegmenter
 from bot.config import Config
 from bot.services.errors import NoData
+from bot.services.trained_scores import row_scores
 from bot.storage.database import Store
 from bot.storage.fraud_checks import FraudCheckRepository
 from bot.storage.intake import IntakeMark
@@ -112,6 +113,8 @@ def train(store: Store, config: Config, progress: Progress | None = None, random
         categories, scored = anomaly.result()
     txns["category"] = categories
 
+    if progress is not None:
+        progress("writing scores")
     clock = time.perf_counter()
     customers = _customer_frame(profiles, labels, segmenter, risk, churn.lookback_days)
     churn_levels = {level: int((customers["churn_level"] == level).sum()) for level in (*LEVELS, LAPSED)}
@@ -130,6 +133,9 @@ def train(store: Store, config: Config, progress: Progress | None = None, random
         "reasons": reasons[keep],
     })
     n_scored, n_flagged = len(txns), int(scored["flagged"].sum())
+    # Every row's score and category, compact (8 bytes and a category code a row): `export` reads them back
+    # instead of re-scoring a million quiet rows with the detector (bot/services/trained_scores.py).
+    every_score = row_scores(txns, scored)
     del txns, scored  # the scores frame above keeps what is written; free the rest before the bulk insert
     sizes = np.bincount(labels, minlength=segmenter.k_)
     segment_rows = [
@@ -145,6 +151,7 @@ def train(store: Store, config: Config, progress: Progress | None = None, random
         scores.write_customer_scores(customers, as_of=as_of)
         scores.write_segments(segment_rows)
         scores.save_artifact("anomaly", detector, anomaly_metrics, as_of)
+        scores.save_artifact("anomaly_rows", every_score, {"rows": n_scored, "last_rowid": last_rowid}, as_of)
         scores.save_artifact("segments", segmenter, {"k": segmenter.k_, "silhouette": segmenter.scores_,
                                                      "median_balance": segmenter.median_balance_}, as_of)
         scores.save_artifact("churn", churn, churn.metrics_, as_of)
@@ -201,7 +208,9 @@ def _customer_frame(profiles: pd.DataFrame, labels: np.ndarray, segmenter: Custo
     says why."""
     out = pd.DataFrame(index=profiles.index)
     out["segment"] = labels
-    out["persona"] = [segmenter.personas_[s][0] for s in labels]
+    names = np.empty(segmenter.k_, dtype=object)
+    names[:] = [segmenter.personas_[s][0] for s in range(segmenter.k_)]
+    out["persona"] = names[labels]
     joined = risk.reindex(profiles.index)
     idle = joined["churn_risk"].isna().to_numpy()
     out["churn_risk"] = joined["churn_risk"].fillna(1.0).to_numpy()

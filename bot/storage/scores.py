@@ -7,6 +7,8 @@ owns the transaction (`with store.atomic():`); nothing here commits.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import itertools
 import json
 import pickle
 from collections.abc import Iterator, Sequence
@@ -32,22 +34,21 @@ def _now() -> str:
 
 
 def _json_lists(values: Sequence[Any]) -> list[str]:
-    """JSON text per list or tuple of sentences. Empty and repeated tuples (most of a million rows) are
-    encoded once each; rows with no reasons are found by one C-level len() pass and get the constant."""
-    memo: dict[tuple[str, ...], str] = {(): _EMPTY_JSON}
+    """JSON text per list or tuple of sentences (None: no sentences). Rows repeat a few hundred distinct tuples:
+    they are hashed in C (pandas.factorize) and each distinct one is encoded once."""
+    column = pd.Series(values, dtype=object) if len(values) else pd.Series([], dtype=object)
     try:
-        lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
-    except TypeError:  # a None among the values: take the general path below
-        lengths = None
-    if lengths is not None:
-        out_array = np.full(len(values), _EMPTY_JSON, dtype=object)
-        for i in np.flatnonzero(lengths).tolist():
-            key = tuple(values[i])
-            text = memo.get(key)
-            if text is None:
-                text = memo[key] = json.dumps(list(key), ensure_ascii=False)
-            out_array[i] = text
-        return out_array.tolist()
+        codes, distinct = pd.factorize(column)
+    except TypeError:  # lists are not hashable: the general path below
+        return _json_lists_one_by_one(values)
+    lookup = np.empty(len(distinct) + 1, dtype=object)
+    lookup[:-1] = [json.dumps(list(v), ensure_ascii=False) for v in distinct]
+    lookup[-1] = _EMPTY_JSON  # code -1: None (or NaN), no sentences
+    return lookup[codes].tolist()
+
+
+def _json_lists_one_by_one(values: Sequence[Any]) -> list[str]:
+    memo: dict[tuple[str, ...], str] = {(): _EMPTY_JSON}
     out = []
     for v in values:
         key = tuple(v) if v is not None else ()
@@ -56,6 +57,21 @@ def _json_lists(values: Sequence[Any]) -> list[str]:
             text = memo[key] = json.dumps(list(key), ensure_ascii=False)
         out.append(text)
     return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _joined(reasons_json: str) -> str:
+    """A stored JSON list of sentences as '; '-joined text (a few hundred distinct lists repeat a million times)."""
+    return "; ".join(json.loads(reasons_json))
+
+
+def _text_or_none(values: np.ndarray) -> np.ndarray:
+    """str(value) per cell, None for None/NaN, computed once per distinct value."""
+    codes, distinct = pd.factorize(values)
+    lookup = np.empty(len(distinct) + 1, dtype=object)
+    lookup[:-1] = [str(v) for v in distinct]
+    lookup[-1] = None
+    return lookup[codes]
 
 
 @contextmanager
@@ -115,22 +131,22 @@ class ScoreRepository:
         n = len(frame)
         ids = frame.index.to_numpy(dtype=object).astype(str)
         order = np.argsort(ids, kind="stable")  # key order: appends to the primary-key B-tree (see above)
-        frame = frame.iloc[order]
+        # Column by column, each taken in key order: no reordered copy of the whole frame, and text columns
+        # (a handful of distinct personas, levels, bands) converted once per distinct value.
         columns: dict[str, np.ndarray] = {
             "customer_id": ids[order].astype(object),
-            "churn_reasons": np.asarray(_json_lists(frame["churn_reasons"].tolist()), dtype=object),
+            "churn_reasons": np.asarray(_json_lists(frame["churn_reasons"].tolist()), dtype=object)[order],
         }
         for column in _CUSTOMER_COLUMNS:
             if column in columns or column in ("as_of", "scored_at"):
                 continue
             series = frame[column]
             if series.dtype.kind == "b":
-                columns[column] = series.to_numpy().astype(np.int64)
+                columns[column] = series.to_numpy()[order].astype(np.int64)
             elif series.dtype.kind in "iuf":
-                columns[column] = series.to_numpy()  # NaN binds as NULL
+                columns[column] = series.to_numpy()[order]  # NaN binds as NULL
             else:
-                columns[column] = np.asarray([None if v is None or v != v else str(v) for v in series.tolist()],
-                                             dtype=object)
+                columns[column] = _text_or_none(series.to_numpy(dtype=object))[order]
         constants = {"as_of": as_of.isoformat(), "scored_at": scored_at or _now()}
         # Many rows per INSERT statement (bot/storage/bulk.py): a third of executemany's time for 884k rows.
         with self.store.locked() as db:
@@ -261,21 +277,32 @@ class ScoreRepository:
         """(TransactionID, CustomerID, category, anomaly_score, flagged, reasons as '; '-joined text) rows."""
         yield from self._iter(
             "SELECT transaction_id, customer_id, category, anomaly_score, flagged, reasons FROM transaction_scores "
-            "ORDER BY rowid", batch, lambda r: (r[0], r[1], r[2], r[3], r[4], "; ".join(json.loads(r[5]))))
+            "ORDER BY rowid", batch, lambda r: (r[0], r[1], r[2], r[3], r[4], _joined(r[5])))
 
     def iter_customer_export(self, batch: int = 50_000) -> Iterator[tuple[Any, ...]]:
         """Rows of customer_scores in export order (see CUSTOMER_EXPORT_COLUMNS)."""
-        yield from self._iter(
-            "SELECT customer_id, segment, persona, churn_risk, churn_level, churn_reasons, rfm_recency, "
-            "rfm_frequency, rfm_monetary, balance_now, monthly_spend, frequency_per_month, recency_days, n_txn, "
-            "age_band FROM customer_scores ORDER BY customer_id", batch,
-            lambda r: (*r[:5], "; ".join(json.loads(r[5])), *r[6:]))
+        for columns in self.customer_export_columns(batch):
+            yield from zip(*columns, strict=True)
+
+    def customer_export_columns(self, batch: int = 100_000) -> Iterator[list[Sequence[Any]]]:
+        """`iter_customer_export` in chunks of up to `batch` rows, column by column (for a CSV writer that
+        checks whole columns), the reasons joined once per distinct list."""
+        rows = self.store.stream(_CUSTOMER_EXPORT_SQL, batch=batch)
+        while chunk := list(itertools.islice(rows, batch)):
+            columns: list[Sequence[Any]] = list(zip(*chunk, strict=True))
+            columns[5] = [_joined(text) for text in columns[5]]
+            yield columns
 
     def _iter(self, sql: str, batch: int, convert: Any) -> Iterator[tuple[Any, ...]]:
         # A connection of its own reads a consistent snapshot without holding the shared lock for minutes.
         for row in self.store.stream(sql, batch=batch):
             yield convert(row)
 
+
+_CUSTOMER_EXPORT_SQL = (
+    "SELECT customer_id, segment, persona, churn_risk, churn_level, churn_reasons, rfm_recency, rfm_frequency, "
+    "rfm_monetary, balance_now, monthly_spend, frequency_per_month, recency_days, n_txn, age_band "
+    "FROM customer_scores ORDER BY customer_id")
 
 CUSTOMER_EXPORT_COLUMNS = (
     "CustomerID", "segment", "persona", "churn_risk", "churn_level", "churn_reasons", "rfm_recency",
