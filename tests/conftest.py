@@ -359,3 +359,56 @@ def handmade_bank_pg(handmade_bank_pg_master, pg_databases, tmp_path: Path) -> t
                       '[scheduler]\nquiet_hours = "off"\n')
     yield config, facts, url
     pg_databases.drop(url)
+
+
+# ---- the steady bank of tests/steady_history.py (one row's signals worked out by hand), trained once -----
+def _ingest_and_train(store: Store, config: Config, folder: Path) -> dict:
+    from bot.services.ingestion import ingest_files
+    from bot.services.training import train
+    from tests.steady_history import write_steady_history
+
+    facts = write_steady_history(folder / "steady.csv")
+    ingest_files(store, [folder / "steady.csv"], rejects_path=folder / "rejects.csv")
+    train(store, config)
+    return facts
+
+
+@pytest.fixture(scope="session")
+def steady_bank_master(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    folder = tmp_path_factory.mktemp("steady")
+    store = Store(folder / "store.db")
+    try:
+        facts = _ingest_and_train(store, Config().with_db(folder / "store.db"), folder)
+        store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        store.close()
+    return folder / "store.db", facts
+
+
+@pytest.fixture(scope="session")
+def steady_bank_pg_master(pg_databases, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict]:
+    folder = tmp_path_factory.mktemp("steady_pg")
+    url = pg_databases.create(prefix="steady")
+    store = Store(url, local_dir=folder)
+    try:
+        facts = _ingest_and_train(store, Config().with_store(url).with_db(folder / "store.db"), folder)
+    finally:
+        store.close()
+    return url, facts
+
+
+@pytest.fixture
+def steady_bank(backend: str, request, tmp_path: Path):
+    """(config, facts of the chosen row) of a private copy of the trained steady bank, of the test's backend."""
+    import shutil
+
+    if backend == "sqlite":
+        master, facts = request.getfixturevalue("steady_bank_master")
+        shutil.copyfile(master, tmp_path / "store.db")
+        yield Config().with_db(tmp_path / "store.db"), facts
+        return
+    databases = request.getfixturevalue("pg_databases")
+    master, facts = request.getfixturevalue("steady_bank_pg_master")
+    url = databases.create(template=master.rsplit("/", 1)[1])
+    yield Config().with_store(url).with_db(tmp_path / "local" / "store.db"), facts
+    databases.drop(url)

@@ -35,26 +35,33 @@ async def test_real_scorer_flags_a_huge_purchase_and_stores_its_score(trained_se
     assert check["flagged"] is True and check["anomaly_score"] == pytest.approx(scored["anomaly_score"], abs=1e-6)
 
 
-async def test_anomaly_check_of_a_quiet_trained_transaction_gives_its_exported_score(trained_services):
-    """Quiet rows have no stored score row: the API recomputes one customer's rows, `export` the whole
-    bank's, and both must give the figure training gave (quiet: unflagged, no reasons, below the threshold
-    stored with the model, read here with plain SQL)."""
-    import json
-
+async def test_anomaly_check_of_a_quiet_trained_transaction_gives_its_hand_worked_score(steady_bank):
+    """A quiet row of the steady bank (tests/steady_history.py: ₹1,100 once among ₹1,000 a day, no stored
+    score row): /anomaly-check must give the score worked out by hand from the weights stored with the model
+    (`hand_score`: every signal 0 by construction but beyond_largest), and `export` the same figure; unflagged
+    as it lies below the stored threshold. rel=1e-3: the fraud rate is stored to 6 decimals."""
+    from bot.container import build_services
     from bot.services.trained_scores import TrainedScores
+    from tests.steady_history import hand_score, stored_model
 
-    services = trained_services
-    services.config = replace(services.config, api=replace(services.config.api, api_key=KEY))
-    db = services.store.db
-    stored = {r[0] for r in db.execute("SELECT transaction_id FROM transaction_scores")}
-    exported = {row[0]: row for row in TrainedScores(services.store).export_rows()}
-    quiet = next(t for (t,) in db.execute("SELECT transaction_id FROM transactions ORDER BY rowid DESC")
-                 if t not in stored)
-    threshold = json.loads(db.execute("SELECT metrics FROM model_artifacts WHERE name = 'anomaly'").fetchone()[0])[
-        "threshold"]
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(services)), base_url="http://t") as client:
-        check = (await client.get(f"/transaction/{quiet}/anomaly-check", headers={"X-API-Key": KEY})).json()
-    assert check["scored"] is True and check["flagged"] is False and check["reasons"] == []
-    _, _, _, score, flagged, reasons = exported[quiet]
-    assert check["anomaly_score"] == pytest.approx(score, abs=1e-6) and flagged == 0 and reasons == ""
-    assert check["anomaly_score"] < threshold and check["scored_at"] is not None
+    config, facts = steady_bank
+    chosen = facts["transaction_id"]
+    services = build_services(replace(config, api=replace(config.api, api_key=KEY)))
+    try:
+        db = services.store.db
+        assert db.execute("SELECT COUNT(*) FROM transaction_scores WHERE transaction_id = ?",
+                          (chosen,)).fetchone()[0] == 0
+        model = stored_model(db)
+        expected = hand_score(facts, model)
+        exported = {row[0]: row for row in TrainedScores(services.store).export_rows()}[chosen]
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(services)),
+                                     base_url="http://t") as client:
+            check = (await client.get(f"/transaction/{chosen}/anomaly-check", headers={"X-API-Key": KEY})).json()
+    finally:
+        services.close()
+    assert check["scored"] is True and check["scored_at"] is not None
+    assert check["anomaly_score"] == pytest.approx(expected, rel=1e-3)
+    assert expected < model["threshold"] and check["flagged"] is False and check["reasons"] == []
+    _, customer, category, score, flagged, reasons = exported
+    assert (customer, category) == (facts["customer_id"], "groceries")
+    assert score == pytest.approx(expected, abs=5e-7) and flagged == 0 and reasons == ""
