@@ -145,6 +145,11 @@ class OperatingPoint:
 
 
 FRAUD_RATE_BOUNDS = (1e-3, 0.05)   # a bank with no visible fraud is still assumed to have 1 debit in 1,000
+# The share of a bank's debits assumed to be fraud when the flag threshold is chosen: 1 debit in 500, the
+# order of published card-fraud rates by count (0.1%-0.2% of card transactions). An assumption, not a fit:
+# estimating it from the bank's own scores (`estimate_fraud_rate`) ties it to how well the planted fraud
+# separates, so a better detector would get a smaller rate and a stricter threshold.
+DEFAULT_FRAUD_RATE = 0.002
 
 
 def _flagged_share(sorted_scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
@@ -180,8 +185,10 @@ def threshold_for_precision(positive_scores: np.ndarray, population_scores: np.n
     """The lowest score threshold whose estimated precision on the bank's own debits reaches the target.
 
     Precision at a threshold is the fraud flagged over everything flagged: fraud_rate x recall (measured on
-    planted fraud) over the share of the bank's own debits flagged. `fraud_rate` None estimates it
-    (`estimate_fraud_rate`). When no threshold meets the target the most precise one is taken.
+    planted fraud) over the share of the bank's own debits flagged (those debits are unlabelled, so any
+    fraud among them is in that share too). `fraud_rate` None estimates it (`estimate_fraud_rate`). When no
+    threshold meets the target the most precise one is taken (the one with the highest recall among ties):
+    with the rate fixed that is the cut where planted fraud most outnumbers the bank's own debits.
     """
     if len(positive_scores) == 0:
         return OperatingPoint(1.0, float("nan"), float("nan"), float("nan"), False)
@@ -195,5 +202,5 @@ def threshold_for_precision(positive_scores: np.ndarray, population_scores: np.n
     if len(meets):
         i = int(meets[-1])  # the lowest threshold that still meets the target
         return OperatingPoint(float(candidates[i]), float(precision[i]), float(recall[i]), rate, True)
-    i = int(np.argmax(precision))
+    i = int(np.flatnonzero(precision >= precision.max() * (1 - 1e-9))[-1])   # ties: the lowest threshold
     return OperatingPoint(float(candidates[i]), float(precision[i]), float(recall[i]), rate, False)
