@@ -174,6 +174,27 @@ def test_without_a_cut_meeting_the_target_the_most_precise_one_is_taken_ties_to_
     assert point.recall == 0.75 and point.precision == pytest.approx(0.2)
 
 
+def test_better_separated_planted_fraud_does_not_make_the_default_cut_stricter():
+    # 1,999 bank debits: one each at 0.85, 0.75 and 0.65, the rest 0.1. Shares flagged (with the extra row)
+    # at cuts 0.9 / 0.8 / 0.7 / 0.6: 1, 2, 3, 4 in 2,000.
+    bank = np.r_[0.85, 0.75, 0.65, np.full(1996, 0.1)]
+    before = np.array([0.9, 0.9, 0.8, 0.8, 0.7, 0.7, 0.6, 0.6])
+    # Half the planted fraud now scores above every bank debit: a better separation.
+    after = np.array([0.99, 0.99, 0.99, 0.99, 0.7, 0.7, 0.6, 0.6])
+    # Estimated rate, min of share / recall: before 1/2000 / 0.25 = ... = 4/2000 / 1 = 0.002 at every cut;
+    # after 1/2000 / 0.5 = 0.001 at 0.99. At 0.001 precision at 0.7 is 0.001 x 0.75 / (3/2000) = 0.5 and
+    # at 0.6 it is 0.001 / (4/2000) = 0.5: the cut jumps from 0.6 to 0.99 and recall halves.
+    assert estimate_fraud_rate(before, bank) == pytest.approx(0.002)
+    assert estimate_fraud_rate(after, bank) == pytest.approx(0.001)
+    assert threshold_for_precision(before, bank, None, 0.8).threshold == 0.6
+    estimated = threshold_for_precision(after, bank, None, 0.8)
+    assert estimated.threshold == 0.99 and estimated.recall == 0.5
+    # At the assumed 1 in 500: 0.002 x 0.75 / (3/2000) = 1.0 at 0.7 and 0.002 x 1 / (4/2000) = 1.0 at 0.6.
+    for planted in (before, after):
+        point = threshold_for_precision(planted, bank, DEFAULT_FRAUD_RATE, 0.8)
+        assert point.threshold == 0.6 and point.recall == 1.0
+
+
 def test_weights_are_never_negative():
     rng = np.random.default_rng(2)
     X = rng.normal(size=(2000, 2))
