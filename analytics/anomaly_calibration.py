@@ -144,12 +144,12 @@ class OperatingPoint:
     target_met: bool
 
 
-FRAUD_RATE_BOUNDS = (1e-3, 0.05)   # a bank with no visible fraud is still assumed to have 1 debit in 1,000
-# The share of a bank's debits assumed to be fraud when the flag threshold is chosen: 1 debit in 500, the
-# order of published card-fraud rates by count (0.1%-0.2% of card transactions). An assumption, not a fit:
-# estimating it from the bank's own scores (`estimate_fraud_rate`) ties it to how well the planted fraud
-# separates, so a better detector would get a smaller rate and a stricter threshold.
-DEFAULT_FRAUD_RATE = 0.002
+# The estimated share of a bank's debits that is fraud never goes below 1 in 500, the order of published
+# card-fraud rates by count (0.1%-0.5% of card transactions). The estimate falls as the planted fraud
+# separates better from the bank's own debits (fewer of them score like it), and with it the threshold
+# rises; below this floor a better detector would only get a stricter cut.
+FRAUD_RATE_FLOOR = 0.002
+FRAUD_RATE_BOUNDS = (FRAUD_RATE_FLOOR, 0.05)
 
 
 def _flagged_share(sorted_scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:

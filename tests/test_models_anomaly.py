@@ -16,7 +16,7 @@ import pytest
 from analytics import anomaly_signals as signals
 from analytics.anomaly import ConfirmedPatterns, TransactionAnomalyDetector
 from analytics.anomaly_calibration import (
-    DEFAULT_FRAUD_RATE,
+    FRAUD_RATE_FLOOR,
     KINDS,
     Host,
     estimate_fraud_rate,
@@ -147,20 +147,20 @@ def test_threshold_is_the_lowest_one_meeting_the_precision_target():
     assert point.threshold == 0.7 and point.target_met and point.recall == 0.75
 
 
-def test_default_fraud_rate_is_one_debit_in_500_and_picks_the_lowest_cut_meeting_the_target():
+def test_at_an_assumed_rate_the_lowest_cut_meeting_the_target_is_taken():
     # 1,999 of the bank's debits (counted as 2,000 with the extra row): one scores 0.95, two 0.75, the rest
     # 0.1. At 1 debit in 500 precision is 0.002 x recall / ((above + 1) / 2,000) = 4 x recall / (above + 1):
     # cut 0.9: 4 x 0.25 / 2 = 0.5; cut 0.8: 4 x 0.5 / 2 = 1.0; cut 0.7: 4 x 0.75 / 4 = 0.75; cut 0.6: 4 / 4 = 1.0.
-    assert DEFAULT_FRAUD_RATE == 0.002
-    assert TransactionAnomalyDetector().fraud_rate == DEFAULT_FRAUD_RATE
     positives = np.array([0.9, 0.8, 0.7, 0.6])
     bank = np.r_[0.95, 0.75, 0.75, np.full(1996, 0.1)]
-    point = threshold_for_precision(positives, bank, fraud_rate=DEFAULT_FRAUD_RATE, precision_target=0.8)
+    point = threshold_for_precision(positives, bank, fraud_rate=0.002, precision_target=0.8)
     assert point.threshold == 0.6 and point.recall == 1.0 and point.precision == pytest.approx(1.0)
     # Three more debits at 0.65: cut 0.6 flags 6 (4 / 7 = 0.57), so the lowest cut meeting 0.8 is 0.8.
     bank = np.r_[bank[:-3], 0.65, 0.65, 0.65]
-    point = threshold_for_precision(positives, bank, fraud_rate=DEFAULT_FRAUD_RATE, precision_target=0.8)
+    point = threshold_for_precision(positives, bank, fraud_rate=0.002, precision_target=0.8)
     assert point.threshold == 0.8 and point.recall == 0.5 and point.target_met and point.fraud_rate == 0.002
+    # Estimated, the rate is the least share / recall: 2/2000 / 0.5 = 0.002 at cut 0.8: the same cut.
+    assert threshold_for_precision(positives, bank, None, 0.8).threshold == 0.8
 
 
 def test_without_a_cut_meeting_the_target_the_most_precise_one_is_taken_ties_to_the_higher_recall():
@@ -174,7 +174,7 @@ def test_without_a_cut_meeting_the_target_the_most_precise_one_is_taken_ties_to_
     assert point.recall == 0.75 and point.precision == pytest.approx(0.2)
 
 
-def test_better_separated_planted_fraud_does_not_make_the_default_cut_stricter():
+def test_better_separated_planted_fraud_does_not_make_the_cut_stricter_below_the_floor():
     # 1,999 bank debits: one each at 0.85, 0.75 and 0.65, the rest 0.1. Shares flagged (with the extra row)
     # at cuts 0.9 / 0.8 / 0.7 / 0.6: 1, 2, 3, 4 in 2,000.
     bank = np.r_[0.85, 0.75, 0.65, np.full(1996, 0.1)]
@@ -184,14 +184,15 @@ def test_better_separated_planted_fraud_does_not_make_the_default_cut_stricter()
     # Estimated rate, min of share / recall: before 1/2000 / 0.25 = ... = 4/2000 / 1 = 0.002 at every cut;
     # after 1/2000 / 0.5 = 0.001 at 0.99. At 0.001 precision at 0.7 is 0.001 x 0.75 / (3/2000) = 0.5 and
     # at 0.6 it is 0.001 / (4/2000) = 0.5: the cut jumps from 0.6 to 0.99 and recall halves.
-    assert estimate_fraud_rate(before, bank) == pytest.approx(0.002)
-    assert estimate_fraud_rate(after, bank) == pytest.approx(0.001)
-    assert threshold_for_precision(before, bank, None, 0.8).threshold == 0.6
-    estimated = threshold_for_precision(after, bank, None, 0.8)
-    assert estimated.threshold == 0.99 and estimated.recall == 0.5
-    # At the assumed 1 in 500: 0.002 x 0.75 / (3/2000) = 1.0 at 0.7 and 0.002 x 1 / (4/2000) = 1.0 at 0.6.
+    unbounded = (0.0, 1.0)
+    assert estimate_fraud_rate(before, bank, bounds=unbounded) == pytest.approx(0.002)
+    assert estimate_fraud_rate(after, bank, bounds=unbounded) == pytest.approx(0.001)
+    stricter = threshold_for_precision(after, bank, 0.001, 0.8)
+    assert stricter.threshold == 0.99 and stricter.recall == 0.5
+    # With the floor of 1 in 500: 0.002 x 0.75 / (3/2000) = 1.0 at 0.7 and 0.002 x 1 / (4/2000) = 1.0 at 0.6.
+    assert FRAUD_RATE_FLOOR == 0.002 and estimate_fraud_rate(after, bank) == 0.002
     for planted in (before, after):
-        point = threshold_for_precision(planted, bank, DEFAULT_FRAUD_RATE, 0.8)
+        point = threshold_for_precision(planted, bank, None, 0.8)
         assert point.threshold == 0.6 and point.recall == 1.0
 
 
@@ -246,7 +247,7 @@ def detector(bank) -> TransactionAnomalyDetector:
 @pytest.fixture(scope="module")
 def cautious(bank) -> TransactionAnomalyDetector:
     """The detector at a fraud rate of 1 debit in 1,000. Nobody in this small bank ever pays at night, so at
-    the default 1 in 500 the cut sits at the edge of its genuine debits and one 2 am payment of the usual
+    the floor of 1 in 500 the cut sits at the edge of its genuine debits and one 2 am payment of the usual
     size already clears it; the burst tests below are about several debits adding up, not about that cut."""
     return TransactionAnomalyDetector(random_state=0, fraud_rate=0.001).fit(bank)
 
@@ -411,8 +412,8 @@ def test_every_flagged_transaction_has_a_reason_and_scores_are_probabilities():
 
 def test_synth_fraud_is_found_at_the_precision_target():
     """Synth's own fraud was never used for calibration. Its lone odd-hour and amount-only kinds are as
-    ordinary as synth's genuine night and big payments, and synth's fraud rate is well above the assumed 1
-    debit in 500, so the threshold keeps precision and gives up recall."""
+    ordinary as synth's genuine night and big payments, and on a bank this size the estimated fraud rate is
+    conservative, so the threshold keeps precision and gives up recall."""
     bank = synth_bank()
     txns = bank.transactions
     scored = TransactionAnomalyDetector(random_state=0).fit_score_frame(txns)
