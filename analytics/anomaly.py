@@ -230,9 +230,10 @@ class TransactionAnomalyDetector(BaseEstimator):
     The signals are combined by a monotone logistic regression fitted in `fit` on labelled data the bank
     does not need to have: synthetic fraud planted into a held-out slice of its own customers (see
     `analytics.anomaly_calibration`), plus customers' answers when given. The flag threshold is the lowest
-    score whose precision reaches `precision_target`: the fraud rate (estimated from how many of the bank's own debits
-    score like planted fraud, never below 1 in 500, unless `fraud_rate` is set) x recall on the planted fraud
-    over the share of the bank's own held-out debits it would flag; when no score reaches it, the most precise.
+    score whose precision reaches `precision_target`: the fraud rate (estimated from how many of the bank's
+    own debits score like planted fraud, never below 1 in 500, unless `fraud_rate` is set) x recall on the
+    planted fraud over the share of the bank's own held-out debits it would flag; when no score reaches the
+    target, the most precise one.
 
     Parameters
     ----------

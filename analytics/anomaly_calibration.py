@@ -144,8 +144,8 @@ class OperatingPoint:
     target_met: bool
 
 
-# The estimated share of a bank's debits that is fraud never goes below 1 in 500, the order of published
-# card-fraud rates by count (0.1%-0.5% of card transactions). The estimate falls as the planted fraud
+# The estimated share of a bank's debits that is fraud never goes below 1 in 500: an assumed round figure of
+# the order of published card-fraud rates by count, not fitted to any data here. The estimate falls as the planted fraud
 # separates better from the bank's own debits (fewer of them score like it), and with it the threshold
 # rises; below this floor a better detector would only get a stricter cut.
 FRAUD_RATE_FLOOR = 0.002
