@@ -23,6 +23,7 @@ from analytics import anomaly_signals as signals
 from analytics.anomaly_calibration import (
     KINDS,
     Host,
+    estimate_fraud_rate,
     fit_monotone_logistic,
     plant_fraud,
     threshold_for_precision,
@@ -229,14 +230,17 @@ class TransactionAnomalyDetector(BaseEstimator):
     The signals are combined by a monotone logistic regression fitted in `fit` on labelled data the bank
     does not need to have: synthetic fraud planted into a held-out slice of its own customers (see
     `analytics.anomaly_calibration`), plus customers' answers when given. The flag threshold is the lowest
-    score whose precision reaches `precision_target`: fraud rate x recall on the planted fraud over the share
-    of the bank's own held-out debits it would flag (the fraud rate is estimated unless `fraud_rate` is set).
+    score whose precision reaches `precision_target`: the fraud rate (estimated from how many of the bank's
+    own debits score like planted fraud, never below 1 in 500, unless `fraud_rate` is set) x recall on the
+    planted fraud over the share of the bank's own held-out debits it would flag; when no score reaches the
+    target, the most precise one.
 
     Parameters
     ----------
     precision_target : precision the flag threshold must reach on the validation set.
     fraud_rate : share of the bank's debits taken to be fraud when estimating precision; None estimates it
-        from how many of the bank's own debits score like planted fraud.
+        from how many of the bank's own debits score like planted fraud, at least `FRAUD_RATE_FLOOR` (1 in
+        500: the estimate falls as the planted fraud separates better, and the threshold would rise with it).
     prior_strength : pseudo-observations of the cohort beside a customer's own history.
     min_history : debits a customer needs to belong to an amount cohort rather than a thin peer group.
     validation_share : share of customers held out for calibration (their histories host planted fraud).
@@ -257,9 +261,9 @@ class TransactionAnomalyDetector(BaseEstimator):
     >>> det.score_one({"customer_id": "C1", "ts": ..., "amount": 50000.0})       # doctest: +SKIP
     """
 
-    def __init__(self, precision_target: float = 0.8, fraud_rate: float | None = None, prior_strength: float = 5.0,
-                 min_history: int = 5, validation_share: float = 0.25, planted_share: float = 0.03,
-                 random_state: int | None = 0) -> None:
+    def __init__(self, precision_target: float = 0.8, fraud_rate: float | None = None,
+                 prior_strength: float = 5.0, min_history: int = 5, validation_share: float = 0.25,
+                 planted_share: float = 0.03, random_state: int | None = 0) -> None:
         self.precision_target = precision_target
         self.fraud_rate = fraud_rate
         self.prior_strength = prior_strength
@@ -789,6 +793,7 @@ class TransactionAnomalyDetector(BaseEstimator):
         flagged = pos_scores[len(pos_scores) - len(kinds):] >= point.threshold
         self.metrics_.update({
             "threshold": round(self.threshold_, 6), "fraud_rate_used": round(point.fraud_rate, 6),
+            "fraud_rate_estimated": round(estimate_fraud_rate(pos_scores, neg_scores, bounds=(0.0, 1.0)), 6),
             "validation_precision": round(point.precision, 4),
             "validation_recall": round(point.recall, 4), "target_met": point.target_met,
             "validation_false_alarm_rate": round(float((neg_scores >= point.threshold).mean()), 6),

@@ -144,7 +144,12 @@ class OperatingPoint:
     target_met: bool
 
 
-FRAUD_RATE_BOUNDS = (1e-3, 0.05)   # a bank with no visible fraud is still assumed to have 1 debit in 1,000
+# The estimated share of a bank's debits that is fraud never goes below 1 in 500: an assumed round figure of
+# the order of published card-fraud rates by count, not fitted to any data here. The estimate falls as the planted fraud
+# separates better from the bank's own debits (fewer of them score like it), and with it the threshold
+# rises; below this floor a better detector would only get a stricter cut.
+FRAUD_RATE_FLOOR = 0.002
+FRAUD_RATE_BOUNDS = (FRAUD_RATE_FLOOR, 0.05)
 
 
 def _flagged_share(sorted_scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
@@ -180,8 +185,10 @@ def threshold_for_precision(positive_scores: np.ndarray, population_scores: np.n
     """The lowest score threshold whose estimated precision on the bank's own debits reaches the target.
 
     Precision at a threshold is the fraud flagged over everything flagged: fraud_rate x recall (measured on
-    planted fraud) over the share of the bank's own debits flagged. `fraud_rate` None estimates it
-    (`estimate_fraud_rate`). When no threshold meets the target the most precise one is taken.
+    planted fraud) over the share of the bank's own debits flagged (those debits are unlabelled, so any
+    fraud among them is in that share too). `fraud_rate` None estimates it (`estimate_fraud_rate`). When no
+    threshold meets the target the most precise one is taken (the one with the highest recall among ties):
+    with the rate fixed that is the cut where planted fraud most outnumbers the bank's own debits.
     """
     if len(positive_scores) == 0:
         return OperatingPoint(1.0, float("nan"), float("nan"), float("nan"), False)
@@ -195,5 +202,5 @@ def threshold_for_precision(positive_scores: np.ndarray, population_scores: np.n
     if len(meets):
         i = int(meets[-1])  # the lowest threshold that still meets the target
         return OperatingPoint(float(candidates[i]), float(precision[i]), float(recall[i]), rate, True)
-    i = int(np.argmax(precision))
+    i = int(np.flatnonzero(precision >= precision.max() * (1 - 1e-9))[-1])   # ties: the lowest threshold
     return OperatingPoint(float(candidates[i]), float(precision[i]), float(recall[i]), rate, False)

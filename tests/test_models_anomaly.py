@@ -16,6 +16,7 @@ import pytest
 from analytics import anomaly_signals as signals
 from analytics.anomaly import ConfirmedPatterns, TransactionAnomalyDetector
 from analytics.anomaly_calibration import (
+    FRAUD_RATE_FLOOR,
     KINDS,
     Host,
     estimate_fraud_rate,
@@ -146,6 +147,55 @@ def test_threshold_is_the_lowest_one_meeting_the_precision_target():
     assert point.threshold == 0.7 and point.target_met and point.recall == 0.75
 
 
+def test_at_an_assumed_rate_the_lowest_cut_meeting_the_target_is_taken():
+    # 1,999 of the bank's debits (counted as 2,000 with the extra row): one scores 0.95, two 0.75, the rest
+    # 0.1. At 1 debit in 500 precision is 0.002 x recall / ((above + 1) / 2,000) = 4 x recall / (above + 1):
+    # cut 0.9: 4 x 0.25 / 2 = 0.5; cut 0.8: 4 x 0.5 / 2 = 1.0; cut 0.7: 4 x 0.75 / 4 = 0.75; cut 0.6: 4 / 4 = 1.0.
+    positives = np.array([0.9, 0.8, 0.7, 0.6])
+    bank = np.r_[0.95, 0.75, 0.75, np.full(1996, 0.1)]
+    point = threshold_for_precision(positives, bank, fraud_rate=0.002, precision_target=0.8)
+    assert point.threshold == 0.6 and point.recall == 1.0 and point.precision == pytest.approx(1.0)
+    # Three more debits at 0.65: cut 0.6 flags 6 (4 / 7 = 0.57), so the lowest cut meeting 0.8 is 0.8.
+    bank = np.r_[bank[:-3], 0.65, 0.65, 0.65]
+    point = threshold_for_precision(positives, bank, fraud_rate=0.002, precision_target=0.8)
+    assert point.threshold == 0.8 and point.recall == 0.5 and point.target_met and point.fraud_rate == 0.002
+    # Estimated, the rate is the least share / recall: 2/2000 / 0.5 = 0.002 at cut 0.8: the same cut.
+    assert threshold_for_precision(positives, bank, None, 0.8).threshold == 0.8
+
+
+def test_without_a_cut_meeting_the_target_the_most_precise_one_is_taken_ties_to_the_higher_recall():
+    # 1,999 debits: nine score 0.95, five 0.75, six 0.65, the rest 0.1. 4 x recall / (above + 1):
+    # cut 0.9: 1 / 10 = 0.1; 0.8: 2 / 10 = 0.2; 0.7: 3 / 15 = 0.2; 0.6: 4 / 21 = 0.19. None reaches 0.8;
+    # 0.8 and 0.7 tie at 0.2 and 0.7 keeps more of the planted fraud.
+    positives = np.array([0.9, 0.8, 0.7, 0.6])
+    bank = np.r_[np.full(9, 0.95), np.full(5, 0.75), np.full(6, 0.65), np.full(1979, 0.1)]
+    point = threshold_for_precision(positives, bank, fraud_rate=0.002, precision_target=0.8)
+    assert point.threshold == 0.7 and not point.target_met
+    assert point.recall == 0.75 and point.precision == pytest.approx(0.2)
+
+
+def test_better_separated_planted_fraud_does_not_make_the_cut_stricter_below_the_floor():
+    # 1,999 bank debits: one each at 0.85, 0.75 and 0.65, the rest 0.1. Shares flagged (with the extra row)
+    # at cuts 0.9 / 0.8 / 0.7 / 0.6: 1, 2, 3, 4 in 2,000.
+    bank = np.r_[0.85, 0.75, 0.65, np.full(1996, 0.1)]
+    before = np.array([0.9, 0.9, 0.8, 0.8, 0.7, 0.7, 0.6, 0.6])
+    # Half the planted fraud now scores above every bank debit: a better separation.
+    after = np.array([0.99, 0.99, 0.99, 0.99, 0.7, 0.7, 0.6, 0.6])
+    # Estimated rate, min of share / recall: before 1/2000 / 0.25 = ... = 4/2000 / 1 = 0.002 at every cut;
+    # after 1/2000 / 0.5 = 0.001 at 0.99. At 0.001 precision at 0.7 is 0.001 x 0.75 / (3/2000) = 0.5 and
+    # at 0.6 it is 0.001 / (4/2000) = 0.5: the cut jumps from 0.6 to 0.99 and recall halves.
+    unbounded = (0.0, 1.0)
+    assert estimate_fraud_rate(before, bank, bounds=unbounded) == pytest.approx(0.002)
+    assert estimate_fraud_rate(after, bank, bounds=unbounded) == pytest.approx(0.001)
+    stricter = threshold_for_precision(after, bank, 0.001, 0.8)
+    assert stricter.threshold == 0.99 and stricter.recall == 0.5
+    # With the floor of 1 in 500: 0.002 x 0.75 / (3/2000) = 1.0 at 0.7 and 0.002 x 1 / (4/2000) = 1.0 at 0.6.
+    assert FRAUD_RATE_FLOOR == 0.002 and estimate_fraud_rate(after, bank) == 0.002
+    for planted in (before, after):
+        point = threshold_for_precision(planted, bank, None, 0.8)
+        assert point.threshold == 0.6 and point.recall == 1.0
+
+
 def test_weights_are_never_negative():
     rng = np.random.default_rng(2)
     X = rng.normal(size=(2000, 2))
@@ -192,6 +242,14 @@ def bank() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def detector(bank) -> TransactionAnomalyDetector:
     return TransactionAnomalyDetector(random_state=0).fit(bank)
+
+
+@pytest.fixture(scope="module")
+def cautious(bank) -> TransactionAnomalyDetector:
+    """The detector at a fraud rate of 1 debit in 1,000. Nobody in this small bank ever pays at night, so at
+    the floor of 1 in 500 the cut sits at the edge of its genuine debits and one 2 am payment of the usual
+    size already clears it; the burst tests below are about several debits adding up, not about that cut."""
+    return TransactionAnomalyDetector(random_state=0, fraud_rate=0.001).fit(bank)
 
 
 def txn(amount: float, ts: str = "2016-07-10 14:00", location: str = "PUNE", merchant: str = "KIRANA 1",
@@ -241,25 +299,25 @@ def test_a_25x_transfer_is_flagged(detector, bank):
     assert detector.score_one(txn(46_267.0, merchant="LANDLORD", category="rent"))[1]
 
 
-def test_three_night_debits_in_an_hour_add_up(detector):
+def test_three_night_debits_in_an_hour_add_up(cautious):
     """Each about 1.6× H1's usual, at 2 am: one alone is not asked about, three within the hour are."""
     night = [txn(3000.0, ts="2016-07-10 02:05"), txn(2900.0, ts="2016-07-10 02:25"), txn(3100.0, ts="2016-07-10 02:48")]
-    alone = detector.score_frame(frame(night[:1]))
+    alone = cautious.score_frame(frame(night[:1]))
     assert not alone["flagged"].iloc[0]
-    together = detector.score_frame(frame(night))
+    together = cautious.score_frame(frame(night))
     assert together["flagged"].all()
     assert (together["anomaly_score"].to_numpy() > alone["anomaly_score"].iloc[0]).all()
     assert all("one of 3 payments within an hour at night" in r for r in together["reasons"])
 
 
-def test_a_burst_across_the_batch_boundary_adds_up_with_the_context(detector):
+def test_a_burst_across_the_batch_boundary_adds_up_with_the_context(cautious):
     night = frame([txn(3100.0, ts="2016-07-10 02:05"), txn(3000.0, ts="2016-07-10 02:25"),
                    txn(2900.0, ts="2016-07-10 02:48")])
-    without = detector.score_frame(night.iloc[2:])
-    with_context = detector.score_frame(night.iloc[2:], context=night.iloc[:2])
+    without = cautious.score_frame(night.iloc[2:])
+    with_context = cautious.score_frame(night.iloc[2:], context=night.iloc[:2])
     assert list(with_context.index) == [2] and with_context["flagged"].iloc[0] and not without["flagged"].iloc[0]
     # score_one remembers the same two as recent transactions
-    assert detector.score_one(night.iloc[2].to_dict(), recent=night.iloc[:2].to_dict("records"))[1]
+    assert cautious.score_one(night.iloc[2].to_dict(), recent=night.iloc[:2].to_dict("records"))[1]
 
 
 def test_a_new_city_with_a_large_amount_is_flagged_with_the_city(detector):
