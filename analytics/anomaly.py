@@ -240,7 +240,7 @@ class TransactionAnomalyDetector(BaseEstimator):
     precision_target : precision the flag threshold must reach on the validation set.
     fraud_rate : share of the bank's debits taken to be fraud when estimating precision; None estimates it
         from how many of the bank's own debits score like planted fraud, at least `FRAUD_RATE_FLOOR` (1 in
-        500: the estimate falls as the planted fraud separates better, and the threshold would rise with it).
+        1,000: the estimate falls as the planted fraud separates better, and the threshold would rise with it).
     prior_strength : pseudo-observations of the cohort beside a customer's own history.
     min_history : debits a customer needs to belong to an amount cohort rather than a thin peer group.
     validation_share : share of customers held out for calibration (their histories host planted fraud).

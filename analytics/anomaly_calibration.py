@@ -144,11 +144,12 @@ class OperatingPoint:
     target_met: bool
 
 
-# The estimated share of a bank's debits that is fraud never goes below 1 in 500: an assumed round figure of
-# the order of published card-fraud rates by count, not fitted to any data here. The estimate falls as the planted fraud
+# The estimated share of a bank's debits that is fraud never goes below 1 in 1,000: an assumed round figure of
+# the order of published card-fraud rates by count, set before any evaluation here and not fitted to it (1 in
+# 500 happens to equal the real-file evaluation's injected rate, so it was not taken: see the README). The estimate falls as the planted fraud
 # separates better from the bank's own debits (fewer of them score like it), and with it the threshold
 # rises; below this floor a better detector would only get a stricter cut.
-FRAUD_RATE_FLOOR = 0.002
+FRAUD_RATE_FLOOR = 0.001
 FRAUD_RATE_BOUNDS = (FRAUD_RATE_FLOOR, 0.05)
 
 

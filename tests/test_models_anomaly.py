@@ -189,11 +189,14 @@ def test_better_separated_planted_fraud_does_not_make_the_cut_stricter_below_the
     assert estimate_fraud_rate(after, bank, bounds=unbounded) == pytest.approx(0.001)
     stricter = threshold_for_precision(after, bank, 0.001, 0.8)
     assert stricter.threshold == 0.99 and stricter.recall == 0.5
-    # With the floor of 1 in 500: 0.002 x 0.75 / (3/2000) = 1.0 at 0.7 and 0.002 x 1 / (4/2000) = 1.0 at 0.6.
-    assert FRAUD_RATE_FLOOR == 0.002 and estimate_fraud_rate(after, bank) == 0.002
+    # A floor at the before-rate, 1 in 500 here: 0.002 x 0.75 / (3/2000) = 1.0 at 0.7 and 0.002 x 1 / (4/2000)
+    # = 1.0 at 0.6: the cut stays at 0.6. (The shipped floor is 1 in 1,000, the same mechanism one level lower.)
+    floored = (0.002, 0.05)
+    assert estimate_fraud_rate(after, bank, bounds=floored) == 0.002
     for planted in (before, after):
-        point = threshold_for_precision(planted, bank, None, 0.8)
+        point = threshold_for_precision(planted, bank, estimate_fraud_rate(planted, bank, bounds=floored), 0.8)
         assert point.threshold == 0.6 and point.recall == 1.0
+    assert FRAUD_RATE_FLOOR == 0.001 and estimate_fraud_rate(after, bank) == 0.001
 
 
 def test_weights_are_never_negative():

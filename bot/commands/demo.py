@@ -138,8 +138,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
         exe = _command_name()
         _say("Try it yourself:")
         _say(f"  {exe} chat {picks[0][0]}")
-        _say(f"  {exe} insights {picks[1][0]}")
-        _say(f"  {exe} report {picks[2][0]} --out out/report.png")
+        _say(f"  {exe} insights {picks[min(1, len(picks) - 1)][0]}")    # a bank may offer fewer than three contrasts
+        _say(f"  {exe} report {picks[-1][0]} --out out/report.png")
         _say(f"  {exe} ingest FILE.csv      # CSVs in the public data set's raw format")
         _say("The real public data set has mostly one transaction per customer over Aug–Oct 2016, too thin for")
         _say("churn or monthly trends: that is why the demo uses a synthetic bank with 12-month histories.")
