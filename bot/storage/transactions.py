@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import gc
 import json
 import logging
@@ -450,10 +451,10 @@ def _insert_values(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     would bind as NULL just the same, so no million-cell missing-value scan is needed.
     """
     columns: dict[str, np.ndarray] = {}
-    ts_text = _iso_seconds(frame["ts"].to_numpy(dtype="datetime64[s]"))
+    ts_text = _iso_seconds_text(frame["ts"].to_numpy(dtype="datetime64[s]"))
     for name in TXN_COLUMNS:
         if name == "ts":
-            columns[name] = ts_text.astype(object)
+            columns[name] = ts_text
         elif name == "dob":
             columns[name] = _iso_days_or_none(frame[name].to_numpy(dtype="datetime64[D]"))
         elif name in ("amount", "balance"):
@@ -471,6 +472,34 @@ def _without_empty_columns(columns: dict[str, np.ndarray]) -> dict[str, np.ndarr
     same, and a file without merchant, category and channel (the public data set) binds a quarter fewer values."""
     return {name: values for name, values in columns.items()
             if name not in _OPTIONAL_COLUMNS or not len(values) or not np.equal(values, None).all()}
+
+
+_SECONDS_A_DAY = 86_400
+
+
+@functools.cache
+def _times_of_day() -> np.ndarray:
+    """'HH:MM:SS' for every second of a day (built on first use, not at import: CLI verbs import this module)."""
+    return np.array([f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(_SECONDS_A_DAY)],
+                    dtype=object)
+
+
+def _iso_seconds_text(ts: np.ndarray) -> np.ndarray:
+    """'YYYY-MM-DD HH:MM:SS' per value as Python str (an object array, what sqlite3 binds): each distinct day
+    formatted once and joined to one of the 86,400 times of day, one C-level concatenation a row (about half
+    the time of numpy's per-value datetime formatting followed by a conversion to objects)."""
+    if not len(ts) or np.isnat(ts).any():
+        return _iso_seconds(ts).astype(object)
+    days, second_of_day = np.divmod(ts.astype(np.int64), _SECONDS_A_DAY)
+    first_day = int(days.min())
+    span = int(days.max()) - first_day + 1
+    if span <= len(ts):  # a table of every day in range: no sort needed
+        day_index = days - first_day
+        distinct = np.arange(first_day, first_day + span, dtype=np.int64)
+    else:
+        distinct, day_index = np.unique(days, return_inverse=True)
+    day_text = np.datetime_as_string(distinct.astype("datetime64[D]"), unit="D").astype(object) + " "
+    return day_text[day_index.ravel()] + _times_of_day()[second_of_day]
 
 
 def _iso_seconds(ts: np.ndarray) -> np.ndarray:
