@@ -22,7 +22,6 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,16 +54,6 @@ def canonical_bank(customers: int, months: int, seed: int) -> tuple[pd.DataFrame
 
 def upto(frame: pd.DataFrame, day: dt.date) -> pd.DataFrame:
     return frame[frame["ts"] < pd.Timestamp(day + dt.timedelta(days=1))].reset_index(drop=True)
-
-
-def balance_at(frame: pd.DataFrame) -> float | None:
-    """The latest balance on record, carried forward over later rows that lack one."""
-    known = np.flatnonzero(frame["balance"].notna().to_numpy())
-    if len(known) == 0:
-        return None
-    after = frame.iloc[known[-1] + 1:]
-    signed = np.where(after["txn_type"] == "CREDIT", after["amount"], -after["amount"]).sum()
-    return float(frame["balance"].iloc[known[-1]]) + float(signed)
 
 
 def recurring_figures(frames: dict[str, pd.DataFrame], labels: pd.DataFrame, as_of: dt.date) -> None:
@@ -170,7 +159,7 @@ def real_sample() -> None:
         frame["category"] = assign_categories(frame, None).to_numpy()
         scan = scan_recurring(frame, as_of)
         found, alerts, incomes = found + len(scan.payments), alerts + len(scan.alerts), incomes + len(scan.incomes)
-        warned += forecast_balance(frame, as_of, balance_at(frame), as_of, THRESHOLD, scan).warn
+        warned += forecast_balance(frame, as_of, forecast_backtest.balance_on_record(frame), as_of, THRESHOLD, scan).warn
     print(f"real sample: {len(several)} IDs with 2+ rows: {found} recurring payments, {incomes} incomes, "
           f"{alerts} alerts, {warned} forecast warnings")
 
