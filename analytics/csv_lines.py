@@ -18,9 +18,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from analytics.csv_safety import neutralize_column
+from analytics.csv_safety import FORMULA_STARTS, neutralize
 
 _NEEDS_QUOTES = r'[,"\r\n]'
+_STARTS = pa.array(sorted(FORMULA_STARTS), type=pa.string())
 
 
 def _python_cell(value: Any) -> str:
@@ -59,11 +60,11 @@ def _float_texts(array: pa.Array, cells: list[Any]) -> pa.Array:
 
 def column_texts(values: Sequence[Any]) -> pa.Array:
     """The CSV cell text of every value (neutralised, quoted where csv.writer quotes), as an Arrow string array."""
-    cells = neutralize_column(values)
+    cells = values.tolist() if isinstance(values, np.ndarray) else list(values)
     try:
         array = pa.array(cells)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        return pa.array([_python_cell(v) for v in cells], type=pa.string())
+        return _python_texts(cells)
     kind = array.type
     if pa.types.is_null(kind):
         return pa.array([""] * len(cells), type=pa.string())
@@ -72,9 +73,18 @@ def column_texts(values: Sequence[Any]) -> pa.Array:
     if pa.types.is_int64(kind):
         return pc.cast(array, pa.string()).fill_null("")
     if pa.types.is_string(kind):
-        quoted = pc.match_substring_regex(array, _NEEDS_QUOTES).fill_null(False)
-        return _fix(array.fill_null(""), cells, np.flatnonzero(quoted.to_numpy(zero_copy_only=False)))
-    return pa.array([_python_cell(v) for v in cells], type=pa.string())
+        # only cells that start like a formula (analytics.csv_safety) or need quotes take the Python path
+        odd = pc.or_(pc.is_in(pc.utf8_slice_codeunits(array, 0, 1), value_set=_STARTS),
+                     pc.match_substring_regex(array, _NEEDS_QUOTES)).fill_null(False)
+        positions = np.flatnonzero(odd.to_numpy(zero_copy_only=False))
+        for i in positions.tolist():
+            cells[i] = neutralize(cells[i])
+        return _fix(array.fill_null(""), cells, positions)
+    return _python_texts(cells)
+
+
+def _python_texts(cells: list[Any]) -> pa.Array:
+    return pa.array([_python_cell(neutralize(v)) for v in cells], type=pa.string())
 
 
 def csv_chunk(columns: Sequence[Sequence[Any]]) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import multiprocessing
 import sys
 import time
@@ -100,13 +101,19 @@ def write_csv(path: Path, header: tuple[str, ...], chunks: Iterable[Sequence[Seq
         handle = open_private(path, "wb")
     except OSError as exc:
         raise CommandFailed(f"cannot write {path}: {exc.strerror or exc}") from exc
-    with handle:
-        handle.write(csv_chunk([[name] for name in header]))
-        for columns in chunks:
-            handle.write(csv_chunk(columns))
-            count += len(columns[0]) if columns else 0
-            if progress is not None:
-                progress(count)
+    collecting = gc.isenabled()
+    gc.disable()  # millions of row tuples, none in a cycle: the collector's passes over them were a tenth of the time
+    try:
+        with handle:
+            handle.write(csv_chunk([[name] for name in header]))
+            for columns in chunks:
+                handle.write(csv_chunk(columns))
+                count += len(columns[0]) if columns else 0
+                if progress is not None:
+                    progress(count)
+    finally:
+        if collecting:
+            gc.enable()
     return count
 
 
