@@ -38,7 +38,7 @@ def run(args: argparse.Namespace, config: Config) -> int:
         prepare_folder(out)
         stage = progress.stage if progress else None
         # A big customers file is written alongside by a second process (its own connection, its own core):
-        # both files are mostly Python work (rows from SQL, CSV formatting) that one interpreter does serially.
+        # reading the rows from SQL is Python work (the CSV text is built in Arrow) one interpreter does serially.
         beside = (write_customers_beside(config, out / CUSTOMERS_FILE)
                   if counts["customer_scores"] >= PARALLEL_MIN_CUSTOMERS and getattr(store, "path", None) != ":memory:"
                   else None)
