@@ -4,11 +4,14 @@ so any CSV reader gets the cells back, with spreadsheet formulas neutralised (OW
 from __future__ import annotations
 
 import csv
+import io
 import json
+import random
 from pathlib import Path
 
 import pytest
 
+from analytics.csv_lines import csv_chunk
 from analytics.csv_safety import neutralize, neutralize_column
 from analytics.ingest import Reject, write_rejects
 from analytics.schema import CATEGORIES
@@ -158,6 +161,28 @@ def test_a_column_is_neutralised_exactly_as_cell_by_cell(column):
     """The export's column-wise check (text checked in Arrow, numbers left alone) gives what `neutralize` gives."""
     written = neutralize_column(column)
     assert [repr(v) for v in written] == [repr(neutralize(v)) for v in column]
+
+
+_AWKWARD_FLOATS = [0.0, -0.0, 1.0, -3.0, 1e-5, 1.5e-4, 1e-4, 0.0001234, 1e15, 1e16, 9999999999999998.0, 1e22,
+                   123.456, 0.1 + 0.2, -1250.5, 5e-324, 1.7976931348623157e308, 2.0 ** 53, float("nan"),
+                   float("inf"), -float("inf"), None]
+
+
+@pytest.mark.parametrize("column", [
+    _AWKWARD_FLOATS,
+    [-3, 0, 7, None, 2 ** 62],
+    ["=1+1", "a,b", 'q"q', "l\nn", "r\rr", "", None, "é=", "\tx", " sp", "=a,b", "-12.50"],
+    ["-1", 2.5, "=a", None, True, 7], [None, None], [True, False],
+])
+def test_a_chunk_is_the_bytes_csv_writer_writes(column):
+    """The export builds its lines in Arrow; they are byte for byte csv.writer's of the neutralised cells."""
+    rng = random.Random(3)
+    noise = [rng.uniform(-1e6, 1e6) for _ in range(500)] + [rng.random() * 10 ** rng.randint(-8, 18) for _ in range(500)]
+    columns = [column, list(reversed(column)), [noise[i % len(noise)] for i in range(len(column))]]
+    expected = io.StringIO(newline="")
+    csv.writer(expected).writerows(zip(*[[neutralize(v) for v in c] for c in columns], strict=True))
+    assert csv_chunk(columns) == expected.getvalue().encode("utf-8")
+    assert csv_chunk([noise]) == "".join(f"{v!r}\r\n" for v in noise).encode()
 
 
 def test_rejects_report_neutralises_formulas(tmp_path):

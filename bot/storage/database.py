@@ -180,6 +180,11 @@ class Store:
     def stream(self, sql: str, params: Sequence[Any] = (), batch: int = 50_000) -> Iterator[tuple[Any, ...]]:
         """Rows of a long read, `batch` at a time, without holding the store's lock meanwhile: a second
         connection reads a consistent snapshot (WAL) while the bot and the API go on writing."""
+        for rows in self.stream_batches(sql, params, batch):
+            yield from rows
+
+    def stream_batches(self, sql: str, params: Sequence[Any] = (), batch: int = 50_000) -> Iterator[list[Any]]:
+        """`stream` as lists of up to `batch` rows (no Python step per row)."""
         conn = sqlite3.connect(self.path) if self.path != ":memory:" else self.conn
         try:
             cursor = conn.execute(sql, params)
@@ -187,7 +192,7 @@ class Store:
                 rows = cursor.fetchmany(batch)
                 if not rows:
                     break
-                yield from rows
+                yield rows
         finally:
             if conn is not self.conn:
                 conn.close()

@@ -509,6 +509,11 @@ class PostgresStore(Store):
 
     def stream(self, sql: str, params: Sequence[Any] = (), batch: int = 50_000) -> Iterator[tuple[Any, ...]]:
         """Rows of a long read through a server-side cursor on a connection of its own."""
+        for rows in self.stream_batches(sql, params, batch):
+            yield from rows
+
+    def stream_batches(self, sql: str, params: Sequence[Any] = (), batch: int = 50_000) -> Iterator[list[Any]]:
+        """`stream` as lists of up to `batch` rows."""
         with self.pool.connection(timeout=BORROW_TIMEOUT_S) as raw:
             conn = PgConnection(self, raw)
             text = self.statement(sql, conn).text
@@ -519,7 +524,7 @@ class PostgresStore(Store):
                     rows = cursor.fetchmany(batch)
                     if not rows:
                         break
-                    yield from rows
+                    yield rows
 
     @property
     def files_folder(self) -> Path:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import itertools
 import json
 import pickle
 from collections.abc import Iterator, Sequence
@@ -287,8 +286,7 @@ class ScoreRepository:
     def customer_export_columns(self, batch: int = 100_000) -> Iterator[list[Sequence[Any]]]:
         """`iter_customer_export` in chunks of up to `batch` rows, column by column (for a CSV writer that
         checks whole columns), the reasons joined once per distinct list."""
-        rows = self.store.stream(_CUSTOMER_EXPORT_SQL, batch=batch)
-        while chunk := list(itertools.islice(rows, batch)):
+        for chunk in self.store.stream_batches(_CUSTOMER_EXPORT_SQL, batch=batch):
             columns: list[Sequence[Any]] = list(zip(*chunk, strict=True))
             columns[5] = [_joined(text) for text in columns[5]]
             yield columns
