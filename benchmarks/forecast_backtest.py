@@ -174,13 +174,20 @@ def report(title: str, tallies: dict[float, Tally]) -> None:
     print("  statuses: " + ", ".join(f"{k} {v}" for k, v in statuses.most_common()))
 
 
-def synthetic_frames(customers: int, months: int, seed: int) -> dict[str, pd.DataFrame]:
+def synthetic_transactions(customers: int, months: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The seeded synthetic bank as the store would read it (through its CSV and the parser), categorised;
+    with the generator's customer labels."""
     bank = generate_bank(customers, months, seed)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "transactions.csv"
         bank.transactions.to_csv(path, index=False)
         txns = read_transactions([path]).frame
     txns["category"] = assign_categories(txns, train_default_categorizer).to_numpy()
+    return txns, bank.customer_labels
+
+
+def synthetic_frames(customers: int, months: int, seed: int) -> dict[str, pd.DataFrame]:
+    txns, _ = synthetic_transactions(customers, months, seed)
     return {c: g.sort_values("ts", kind="stable").reset_index(drop=True) for c, g in txns.groupby("customer_id")}
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
-import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -27,12 +26,11 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analytics.categorize import assign_categories, train_default_categorizer  # noqa: E402
+from analytics.categorize import assign_categories  # noqa: E402
 from analytics.forecast import forecast_balance  # noqa: E402
 from analytics.ingest import read_transactions  # noqa: E402
 from analytics.recurring import merchant_key, scan_recurring  # noqa: E402
 from analytics.spending import suggest_budget  # noqa: E402
-from analytics.synth import generate_bank  # noqa: E402
 from analytics.synth_params import SUBSCRIPTIONS  # noqa: E402
 from analytics.trends import budget_pace, monthly_trend  # noqa: E402
 from benchmarks import forecast_backtest  # noqa: E402
@@ -43,13 +41,8 @@ EVERYDAY = {"groceries", "dining", "shopping", "travel", "fuel", "cash", "health
 
 
 def canonical_bank(customers: int, months: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, dt.date]:
-    bank = generate_bank(customers, months, seed)
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "transactions.csv"
-        bank.transactions.to_csv(path, index=False)
-        txns = read_transactions([path]).frame
-    txns["category"] = assign_categories(txns, train_default_categorizer).to_numpy()
-    return txns, bank.customer_labels.set_index("CustomerID"), pd.Timestamp(txns["ts"].max()).date()
+    txns, labels = forecast_backtest.synthetic_transactions(customers, months, seed)
+    return txns, labels.set_index("CustomerID"), pd.Timestamp(txns["ts"].max()).date()
 
 
 def upto(frame: pd.DataFrame, day: dt.date) -> pd.DataFrame:
