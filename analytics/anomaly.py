@@ -250,8 +250,8 @@ class TransactionAnomalyDetector(BaseEstimator):
 
     Attributes
     ----------
-    threshold_ : the flag threshold; `metrics_` : threshold, targets, validation precision and recall,
-    recall per planted kind, alerts per 1,000 customers per month on the fitted data; `coef_`,
+    threshold_ : the flag threshold; `metrics_` : threshold, targets, validation precision and recall (the
+    planted kinds weighted to equal shares of rows), recall per planted kind, alerts per 1,000 customers per month on the fitted data; `coef_`,
     `intercept_` : the fitted weights (log-odds per unit of each signal).
 
     Examples
