@@ -7,20 +7,22 @@ kept independent): six kinds in equal shares, each built from the host customer'
 ====================  ===========================================================================
 kind                  rows planted in one host customer's history
 ====================  ===========================================================================
-large_payment         one debit 5-40x the usual, a few hours after one of the host's own payments
-away_spending         1-3 debits 2-10x the usual in a place the host never used, minutes to hours apart
-night_payment         one debit 3-15x the usual between midnight and 5 am
-burst                 3-6 debits 1.5-6x the usual, 30 s to 15 min apart (half of them at night)
-card_testing          2-4 payments of ₹1-₹20 a minute or so apart, then one 5-30x the usual
-account_takeover      2-3 transfers 3-20x the usual from a new place within a few hours
+large_payment         one debit 2-100x the usual, a few hours after one of the host's own payments
+away_spending         1-3 debits 1.5-20x the usual in a place the host never used, minutes to hours apart
+night_payment         one debit 2-30x the usual between midnight and 5 am
+burst                 3-6 debits 1.2-10x the usual, 30 s to 15 min apart (half of them at night)
+card_testing          2-4 payments of ₹1-₹20 a minute or so apart, then one 2-60x the usual
+account_takeover      2-3 transfers 2-40x the usual from a new place within a few hours
 ====================  ===========================================================================
 
 A third of the large and night payments also get a second trait (a new place or a night hour). No kind
 rests on one weak trait alone (a new city at the usual amount, a night owl's usual 2 am): genuine
 customers travel and stay up, and the fit should learn that such a trait needs company. Amounts are drawn
-log-uniformly; every planted row is a debit, half of the events to a payee the host never paid (in any of
-the bank's spending categories, drawn uniformly) and half to the payee (and category) of the host payment
-they are planted beside.
+log-uniformly over wide ranges, from barely above the usual to far above it: real fraud comes in every size
+relative to its victim's history, and a narrow band (the earlier 5-40x, say) makes planted fraud all easy
+or all missed, so the recall it shows falls as a step where real fraud's falls gradually. Every planted row
+is a debit, half of the events to a payee the host never paid (in any of the bank's spending categories,
+drawn uniformly) and half to the payee (and category) of the host payment they are planted beside.
 
 The kinds are equal in events, not in rows: a burst is 3-6 rows, card testing 3-5. The weights are fitted on
 the rows as they are, but the threshold's fraud-rate estimate and recall weigh every kind to the same share of
@@ -105,9 +107,9 @@ def plant_fraud(host: Host, n_events: int, n_places: int, rng: np.random.Generat
     last = np.r_[event[1:] != event[:-1], True]
     factor = np.select(
         [k == 0, k == 1, k == 2, k == 3, (k == 4) & ~last, k == 4, k == 5],
-        [_log_uniform(rng, 5, 40, len(event)), _log_uniform(rng, 2, 10, len(event)),
-         _log_uniform(rng, 3, 15, len(event)), _log_uniform(rng, 1.5, 6, len(event)),
-         np.zeros(len(event)), _log_uniform(rng, 5, 30, len(event)), _log_uniform(rng, 3, 20, len(event))])
+        [_log_uniform(rng, 2, 100, len(event)), _log_uniform(rng, 1.5, 20, len(event)),
+         _log_uniform(rng, 2, 30, len(event)), _log_uniform(rng, 1.2, 10, len(event)),
+         np.zeros(len(event)), _log_uniform(rng, 2, 60, len(event)), _log_uniform(rng, 2, 40, len(event))])
     tiny = (k == 4) & ~last
     amount = np.where(tiny, rng.integers(1, 21, len(event)).astype(float),
                       np.round(usual[event] * factor, 2))

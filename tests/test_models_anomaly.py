@@ -120,7 +120,7 @@ def test_planted_fraud_is_made_of_the_hosts_own_usual_amounts():
     host = Host(cust=np.arange(50), secs=np.full(50, 86400 * 100 + 12 * 3600), usual=np.full(50, 1000.0),
                 place=np.zeros(50, np.int64), category=np.zeros(50, np.int64))
     planted = plant_fraud(host, 600, n_places=10, rng=np.random.default_rng(0))
-    for k, (low, high) in {0: (5, 40), 2: (3, 15)}.items():
+    for k, (low, high) in {0: (2, 100), 1: (1.5, 20), 2: (2, 30), 3: (1.2, 10), 5: (2, 40)}.items():
         ratio = planted.amount[planted.kind == k] / 1000.0
         assert ratio.min() >= low * 0.999 and ratio.max() <= high * 1.001, KINDS[k]
     night = planted.kind == 2
@@ -129,6 +129,12 @@ def test_planted_fraud_is_made_of_the_hosts_own_usual_amounts():
     assert all(3 <= n <= 6 for n in np.bincount(planted.event[burst])[np.unique(planted.event[burst])])
     tiny = (planted.kind == 4) & (planted.amount <= 20)
     assert tiny.sum() >= 2 * (planted.kind == 4).sum() / 5   # card testing: mostly tiny probes, then one large
+    large = planted.amount[(planted.kind == 4) & ~tiny] / 1000.0
+    assert large.min() >= 2 * 0.999 and large.max() <= 60 * 1.001
+    # The ranges are wide on purpose: each kind has fraud barely twice the usual and fraud far above it.
+    for k, (low, high) in {0: (2, 100), 2: (2, 30)}.items():
+        ratio = planted.amount[planted.kind == k] / 1000.0
+        assert ratio.min() < low * 1.5 and ratio.max() > high / 1.5, KINDS[k]
 
 
 def test_fraud_rate_is_estimated_from_how_much_of_the_bank_scores_like_planted_fraud():
