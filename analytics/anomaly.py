@@ -25,6 +25,7 @@ from analytics.anomaly_calibration import (
     Host,
     estimate_fraud_rate,
     fit_monotone_logistic,
+    kind_balanced_weights,
     plant_fraud,
     threshold_for_precision,
 )
@@ -231,9 +232,9 @@ class TransactionAnomalyDetector(BaseEstimator):
     does not need to have: synthetic fraud planted into a held-out slice of its own customers (see
     `analytics.anomaly_calibration`), plus customers' answers when given. The flag threshold is the lowest
     score whose precision reaches `precision_target`: the fraud rate (estimated from how many of the bank's
-    own debits score like planted fraud, never below 1 in 500, unless `fraud_rate` is set) x recall on the
-    planted fraud over the share of the bank's own held-out debits it would flag; when no score reaches the
-    target, the most precise one.
+    own debits score like planted fraud, never below 1 in 1,000, unless `fraud_rate` is set) x recall on the
+    planted fraud (every planted kind weighted to the same share of the planted rows) over the share of the
+    bank's own held-out debits it would flag; when no score reaches the target, the most precise one.
 
     Parameters
     ----------
@@ -249,8 +250,8 @@ class TransactionAnomalyDetector(BaseEstimator):
 
     Attributes
     ----------
-    threshold_ : the flag threshold; `metrics_` : threshold, targets, validation precision and recall,
-    recall per planted kind, alerts per 1,000 customers per month on the fitted data; `coef_`,
+    threshold_ : the flag threshold; `metrics_` : threshold, targets, validation precision and recall (the
+    planted kinds weighted to equal shares of rows), recall per planted kind, alerts per 1,000 customers per month on the fitted data; `coef_`,
     `intercept_` : the fitted weights (log-odds per unit of each signal).
 
     Examples
@@ -784,7 +785,10 @@ class TransactionAnomalyDetector(BaseEstimator):
         self.intercept_, self.coef_ = fit_monotone_logistic(X, y, weight)
         self.prior_shift_ = 0.0
         pos_scores, neg_scores = self._probability(positives), self._probability(negatives)
-        point = threshold_for_precision(pos_scores, neg_scores, self.fraud_rate, self.precision_target)
+        # Every planted kind the same share of the planted rows; customers' disputed answers count once each.
+        pos_weight = np.r_[np.ones(len(positives) - len(kinds)), kind_balanced_weights(kinds)]
+        point = threshold_for_precision(pos_scores, neg_scores, self.fraud_rate, self.precision_target,
+                                        positive_weight=pos_weight)
         # Flags compare log-odds (exact for any number of rows); scores read as the probability of fraud at
         # the bank's fraud rate (the logistic fit saw fraud and genuine rows half and half).
         self.flag_log_odds_ = _logit(point.threshold)
@@ -793,7 +797,8 @@ class TransactionAnomalyDetector(BaseEstimator):
         flagged = pos_scores[len(pos_scores) - len(kinds):] >= point.threshold
         self.metrics_.update({
             "threshold": round(self.threshold_, 6), "fraud_rate_used": round(point.fraud_rate, 6),
-            "fraud_rate_estimated": round(estimate_fraud_rate(pos_scores, neg_scores, bounds=(0.0, 1.0)), 6),
+            "fraud_rate_estimated": round(estimate_fraud_rate(pos_scores, neg_scores, bounds=(0.0, 1.0),
+                                                              positive_weight=pos_weight), 6),
             "validation_precision": round(point.precision, 4),
             "validation_recall": round(point.recall, 4), "target_met": point.target_met,
             "validation_false_alarm_rate": round(float((neg_scores >= point.threshold).mean()), 6),

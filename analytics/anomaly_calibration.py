@@ -7,20 +7,27 @@ kept independent): six kinds in equal shares, each built from the host customer'
 ====================  ===========================================================================
 kind                  rows planted in one host customer's history
 ====================  ===========================================================================
-large_payment         one debit 5-40x the usual, a few hours after one of the host's own payments
-away_spending         1-3 debits 2-10x the usual in a place the host never used, minutes to hours apart
-night_payment         one debit 3-15x the usual between midnight and 5 am
-burst                 3-6 debits 1.5-6x the usual, 30 s to 15 min apart (half of them at night)
-card_testing          2-4 payments of ₹1-₹20 a minute or so apart, then one 5-30x the usual
-account_takeover      2-3 transfers 3-20x the usual from a new place within a few hours
+large_payment         one debit 2-100x the usual, a few hours after one of the host's own payments
+away_spending         1-3 debits 1.5-20x the usual in a place the host never used, minutes to hours apart
+night_payment         one debit 2-30x the usual between midnight and 5 am
+burst                 3-6 debits 1.2-10x the usual, 30 s to 15 min apart (half of them at night)
+card_testing          2-4 payments of ₹1-₹20 a minute or so apart, then one 2-60x the usual
+account_takeover      2-3 transfers 2-40x the usual from a new place within a few hours
 ====================  ===========================================================================
 
 A third of the large and night payments also get a second trait (a new place or a night hour). No kind
 rests on one weak trait alone (a new city at the usual amount, a night owl's usual 2 am): genuine
 customers travel and stay up, and the fit should learn that such a trait needs company. Amounts are drawn
-log-uniformly; every planted row is a debit, half of the events to a payee the host never paid (in any of
-the bank's spending categories, drawn uniformly) and half to the payee (and category) of the host payment
-they are planted beside.
+log-uniformly over wide ranges, from barely above the usual to far above it: real fraud comes in every size
+relative to its victim's history, and a narrow band (the earlier 5-40x, say) makes planted fraud all easy
+or all missed, so the recall it shows falls as a step where real fraud's falls gradually. Every planted row
+is a debit, half of the events to a payee the host never paid (in any of the bank's spending categories,
+drawn uniformly) and half to the payee (and category) of the host payment they are planted beside.
+
+The kinds are equal in events, not in rows: a burst is 3-6 rows, card testing 3-5. The weights are fitted on
+the rows as they are, but the threshold's fraud-rate estimate and recall weigh every kind to the same share of
+the planted rows (`kind_balanced_weights`): the mix of fraud is an assumption, and by rows the multi-row
+kinds would be over half of it, their extreme scores alone setting where the estimated precision falls.
 """
 
 from __future__ import annotations
@@ -100,9 +107,9 @@ def plant_fraud(host: Host, n_events: int, n_places: int, rng: np.random.Generat
     last = np.r_[event[1:] != event[:-1], True]
     factor = np.select(
         [k == 0, k == 1, k == 2, k == 3, (k == 4) & ~last, k == 4, k == 5],
-        [_log_uniform(rng, 5, 40, len(event)), _log_uniform(rng, 2, 10, len(event)),
-         _log_uniform(rng, 3, 15, len(event)), _log_uniform(rng, 1.5, 6, len(event)),
-         np.zeros(len(event)), _log_uniform(rng, 5, 30, len(event)), _log_uniform(rng, 3, 20, len(event))])
+        [_log_uniform(rng, 2, 100, len(event)), _log_uniform(rng, 1.5, 20, len(event)),
+         _log_uniform(rng, 2, 30, len(event)), _log_uniform(rng, 1.2, 10, len(event)),
+         np.zeros(len(event)), _log_uniform(rng, 2, 60, len(event)), _log_uniform(rng, 2, 40, len(event))])
     tiny = (k == 4) & ~last
     amount = np.where(tiny, rng.integers(1, 21, len(event)).astype(float),
                       np.round(usual[event] * factor, 2))
@@ -160,8 +167,37 @@ def _flagged_share(sorted_scores: np.ndarray, thresholds: np.ndarray) -> np.ndar
     return (above + 1) / (len(sorted_scores) + 1)
 
 
+def kind_balanced_weights(kinds: np.ndarray) -> np.ndarray:
+    """Per planted row, a weight giving every kind present the same share of the planted *rows* (the
+    weights sum to the number of rows).
+
+    Precision and recall are counted in rows, and the planted kinds are an assumption about the mix of fraud,
+    not a measurement of it: a kind that happens to be several rows per event (a burst of 3-6 debits, card
+    testing's tiny payments and the large one) would otherwise make up most of the planted rows, and its
+    extreme scores alone would set the fraud-rate estimate and the shape of the recall curve.
+    """
+    kinds = np.asarray(kinds)
+    if len(kinds) == 0:
+        return np.zeros(0)
+    values, inverse, counts = np.unique(kinds, return_inverse=True, return_counts=True)
+    return len(kinds) / (len(values) * counts[inverse].astype(float))
+
+
+def _recall_at(positive_scores: np.ndarray, thresholds: np.ndarray,
+               weight: np.ndarray | None) -> np.ndarray:
+    """(Weighted) share of the positives scoring at or above each threshold."""
+    if weight is None:
+        pos = np.sort(positive_scores)
+        return (len(pos) - np.searchsorted(pos, thresholds, side="left")) / len(pos)
+    order = np.argsort(positive_scores, kind="stable")
+    pos, w = positive_scores[order], np.asarray(weight, float)[order]
+    above = np.concatenate((np.cumsum(w[::-1])[::-1], [0.0]))     # weight at or above each sorted position
+    return above[np.searchsorted(pos, thresholds, side="left")] / w.sum()
+
+
 def estimate_fraud_rate(positive_scores: np.ndarray, population_scores: np.ndarray, min_recall: float = 0.25,
-                        bounds: tuple[float, float] = FRAUD_RATE_BOUNDS) -> float:
+                        bounds: tuple[float, float] = FRAUD_RATE_BOUNDS,
+                        positive_weight: np.ndarray | None = None) -> float:
     """Share of the bank's own (unlabelled) debits that look like fraud: the smallest ratio, over score
     thresholds, of the share of the bank flagged to the share of planted fraud flagged.
 
@@ -169,35 +205,37 @@ def estimate_fraud_rate(positive_scores: np.ndarray, population_scores: np.ndarr
     everything flagged is fraud, so there the ratio approaches the fraud rate (the mixture-proportion
     estimate of Blanchard, Lee and Scott, 2010). Only thresholds keeping at least `min_recall` of the planted
     fraud count: beyond them the planted tail is more extreme than real fraud and the few counts are noise.
+    `positive_weight` weighs the planted rows (`kind_balanced_weights`); None counts each row once.
     """
-    pos = np.sort(positive_scores)
     pop = np.sort(population_scores)
-    if len(pos) == 0 or len(pop) == 0:
+    if len(positive_scores) == 0 or len(pop) == 0:
         return bounds[0]
-    candidates = np.unique(pos)
-    kept = len(pos) - np.searchsorted(pos, candidates, side="left")
-    usable = kept >= min_recall * len(pos)
-    ratio = _flagged_share(pop, candidates[usable]) / (kept[usable] / len(pos))
+    candidates = np.unique(positive_scores)
+    kept = _recall_at(positive_scores, candidates, positive_weight)
+    usable = kept >= min_recall * (1 - 1e-12)
+    ratio = _flagged_share(pop, candidates[usable]) / kept[usable]
     return float(np.clip(ratio.min(), *bounds)) if len(ratio) else bounds[0]
 
 
 def threshold_for_precision(positive_scores: np.ndarray, population_scores: np.ndarray,
-                            fraud_rate: float | None, precision_target: float) -> OperatingPoint:
+                            fraud_rate: float | None, precision_target: float,
+                            positive_weight: np.ndarray | None = None) -> OperatingPoint:
     """The lowest score threshold whose estimated precision on the bank's own debits reaches the target.
 
     Precision at a threshold is the fraud flagged over everything flagged: fraud_rate x recall (measured on
-    planted fraud) over the share of the bank's own debits flagged (those debits are unlabelled, so any
-    fraud among them is in that share too). `fraud_rate` None estimates it (`estimate_fraud_rate`). When no
-    threshold meets the target the most precise one is taken (the one with the highest recall among ties):
-    with the rate fixed that is the cut where planted fraud most outnumbers the bank's own debits.
+    planted fraud, each row weighted by `positive_weight` when given) over the share of the bank's own debits
+    flagged (those debits are unlabelled, so any fraud among them is in that share too). `fraud_rate` None
+    estimates it (`estimate_fraud_rate`, with the same weights). When no threshold meets the target the most
+    precise one is taken (the one with the highest recall among ties): with the rate fixed that is the cut
+    where planted fraud most outnumbers the bank's own debits.
     """
     if len(positive_scores) == 0:
         return OperatingPoint(1.0, float("nan"), float("nan"), float("nan"), False)
-    rate = estimate_fraud_rate(positive_scores, population_scores) if fraud_rate is None else fraud_rate
+    rate = (estimate_fraud_rate(positive_scores, population_scores, positive_weight=positive_weight)
+            if fraud_rate is None else fraud_rate)
     candidates = np.unique(positive_scores)[::-1]           # highest first
-    pos = np.sort(positive_scores)
     pop = np.sort(population_scores)
-    recall = (len(pos) - np.searchsorted(pos, candidates, side="left")) / len(pos)
+    recall = _recall_at(positive_scores, candidates, positive_weight)
     precision = np.minimum(rate * recall / _flagged_share(pop, candidates), 1.0)
     meets = np.flatnonzero(precision >= precision_target)
     if len(meets):

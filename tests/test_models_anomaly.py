@@ -21,6 +21,7 @@ from analytics.anomaly_calibration import (
     Host,
     estimate_fraud_rate,
     fit_monotone_logistic,
+    kind_balanced_weights,
     plant_fraud,
     threshold_for_precision,
 )
@@ -119,7 +120,7 @@ def test_planted_fraud_is_made_of_the_hosts_own_usual_amounts():
     host = Host(cust=np.arange(50), secs=np.full(50, 86400 * 100 + 12 * 3600), usual=np.full(50, 1000.0),
                 place=np.zeros(50, np.int64), category=np.zeros(50, np.int64))
     planted = plant_fraud(host, 600, n_places=10, rng=np.random.default_rng(0))
-    for k, (low, high) in {0: (5, 40), 2: (3, 15)}.items():
+    for k, (low, high) in {0: (2, 100), 1: (1.5, 20), 2: (2, 30), 3: (1.2, 10), 5: (2, 40)}.items():
         ratio = planted.amount[planted.kind == k] / 1000.0
         assert ratio.min() >= low * 0.999 and ratio.max() <= high * 1.001, KINDS[k]
     night = planted.kind == 2
@@ -128,6 +129,12 @@ def test_planted_fraud_is_made_of_the_hosts_own_usual_amounts():
     assert all(3 <= n <= 6 for n in np.bincount(planted.event[burst])[np.unique(planted.event[burst])])
     tiny = (planted.kind == 4) & (planted.amount <= 20)
     assert tiny.sum() >= 2 * (planted.kind == 4).sum() / 5   # card testing: mostly tiny probes, then one large
+    large = planted.amount[(planted.kind == 4) & ~tiny] / 1000.0
+    assert large.min() >= 2 * 0.999 and large.max() <= 60 * 1.001
+    # The ranges are wide on purpose: each kind has fraud barely twice the usual and fraud far above it.
+    for k, (low, high) in {0: (2, 100), 2: (2, 30)}.items():
+        ratio = planted.amount[planted.kind == k] / 1000.0
+        assert ratio.min() < low * 1.5 and ratio.max() > high / 1.5, KINDS[k]
 
 
 def test_fraud_rate_is_estimated_from_how_much_of_the_bank_scores_like_planted_fraud():
@@ -172,6 +179,41 @@ def test_without_a_cut_meeting_the_target_the_most_precise_one_is_taken_ties_to_
     point = threshold_for_precision(positives, bank, fraud_rate=0.002, precision_target=0.8)
     assert point.threshold == 0.7 and not point.target_met
     assert point.recall == 0.75 and point.precision == pytest.approx(0.2)
+
+
+def test_kind_balanced_weights_give_every_kind_the_same_share_of_the_planted_rows():
+    # A burst of four rows (kind 3) and one large payment (kind 0): five rows, two kinds, so each kind weighs
+    # 2.5 rows: 5 / (2 x 4) = 0.625 per burst row, 5 / (2 x 1) = 2.5 for the payment.
+    weights = kind_balanced_weights(np.array([3, 3, 3, 3, 0]))
+    assert weights == pytest.approx([0.625, 0.625, 0.625, 0.625, 2.5]) and weights.sum() == pytest.approx(5.0)
+    # Kinds already equal in rows: every weight 1.
+    assert kind_balanced_weights(np.array([0, 1, 2, 0, 1, 2])) == pytest.approx(np.ones(6))
+    assert len(kind_balanced_weights(np.array([], np.int64))) == 0
+
+
+def test_a_kind_with_many_rows_per_event_does_not_set_the_cut_alone():
+    # Planted: one burst of four rows scoring 0.95 (kind 3) and one large payment scoring 0.6 (kind 0).
+    # The bank's 1,999 debits (2,000 with the extra row): two at 0.96, two at 0.7, the rest 0.1, so the
+    # shares flagged at cut 0.95 / 0.6 are 3 / 2,000 = 0.0015 and 5 / 2,000 = 0.0025.
+    positives = np.r_[np.full(4, 0.95), 0.6]
+    kinds = np.array([3, 3, 3, 3, 0])
+    bank = np.r_[0.96, 0.96, 0.7, 0.7, np.full(1995, 0.1)]
+    # Row by row: recall 4/5 = 0.8 at 0.95, 1 at 0.6; rate min(0.0015 / 0.8, 0.0025 / 1) = 0.001875;
+    # precision at 0.6 = 0.001875 / 0.0025 = 0.75 < 0.8, so the cut stays at 0.95 with recall 0.8.
+    assert estimate_fraud_rate(positives, bank) == pytest.approx(0.001875)
+    by_rows = threshold_for_precision(positives, bank, None, 0.8)
+    assert by_rows.threshold == 0.95 and by_rows.recall == pytest.approx(0.8)
+    # Each kind half the rows: recall 0.5 at 0.95, 1 at 0.6; rate min(0.0015 / 0.5, 0.0025 / 1) = 0.0025;
+    # precision 0.0025 x 0.5 / 0.0015 = 0.83 at 0.95 and 0.0025 / 0.0025 = 1 at 0.6: the cut is 0.6.
+    weights = kind_balanced_weights(kinds)
+    assert estimate_fraud_rate(positives, bank, positive_weight=weights) == pytest.approx(0.0025)
+    balanced = threshold_for_precision(positives, bank, None, 0.8, positive_weight=weights)
+    assert balanced.threshold == 0.6 and balanced.recall == pytest.approx(1.0)
+    assert balanced.fraud_rate == pytest.approx(0.0025) and balanced.precision == pytest.approx(1.0)
+    # At an assumed rate of 1 in 500 the weighted recall gives 0.002 x 0.5 / 0.0015 = 0.67 at 0.95 and
+    # 0.002 / 0.0025 = 0.8 at 0.6: 0.6 meets the target exactly.
+    assumed = threshold_for_precision(positives, bank, 0.002, 0.8, positive_weight=weights)
+    assert assumed.threshold == 0.6 and assumed.precision == pytest.approx(0.8)
 
 
 def test_better_separated_planted_fraud_does_not_make_the_cut_stricter_below_the_floor():
