@@ -177,6 +177,16 @@ class Store:
                 db.execute(f'DROP INDEX "{name}"')
         return [sql for _, sql in indexes]
 
+    def drop_row_triggers(self, table: str) -> list[str]:
+        """Drop the table's row triggers for a bulk load (inside the caller's block; the loader then does once
+        what they do per row); return the statements that recreate them."""
+        with self.locked() as db:
+            triggers = db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?",
+                                  (table,)).fetchall()
+            for name, _ in triggers:
+                db.execute(f'DROP TRIGGER "{name}"')
+        return [sql for _, sql in triggers]
+
     def stream(self, sql: str, params: Sequence[Any] = (), batch: int = 50_000) -> Iterator[tuple[Any, ...]]:
         """Rows of a long read, `batch` at a time, without holding the store's lock meanwhile: a second
         connection reads a consistent snapshot (WAL) while the bot and the API go on writing."""
