@@ -41,12 +41,18 @@ class CustomerScoresSnapshot:
         self.store = store
         self.path = None if store.snapshot_folder is None else store.snapshot_folder / FILE_NAME
 
-    def save(self, table: pa.Table, version: str) -> Path | None:
+    def store_id(self) -> str:
+        return self._meta().get("store_id", "")
+
+    def save(self, table: pa.Table, version: str, *, store_id: str | None = None) -> Path | None:
         """Write `table` as the copy of the rows the store holds at `version` (the token their transaction
-        set). Safe before that transaction commits: until it does, the store's token is another one."""
+        set). Safe before that transaction commits: until it does, the store's token is another one (and a
+        rolled-back one never becomes it). `store_id` saves a look-up (from a thread that must not wait for
+        the store's lock)."""
         if self.path is None:
             return None
-        metadata = {"store_id": self._meta().get("store_id", ""), "version": version, "format": FORMAT}
+        metadata = {"store_id": self.store_id() if store_id is None else store_id, "version": version,
+                    "format": FORMAT}
         temporary = self.path.with_suffix(".tmp")
         try:
             make_private_dir(self.path.parent)

@@ -12,6 +12,7 @@ import json
 import pickle
 import secrets
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -61,14 +62,20 @@ def _json_lists_one_by_one(values: Sequence[Any]) -> list[str]:
     return out
 
 
+def artifact_blob(obj: Any) -> bytes:
+    """The bytes `save_artifact` stores for `obj`."""
+    return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+
+
 @functools.lru_cache(maxsize=4096)
 def _joined(reasons_json: str) -> str:
     """A stored JSON list of sentences as '; '-joined text (a few hundred distinct lists repeat a million times)."""
     return "; ".join(json.loads(reasons_json))
 
 
-def _text_or_none(values: np.ndarray) -> np.ndarray:
-    """str(value) per cell, None for None/NaN, computed once per distinct value."""
+def _text_or_none(values: np.ndarray | pd.Series) -> np.ndarray:
+    """str(value) per cell, None for None/NaN, computed once per distinct value (Arrow-backed text is hashed
+    in Arrow, never made into a million Python strings first)."""
     codes, distinct = pd.factorize(values)
     lookup = np.empty(len(distinct) + 1, dtype=object)
     lookup[:-1] = [str(v) for v in distinct]
@@ -152,30 +159,34 @@ class ScoreRepository:
             elif series.dtype.kind in "iuf":
                 columns[column] = series.to_numpy()[order]  # NaN binds as NULL
             else:
-                columns[column] = _text_or_none(series.to_numpy(dtype=object))[order]
+                columns[column] = _text_or_none(series)[order]
         constants = {"as_of": as_of.isoformat(), "scored_at": scored_at or _now()}
-        # Many rows per INSERT statement (bot/storage/bulk.py): a third of executemany's time for 884k rows.
-        with self.store.locked() as db:
-            if not replace_all:
+        if not replace_all:
+            # Many rows per INSERT statement (bot/storage/bulk.py): a third of executemany's time for 884k rows.
+            with self.store.locked() as db:
                 insert_columns(db.conn, "INSERT OR REPLACE", "customer_scores", columns, constants=constants)
-                return n   # the table's triggers renew the version token: any copy of the rows is stale now
-            # The row triggers (SQLite) would renew the token once per row (and turn the DELETE into a row by
-            # row one): dropped for the load, which sets a token of its own once.
-            triggers = self.store.drop_row_triggers("customer_scores")
-            db.execute("DELETE FROM customer_scores")
-            with _indexes_rebuilt_after(self.store, db, "customer_scores"):
-                verb = "INSERT" if self.store.backend == "postgresql" else "INSERT OR REPLACE"
-                insert_columns(db.conn, verb, "customer_scores", columns, constants=constants)
-            for sql in triggers:
-                db.execute(sql)
-            version = secrets.token_hex(16)
-            db.execute("INSERT INTO store_meta (key, value) VALUES (?, ?)"
-                       " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (VERSION_KEY, version))
+            return n   # the table's triggers renew the version token: any copy of the rows is stale now
+        version = secrets.token_hex(16)
         snapshot = CustomerScoresSnapshot(self.store)
-        if snapshot.path is not None and orders_text_by_code_point(self.store):
-            table = _export_table(columns, self.store.backend)
-            if table is not None:
-                snapshot.save(table, version)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="customer-scores-copy") as pool:
+            # The copy is built and written beside the load (sqlite3 and Arrow release the GIL for most of
+            # their work); it is not read before this transaction commits `version`.
+            copying = (pool.submit(_save_copy, snapshot, columns, self.store.backend, version, snapshot.store_id())
+                       if snapshot.path is not None and orders_text_by_code_point(self.store) else None)
+            with self.store.locked() as db:
+                # The row triggers (SQLite) would renew the token once per row (and turn the DELETE into a row
+                # by row one): dropped for the load, which sets a token of its own once.
+                triggers = self.store.drop_row_triggers("customer_scores")
+                db.execute("DELETE FROM customer_scores")
+                with _indexes_rebuilt_after(self.store, db, "customer_scores"):
+                    verb = "INSERT" if self.store.backend == "postgresql" else "INSERT OR REPLACE"
+                    insert_columns(db.conn, verb, "customer_scores", columns, constants=constants)
+                for sql in triggers:
+                    db.execute(sql)
+                db.execute("INSERT INTO store_meta (key, value) VALUES (?, ?)"
+                           " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (VERSION_KEY, version))
+        if copying is not None:
+            copying.result()
         return n
 
     def write_segments(self, segments: Sequence[dict[str, Any]]) -> None:
@@ -188,9 +199,11 @@ class ScoreRepository:
                   json.dumps({k: round(float(v), 4) for k, v in s["centroid"].items()})) for s in segments],
             )
 
-    def save_artifact(self, name: str, obj: Any, metrics: dict[str, Any], as_of: dt.date | None) -> None:
-        """Pickle a fitted estimator with its evaluation figures (replaces the previous one of that name)."""
-        blob = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    def save_artifact(self, name: str, obj: Any, metrics: dict[str, Any], as_of: dt.date | None, *,
+                      pickled: bytes | None = None) -> None:
+        """Pickle a fitted estimator with its evaluation figures (replaces the previous one of that name).
+        `pickled` is `artifact_blob(obj)` made earlier (beside a bulk load: the detector's is ~80 MB)."""
+        blob = artifact_blob(obj) if pickled is None else pickled
         with self.store.locked() as db:
             db.execute(
                 "INSERT OR REPLACE INTO model_artifacts (name, created_at, as_of, metrics, blob) VALUES (?, ?, ?, ?, ?)",
@@ -386,6 +399,13 @@ def _export_table(columns: dict[str, np.ndarray], backend: str) -> pa.Table | No
             if len(encoded.dictionary) * _DICTIONARY_AT_MOST < len(array):
                 arrays[name] = encoded
     return pa.table(arrays)
+
+
+def _save_copy(snapshot: CustomerScoresSnapshot, columns: dict[str, np.ndarray], backend: str, version: str,
+               store_id: str) -> None:
+    table = _export_table(columns, backend)
+    if table is not None:
+        snapshot.save(table, version, store_id=store_id)
 
 
 CUSTOMER_EXPORT_COLUMNS = (
