@@ -8,7 +8,7 @@ Prints each figure and its ratio to a naive baseline run in the same process tre
 Peak memory is the max RSS of a fresh child process doing ingest + train.
 
 With --real, the real full file too: each stage, the total, peak RSS and the ratio to a plain pandas.read_csv
-of it timed in the same run (issue 11).
+of it timed in the same run, then `finassist export` of that store (issue 11).
 
     python benchmarks/pipeline.py [--customers 9000] [--months 12] [--real]
 """
@@ -104,6 +104,18 @@ def _print_real(real: dict, plain: dict) -> None:
           + "  (categories + anomaly run beside profiles, segments and churn)")
     print(f"  ingest+train          {total:6.2f} s   ratio to the plain read {total / plain['read_s']:.1f}x "
           f"(target <= 8x)   peak RSS {real['peak_mb']:,.0f} MB (target <= 1,536 MB)")
+
+
+def _time_export(db_path: str, out_dir: Path) -> float:
+    """Wall seconds of `finassist export` of the store at `db_path`, run as a user runs it (a fresh process)."""
+    import subprocess
+
+    config = out_dir / "export.toml"
+    config.write_text(f'[storage]\ndb_path = "{db_path}"\n')
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "bot", "export", "--config", str(config), "--out", str(out_dir / "export")],
+                   check=True, stdout=subprocess.DEVNULL, cwd=Path(__file__).resolve().parent.parent)
+    return time.perf_counter() - started
 
 
 def _in_child(target, *args) -> dict:
@@ -230,6 +242,9 @@ def main() -> None:
             plain = _in_child(_plain_read, str(REAL_FULL))
             real = _in_child(_ingest_and_train, str(REAL_FULL), real_db)
             _print_real(real, plain)
+            export_s = _time_export(real_db, tmp_path)
+            print(f"  export                {export_s:6.2f} s   (target <= 5 s; {real['rows']:,} transactions and "
+                  f"customers_scored.csv from train's columnar copy)")
 
 
 if __name__ == "__main__":

@@ -199,3 +199,19 @@ def test_an_arrow_column_is_written_as_its_python_values(values):
         assert csv_chunk([array.dictionary_encode(), pa.array(list(reversed(repeated)), type=array.type)]) == as_lists
         assert csv_chunk([pa.chunked_array([array.slice(0, 4), array.slice(4)]),
                           pa.array(list(reversed(repeated)), type=array.type)]) == as_lists
+
+
+def test_export_rounds_scores_exactly_as_python_round():
+    """Export rounds every quiet row's score in numpy: the very doubles `round(v, 6)` gives, halves included."""
+    from bot.services.trained_scores import python_round
+
+    rng = np.random.default_rng(0)
+    halves = (np.arange(-50_000, 50_000) + 0.5) / 1e6
+    values = np.concatenate([
+        rng.random(100_000), rng.uniform(-1e6, 1e6, 20_000), rng.random(20_000) * 10.0 ** rng.integers(-12, 17, 20_000),
+        halves, np.nextafter(halves, 1), np.nextafter(halves, -1),
+        [0.0, -0.0, -4e-7, 5e-324, 2.0 ** 53, 1e16, 1.7976931348623157e308, np.nan, np.inf, -np.inf]])
+    expected = np.array([round(v, 6) for v in values.tolist()])
+    got = python_round(values, 6)
+    same = (got.view(np.int64) == expected.view(np.int64)) | (np.isnan(got) & np.isnan(expected))
+    assert same.all(), values[~same][:5]

@@ -115,7 +115,7 @@ class TrainedScores:
                 reasons = np.asarray(["; ".join(r) for r in scored["reasons"]], dtype=object)
             del frame
             category = np.array(category, dtype=object)   # our own copies: stored rows are written into them
-            score = np.array([round(v, 6) for v in score.tolist()], dtype=np.float64)  # as csv.writer rounds
+            score = python_round(score, 6)   # what `train` stores: round(score, 6)
             # The few stored rows are looked up among the million ids (hashing the small side only).
             keys = list(stored)
             found = pd.Index(keys).get_indexer(ids) if keys else np.full(len(ids), -1, dtype=np.intp)
@@ -166,3 +166,22 @@ def _kept_scores(kept: Any, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray] | 
     lookup[:-1] = kept["categories"]
     lookup[-1] = None
     return kept["anomaly_score"], lookup[kept["category_codes"]]
+
+
+def python_round(values: np.ndarray, digits: int) -> np.ndarray:
+    """`round(v, digits)` of every value, bit for bit, without a Python call per value.
+
+    Python rounds the exact binary value half-to-even at `digits` decimals and returns the double nearest that
+    decimal. `rint(v * 10**digits) / 10**digits` gives the same (the division is correctly rounded) whenever
+    the product's own rounding error cannot move it across a half; the few values that lie within a few ulps
+    of a half, are too large for the product to be exact, or are not finite take Python's `round`."""
+    values = np.asarray(values, dtype=np.float64)
+    scale = 10.0 ** digits
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = values * scale
+        out = np.rint(scaled) / scale
+        to_half = np.abs(scaled - (np.floor(scaled) + 0.5))
+        risky = ~np.isfinite(scaled) | (np.abs(scaled) >= 2.0 ** 50) | (to_half <= 8 * np.spacing(np.abs(scaled)))
+    for i in np.flatnonzero(risky).tolist():
+        out[i] = round(float(values[i]), digits)
+    return out
