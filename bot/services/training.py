@@ -25,7 +25,7 @@ from bot.services.trained_scores import row_scores
 from bot.storage.database import Store
 from bot.storage.fraud_checks import FraudCheckRepository
 from bot.storage.intake import IntakeMark
-from bot.storage.scores import ScoreRepository, artifact_blob
+from bot.storage.scores import ScoreRepository
 from bot.storage.transactions import TransactionRepository
 
 log = logging.getLogger(__name__)
@@ -146,24 +146,16 @@ def train(store: Store, config: Config, progress: Progress | None = None, random
     scores = ScoreRepository(store)
     anomaly_metrics = {**detector.metrics_, "flagged": n_flagged, "scored": n_scored, "stored": len(txn_scores),
                        "threshold": detector.threshold, "last_rowid": last_rowid}
-    artifacts = [
-        ("anomaly", detector, anomaly_metrics),
-        ("anomaly_rows", every_score, {"rows": n_scored, "last_rowid": last_rowid}),
-        ("segments", segmenter, {"k": segmenter.k_, "silhouette": segmenter.scores_,
-                                 "median_balance": segmenter.median_balance_}),
-        ("churn", churn, churn.metrics_),
-    ]
-    # The models are pickled on a second thread while the score rows are inserted (sqlite3 and psycopg let
-    # go of the GIL while the database works): the detector alone is ~80 MB of pickle on the real file.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pickle") as pickler:
-        pickled = [pickler.submit(artifact_blob, model) for _, model, _ in artifacts]
-        with store.atomic(bulk=True):
-            scores.write_transaction_scores(txn_scores)
-            scores.write_customer_scores(customers, as_of=as_of)
-            scores.write_segments(segment_rows)
-            for (name, model, metrics), blob in zip(artifacts, pickled, strict=True):
-                scores.save_artifact(name, model, metrics, as_of, pickled=blob.result())
-            IntakeMark(store).set(last_rowid)  # rows after it (stored while training ran) are scored at intake
+    with store.atomic(bulk=True):
+        scores.write_transaction_scores(txn_scores)
+        scores.write_customer_scores(customers, as_of=as_of)
+        scores.write_segments(segment_rows)
+        scores.save_artifact("anomaly", detector, anomaly_metrics, as_of)
+        scores.save_artifact("anomaly_rows", every_score, {"rows": n_scored, "last_rowid": last_rowid}, as_of)
+        scores.save_artifact("segments", segmenter, {"k": segmenter.k_, "silhouette": segmenter.scores_,
+                                                     "median_balance": segmenter.median_balance_}, as_of)
+        scores.save_artifact("churn", churn, churn.metrics_, as_of)
+        IntakeMark(store).set(last_rowid)  # rows after it (stored while training ran) are scored at intake
     timings["write"] = round(time.perf_counter() - clock, 3)
     log.info("train: write took %.2fs", timings["write"])
 

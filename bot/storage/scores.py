@@ -62,11 +62,6 @@ def _json_lists_one_by_one(values: Sequence[Any]) -> list[str]:
     return out
 
 
-def artifact_blob(obj: Any) -> bytes:
-    """The bytes `save_artifact` stores for `obj`."""
-    return pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-
-
 @functools.lru_cache(maxsize=4096)
 def _joined(reasons_json: str) -> str:
     """A stored JSON list of sentences as '; '-joined text (a few hundred distinct lists repeat a million times)."""
@@ -199,11 +194,9 @@ class ScoreRepository:
                   json.dumps({k: round(float(v), 4) for k, v in s["centroid"].items()})) for s in segments],
             )
 
-    def save_artifact(self, name: str, obj: Any, metrics: dict[str, Any], as_of: dt.date | None, *,
-                      pickled: bytes | None = None) -> None:
-        """Pickle a fitted estimator with its evaluation figures (replaces the previous one of that name).
-        `pickled` is `artifact_blob(obj)` made earlier (beside a bulk load: the detector's is ~80 MB)."""
-        blob = artifact_blob(obj) if pickled is None else pickled
+    def save_artifact(self, name: str, obj: Any, metrics: dict[str, Any], as_of: dt.date | None) -> None:
+        """Pickle a fitted estimator with its evaluation figures (replaces the previous one of that name)."""
+        blob = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
         with self.store.locked() as db:
             db.execute(
                 "INSERT OR REPLACE INTO model_artifacts (name, created_at, as_of, metrics, blob) VALUES (?, ?, ?, ?, ?)",
@@ -371,7 +364,12 @@ def _export_table(columns: dict[str, np.ndarray], backend: str) -> pa.Table | No
             elif kind == "TEXT":
                 if values.dtype != object:
                     return None
-                arrays[name] = pa.array(values, type=pa.string())
+                if name == "customer_id":
+                    arrays[name] = pa.array(values, type=pa.string())
+                else:   # a few distinct texts: hashed as Python strings, each made Arrow text once
+                    codes, distinct = pd.factorize(values)
+                    arrays[name] = pa.DictionaryArray.from_arrays(
+                        pa.array(codes.astype(np.int32), mask=codes < 0), pa.array(distinct, type=pa.string()))
             elif values.dtype.kind not in "iuf" or values.dtype.itemsize > 8:
                 return None
             elif kind == "INTEGER":
