@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import logging
 import pickle
 import secrets
 from collections.abc import Iterator, Sequence
@@ -23,6 +24,8 @@ import pyarrow as pa
 from bot.storage.bulk import insert_columns
 from bot.storage.database import Store
 from bot.storage.score_snapshot import VERSION_KEY, CustomerScoresSnapshot, orders_text_by_code_point
+
+log = logging.getLogger(__name__)
 
 _CUSTOMER_COLUMNS = (
     "customer_id", "segment", "persona", "churn_risk", "churn_level", "churn_reasons", "rfm_recency",
@@ -401,9 +404,13 @@ def _export_table(columns: dict[str, np.ndarray], backend: str) -> pa.Table | No
 
 def _save_copy(snapshot: CustomerScoresSnapshot, columns: dict[str, np.ndarray], backend: str, version: str,
                store_id: str) -> None:
-    table = _export_table(columns, backend)
-    if table is not None:
-        snapshot.save(table, version, store_id=store_id)
+    """Build and write export's copy; a failure costs export its shortcut, never the scores being written."""
+    try:
+        table = _export_table(columns, backend)
+        if table is not None:
+            snapshot.save(table, version, store_id=store_id)
+    except Exception:  # noqa: BLE001 - a cache: SQL is read instead, the training run goes on
+        log.exception("customer scores copy not written: export will read them from SQL")
 
 
 CUSTOMER_EXPORT_COLUMNS = (
