@@ -33,7 +33,7 @@ def _python_cell(value: Any) -> str:
     return buffer.getvalue()[:-3]  # the "," and "\r\n" after it
 
 
-def _fix(texts: pa.Array, cells: list[Any], positions: np.ndarray) -> pa.Array:
+def _fix(texts: pa.Array, cells: Any, positions: np.ndarray) -> pa.Array:
     if len(positions) == 0:
         return texts
     out = texts.to_numpy(zero_copy_only=False).astype(object)
@@ -42,7 +42,7 @@ def _fix(texts: pa.Array, cells: list[Any], positions: np.ndarray) -> pa.Array:
     return pa.array(out, type=pa.string())
 
 
-def _float_texts(array: pa.Array, cells: list[Any]) -> pa.Array:
+def _float_texts(array: pa.Array, cells: Any) -> pa.Array:
     values = array.to_numpy(zero_copy_only=False)  # nulls as NaN
     texts = pc.cast(array, pa.string()).fill_null("")
     magnitude = np.abs(values)
@@ -58,13 +58,45 @@ def _float_texts(array: pa.Array, cells: list[Any]) -> pa.Array:
     return _fix(texts, cells, np.flatnonzero(odd))
 
 
-def column_texts(values: Sequence[Any]) -> pa.Array:
-    """The CSV cell text of every value (neutralised, quoted where csv.writer quotes), as an Arrow string array."""
-    cells = values.tolist() if isinstance(values, np.ndarray) else list(values)
-    try:
-        array = pa.array(cells)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        return _python_texts(cells)
+class _ArrowCells:
+    """The Python values of an Arrow array, made one at a time: only the few cells the Python path writes."""
+
+    def __init__(self, array: pa.Array) -> None:
+        self.array = array
+        self._replaced: dict[int, Any] = {}
+
+    def __getitem__(self, i: int) -> Any:
+        return self._replaced[i] if i in self._replaced else self.array[i].as_py()
+
+    def __setitem__(self, i: int, value: Any) -> None:
+        self._replaced[i] = value
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+
+def column_texts(values: Sequence[Any] | pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The CSV cell text of every value (neutralised, quoted where csv.writer quotes), as an Arrow string array.
+
+    An Arrow array (dictionary-encoded too) gives the same text as the list of its Python values
+    (`to_pylist()`), without making them."""
+    cells: Any
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.DictionaryArray):
+        # a cell's text depends on its value alone: each distinct value is written once, then looked up
+        return pc.take(column_texts(values.dictionary), values.indices).fill_null("")
+    if isinstance(values, pa.Array):
+        array, cells = values, _ArrowCells(values)
+        if not (pa.types.is_null(array.type) or pa.types.is_float64(array.type) or pa.types.is_int64(array.type)
+                or pa.types.is_string(array.type)):
+            return _python_texts(array.to_pylist())
+    else:
+        cells = values.tolist() if isinstance(values, np.ndarray) else list(values)
+        try:
+            array = pa.array(cells)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            return _python_texts(cells)
     kind = array.type
     if pa.types.is_null(kind):
         return pa.array([""] * len(cells), type=pa.string())
@@ -87,7 +119,7 @@ def _python_texts(cells: list[Any]) -> pa.Array:
     return pa.array([_python_cell(neutralize(v)) for v in cells], type=pa.string())
 
 
-def csv_chunk(columns: Sequence[Sequence[Any]]) -> bytes:
+def csv_chunk(columns: Sequence[Sequence[Any] | pa.Array | pa.ChunkedArray]) -> bytes:
     """The UTF-8 CSV lines (each ending `\\r\\n`) of the rows given column by column."""
     if not columns or len(columns[0]) == 0:
         return b""

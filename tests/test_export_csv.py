@@ -261,3 +261,28 @@ def test_customers_file_of_a_second_process_that_cannot_write_fails_in_one_line(
     taken.mkdir()  # a folder where the file should go
     with pytest.raises(CommandFailed, match="cannot write"):
         write_customers_beside(Config().with_db(db), taken).result(timeout=300)
+
+
+def test_customers_file_from_trains_copy_is_the_file_sql_gives(exported, tmp_path):
+    """`train` leaves export a columnar copy of customer_scores; a copy of the store without it (its folder
+    is a cache) exports the customers from SQL: the very same bytes."""
+    from bot.storage.score_snapshot import CustomerScoresSnapshot
+
+    db, out = exported
+    source = Store(db)
+    try:
+        assert CustomerScoresSnapshot(source).current() is not None
+        copy = tmp_path / "no-copy.db"
+        source.conn.execute("VACUUM INTO ?", (str(copy),))
+    finally:
+        source.close()
+    config = tmp_path / "config.toml"
+    config.write_text(f'[storage]\ndb_path = "{copy}"\n')
+    again = tmp_path / "again"
+    assert main(["export", "--out", str(again), "--config", str(config)]) == 0
+    store = Store(copy)
+    try:
+        assert CustomerScoresSnapshot(store).current() is None
+    finally:
+        store.close()
+    assert (again / "customers_scored.csv").read_bytes() == (out / "customers_scored.csv").read_bytes()

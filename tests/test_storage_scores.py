@@ -89,3 +89,23 @@ def test_model_artifacts_keep_their_bytes_and_figures(backend_store):
     info = repo.artifact_info("anomaly")
     assert (info["as_of"], info["metrics"]) == ("2016-11-30", {"auc": 0.93})
     assert repo.load_artifact("churn") is None and repo.artifact_info("churn") is None
+
+
+def test_a_bulk_replace_skips_zeroing_freed_pages_and_restores_the_setting(tmp_path):
+    """Inside `atomic(bulk=True)` freed pages are not overwritten with zeros first (the rows written next reuse
+    them); the connection's own secure_delete setting is back afterwards, and the rows are the new ones."""
+    from bot.storage.database import Store
+
+    store = Store(tmp_path / "s.db")
+    try:
+        before = store.conn.execute("PRAGMA secure_delete").fetchone()[0]
+        repo = ScoreRepository(store)
+        with store.atomic(bulk=True):
+            repo.write_customer_scores(_customers(), as_of=dt.date(2016, 10, 31), scored_at=STAMP)
+            assert store.conn.execute("PRAGMA secure_delete").fetchone()[0] == 2   # FAST
+        with store.atomic(bulk=True):
+            repo.write_customer_scores(_customers().iloc[1:], as_of=dt.date(2016, 10, 31), scored_at=STAMP)
+        assert store.conn.execute("PRAGMA secure_delete").fetchone()[0] == before
+        assert [r[0] for r in repo.iter_customer_export()] == ["C1", "C3"]
+    finally:
+        store.close()

@@ -11,11 +11,12 @@ REST API recompute them on demand, and every channel still gives the same figure
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from analytics.profiles import end_of_day
 from bot.storage.database import Store
@@ -78,11 +79,12 @@ class TrainedScores:
         """(TransactionID, CustomerID, category, anomaly_score, flagged, reasons) for every transaction the
         last training run scored, in stored order, then any scored later through the API."""
         for columns in self.export_columns(progress=progress):
-            yield from zip(*columns, strict=True)
+            yield from zip(*(c.to_pylist() if isinstance(c, pa.Array) else list(c) for c in columns), strict=True)
 
     def export_columns(self, progress: Callable[[str], None] | None = None,
-                       chunk_rows: int = 100_000) -> Iterator[tuple[list[Any], ...]]:
-        """`export_rows` as chunks of up to `chunk_rows` rows, column by column (six lists of Python values).
+                       chunk_rows: int = 100_000) -> Iterator[tuple[Sequence[Any] | pa.Array, ...]]:
+        """`export_rows` as chunks of up to `chunk_rows` rows, column by column (six sequences of Python values
+        or Arrow arrays, which the CSV writer writes alike: analytics.csv_lines).
 
         The quiet rows' scores and categories come from what `train` kept of every row (`row_scores`); only a
         store trained before it kept them (or whose rows no longer match them) re-scores them with the
@@ -112,17 +114,22 @@ class TrainedScores:
                 flagged = scored["flagged"].to_numpy().astype(np.int64)
                 reasons = np.asarray(["; ".join(r) for r in scored["reasons"]], dtype=object)
             del frame
-            where = pd.Index(ids).get_indexer(list(stored)) if stored else np.zeros(0, dtype=np.intp)
+            category = np.array(category, dtype=object)   # our own copies: stored rows are written into them
+            score = python_round(score, 6)   # what `train` stores: round(score, 6)
+            # The few stored rows are looked up among the million ids (hashing the small side only).
+            keys = list(stored)
+            found = pd.Index(keys).get_indexer(ids) if keys else np.full(len(ids), -1, dtype=np.intp)
+            positions = np.flatnonzero(found >= 0)
+            if len(positions):
+                ids, customers = ids.copy(), customers.copy()   # not the frame's own arrays
+            for position, key in zip(positions.tolist(), found[positions].tolist(), strict=True):
+                (ids[position], customers[position], category[position], score[position], flagged[position],
+                 reasons[position]) = stored.pop(keys[key])
             for start in range(0, len(ids), chunk_rows):
                 stop = min(start + chunk_rows, len(ids))
-                columns = (ids[start:stop].tolist(), customers[start:stop].tolist(), category[start:stop].tolist(),
-                           [round(v, 6) for v in score[start:stop].tolist()], flagged[start:stop].tolist(),
-                           reasons[start:stop].tolist())
-                for position in where[(where >= start) & (where < stop)].tolist():
-                    row = stored.pop(ids[position])
-                    for column, value in zip(columns, row, strict=True):
-                        column[position - start] = value
-                yield columns
+                # numbers as Arrow arrays (no million Python floats); text as arrays of its Python strings
+                yield (ids[start:stop], customers[start:stop], category[start:stop], pa.array(score[start:stop]),
+                       pa.array(flagged[start:stop]), reasons[start:stop])
         if stored:
             yield tuple(list(column) for column in zip(*stored.values(), strict=True))
 
@@ -159,3 +166,22 @@ def _kept_scores(kept: Any, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray] | 
     lookup[:-1] = kept["categories"]
     lookup[-1] = None
     return kept["anomaly_score"], lookup[kept["category_codes"]]
+
+
+def python_round(values: np.ndarray, digits: int) -> np.ndarray:
+    """`round(v, digits)` of every value, bit for bit, without a Python call per value.
+
+    Python rounds the exact binary value half-to-even at `digits` decimals and returns the double nearest that
+    decimal. `rint(v * 10**digits) / 10**digits` gives the same (the division is correctly rounded) whenever
+    the product's own rounding error cannot move it across a half; the few values that lie within a few ulps
+    of a half, are too large for the product to be exact, or are not finite take Python's `round`."""
+    values = np.asarray(values, dtype=np.float64)
+    scale = 10.0 ** digits
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = values * scale
+        out = np.rint(scaled) / scale
+        to_half = np.abs(scaled - (np.floor(scaled) + 0.5))
+        risky = ~np.isfinite(scaled) | (np.abs(scaled) >= 2.0 ** 50) | (to_half <= 8 * np.spacing(np.abs(scaled)))
+    for i in np.flatnonzero(risky).tolist():
+        out[i] = round(float(values[i]), digits)
+    return out

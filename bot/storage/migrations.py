@@ -337,6 +337,36 @@ CREATE TABLE handoff_messages (
 )
 """
 
+
+# A random token that changes with every write to customer_scores (issue 11): `export` reads its columnar copy
+# of the table (bot/storage/score_snapshot.py) only while the token is the one the copy was made at, so no
+# writer (intake, another train, another worker, a hand-made UPDATE) can leave it showing other numbers than the
+# rows. SQLite has row triggers only (`train`'s bulk replace drops them for its load and sets the token itself);
+# PostgreSQL has statement triggers (one update per statement, COPY and TRUNCATE included).
+CUSTOMER_SCORES_VERSION = "customer_scores_version"
+_SQLITE_VERSION_TRIGGER = (
+    "CREATE TRIGGER customer_scores_changed_{name} AFTER {event} ON customer_scores BEGIN"
+    " UPDATE store_meta SET value = lower(hex(randomblob(16))) WHERE key = '" + CUSTOMER_SCORES_VERSION + "'; END")
+_PG_VERSION_FUNCTION = (
+    "CREATE OR REPLACE FUNCTION customer_scores_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+    " UPDATE store_meta SET value = replace(gen_random_uuid()::text, '-', '') WHERE key = '"
+    + CUSTOMER_SCORES_VERSION + "'; RETURN NULL; END $$")
+_PG_VERSION_TRIGGER = ("CREATE TRIGGER customer_scores_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE"
+                       " ON customer_scores FOR EACH STATEMENT EXECUTE FUNCTION customer_scores_changed()")
+
+
+def customer_scores_version_0010(db: sqlite_utils.Database) -> None:
+    db.execute("INSERT INTO store_meta (key, value) VALUES ('" + CUSTOMER_SCORES_VERSION
+               + "', lower(hex(randomblob(16))))")
+    raw = getattr(db, "raw", None)  # PostgreSQL's connection (bot/storage/postgres.py): its own trigger syntax
+    if raw is not None:
+        raw.execute(_PG_VERSION_FUNCTION)
+        raw.execute(_PG_VERSION_TRIGGER)
+        return
+    for event in ("INSERT", "UPDATE", "DELETE"):
+        db.execute(_SQLITE_VERSION_TRIGGER.format(name=event.lower(), event=event))
+
+
 MIGRATIONS: list[Migration] = [
     ("0001_core", CORE_0001),
     ("0002_bot", BOT_0002),
@@ -347,4 +377,5 @@ MIGRATIONS: list[Migration] = [
     ("0007_private_links", PRIVATE_LINKS_0007),
     ("0008_alert_kinds", ALERT_KINDS_0008),
     ("0009_handoffs", HANDOFFS_0009),
+    ("0010_customer_scores_version", customer_scores_version_0010),
 ]

@@ -507,6 +507,10 @@ class PostgresStore(Store):
                 raw.execute("SET LOCAL maintenance_work_mem = '256MB'")  # one in-memory sort per index
         return rebuild
 
+    def drop_row_triggers(self, table: str) -> list[str]:
+        """Nothing to drop: the store's triggers here are statement triggers (once per statement, not per row)."""
+        return []
+
     def stream(self, sql: str, params: Sequence[Any] = (), batch: int = 50_000) -> Iterator[tuple[Any, ...]]:
         """Rows of a long read through a server-side cursor on a connection of its own."""
         for rows in self.stream_batches(sql, params, batch):

@@ -9,16 +9,23 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import logging
 import pickle
+import secrets
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from bot.storage.bulk import insert_columns
 from bot.storage.database import Store
+from bot.storage.score_snapshot import VERSION_KEY, CustomerScoresSnapshot, orders_text_by_code_point
+
+log = logging.getLogger(__name__)
 
 _CUSTOMER_COLUMNS = (
     "customer_id", "segment", "persona", "churn_risk", "churn_level", "churn_reasons", "rfm_recency",
@@ -64,8 +71,9 @@ def _joined(reasons_json: str) -> str:
     return "; ".join(json.loads(reasons_json))
 
 
-def _text_or_none(values: np.ndarray) -> np.ndarray:
-    """str(value) per cell, None for None/NaN, computed once per distinct value."""
+def _text_or_none(values: np.ndarray | pd.Series) -> np.ndarray:
+    """str(value) per cell, None for None/NaN, computed once per distinct value (Arrow-backed text is hashed
+    in Arrow, never made into a million Python strings first)."""
     codes, distinct = pd.factorize(values)
     lookup = np.empty(len(distinct) + 1, dtype=object)
     lookup[:-1] = [str(v) for v in distinct]
@@ -126,7 +134,11 @@ class ScoreRepository:
     def write_customer_scores(self, frame: pd.DataFrame, *, as_of: dt.date, replace_all: bool = True,
                               scored_at: str | None = None) -> int:
         """Store one row per customer; `frame` is indexed by customer_id with the _CUSTOMER_COLUMNS fields
-        (`churn_reasons` a list per row)."""
+        (`churn_reasons` a list per row).
+
+        A full replace (`replace_all`, what `train` does) also writes export's columnar copy of the rows
+        (bot/storage/score_snapshot.py) under the new version token it sets: the copy is read only once this
+        transaction has committed that token, and only until the next write to the table changes it."""
         n = len(frame)
         ids = frame.index.to_numpy(dtype=object).astype(str)
         order = np.argsort(ids, kind="stable")  # key order: appends to the primary-key B-tree (see above)
@@ -145,17 +157,34 @@ class ScoreRepository:
             elif series.dtype.kind in "iuf":
                 columns[column] = series.to_numpy()[order]  # NaN binds as NULL
             else:
-                columns[column] = _text_or_none(series.to_numpy(dtype=object))[order]
+                columns[column] = _text_or_none(series)[order]
         constants = {"as_of": as_of.isoformat(), "scored_at": scored_at or _now()}
-        # Many rows per INSERT statement (bot/storage/bulk.py): a third of executemany's time for 884k rows.
-        with self.store.locked() as db:
-            if replace_all:
+        if not replace_all:
+            # Many rows per INSERT statement (bot/storage/bulk.py): a third of executemany's time for 884k rows.
+            with self.store.locked() as db:
+                insert_columns(db.conn, "INSERT OR REPLACE", "customer_scores", columns, constants=constants)
+            return n   # the table's triggers renew the version token: any copy of the rows is stale now
+        version = secrets.token_hex(16)
+        snapshot = CustomerScoresSnapshot(self.store)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="customer-scores-copy") as pool:
+            # The copy is built and written beside the load (sqlite3 and Arrow release the GIL for most of
+            # their work); it is not read before this transaction commits `version`.
+            copying = (pool.submit(_save_copy, snapshot, columns, self.store.backend, version, snapshot.store_id())
+                       if snapshot.path is not None and orders_text_by_code_point(self.store) else None)
+            with self.store.locked() as db:
+                # The row triggers (SQLite) would renew the token once per row (and turn the DELETE into a row
+                # by row one): dropped for the load, which sets a token of its own once.
+                triggers = self.store.drop_row_triggers("customer_scores")
                 db.execute("DELETE FROM customer_scores")
                 with _indexes_rebuilt_after(self.store, db, "customer_scores"):
                     verb = "INSERT" if self.store.backend == "postgresql" else "INSERT OR REPLACE"
                     insert_columns(db.conn, verb, "customer_scores", columns, constants=constants)
-            else:
-                insert_columns(db.conn, "INSERT OR REPLACE", "customer_scores", columns, constants=constants)
+                for sql in triggers:
+                    db.execute(sql)
+                db.execute("INSERT INTO store_meta (key, value) VALUES (?, ?)"
+                           " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (VERSION_KEY, version))
+        if copying is not None:
+            copying.result()
         return n
 
     def write_segments(self, segments: Sequence[dict[str, Any]]) -> None:
@@ -281,13 +310,22 @@ class ScoreRepository:
     def iter_customer_export(self, batch: int = 50_000) -> Iterator[tuple[Any, ...]]:
         """Rows of customer_scores in export order (see CUSTOMER_EXPORT_COLUMNS)."""
         for columns in self.customer_export_columns(batch):
-            yield from zip(*columns, strict=True)
+            yield from zip(*(c.to_pylist() if isinstance(c, pa.Array) else c for c in columns), strict=True)
 
-    def customer_export_columns(self, batch: int = 100_000) -> Iterator[list[Sequence[Any]]]:
+    def customer_export_columns(self, batch: int = 100_000) -> Iterator[list[Sequence[Any] | pa.Array]]:
         """`iter_customer_export` in chunks of up to `batch` rows, column by column (for a CSV writer that
-        checks whole columns), the reasons joined once per distinct list."""
+        checks whole columns), the reasons joined once per distinct list.
+
+        From the columnar copy `train` wrote, as Arrow arrays holding what SQL would give, while the table
+        still holds exactly those rows (bot/storage/score_snapshot.py); else from SQL, as Python values."""
+        copy = CustomerScoresSnapshot(self.store).current()
+        if copy is not None and copy.column_names == list(_CUSTOMER_EXPORT_FIELDS):
+            arrays = [copy.column(name).combine_chunks() for name in _CUSTOMER_EXPORT_FIELDS]
+            for start in range(0, copy.num_rows, batch):
+                yield [array.slice(start, batch) for array in arrays]
+            return
         for chunk in self.store.stream_batches(_CUSTOMER_EXPORT_SQL, batch=batch):
-            columns: list[Sequence[Any]] = list(zip(*chunk, strict=True))
+            columns: list[Sequence[Any] | pa.Array] = list(zip(*chunk, strict=True))
             columns[5] = [_joined(text) for text in columns[5]]
             yield columns
 
@@ -297,10 +335,83 @@ class ScoreRepository:
             yield convert(row)
 
 
-_CUSTOMER_EXPORT_SQL = (
-    "SELECT customer_id, segment, persona, churn_risk, churn_level, churn_reasons, rfm_recency, rfm_frequency, "
-    "rfm_monetary, balance_now, monthly_spend, frequency_per_month, recency_days, n_txn, age_band "
-    "FROM customer_scores ORDER BY customer_id")
+# What export reads of each row, and how SQL gives each column back (the declared types of migration 0004/0005):
+# the columnar copy holds the same values, typed the same way (_export_table).
+_CUSTOMER_EXPORT_FIELDS = {
+    "customer_id": "TEXT", "segment": "INTEGER", "persona": "TEXT", "churn_risk": "REAL", "churn_level": "TEXT",
+    "churn_reasons": "REASONS", "rfm_recency": "INTEGER", "rfm_frequency": "INTEGER", "rfm_monetary": "INTEGER",
+    "balance_now": "REAL", "monthly_spend": "REAL", "frequency_per_month": "REAL", "recency_days": "INTEGER",
+    "n_txn": "INTEGER", "age_band": "TEXT",
+}
+_CUSTOMER_EXPORT_SQL = f"SELECT {', '.join(_CUSTOMER_EXPORT_FIELDS)} FROM customer_scores ORDER BY customer_id"
+_EXACT_INTEGERS = 2.0 ** 53
+_DICTIONARY_AT_MOST = 4   # distinct values per row: a quarter of the rows at most
+
+
+def _export_table(columns: dict[str, np.ndarray], backend: str) -> pa.Table | None:
+    """The export's columns of the rows `write_customer_scores` stores (given in key order), as SQL will give
+    them back: INTEGER columns int64 (a whole float is stored as an integer), REAL ones float64 (NaN is NULL;
+    SQLite keeps -0.0 as 0.0), text as text, the reasons '; '-joined. None when some value would not come back
+    exactly so (text in a number column, a fraction in an integer one, a repeated customer): SQL is read."""
+    keys = columns["customer_id"]
+    if len(keys) > 1 and not (keys[1:] != keys[:-1]).all():
+        return None
+    arrays: dict[str, pa.Array] = {}
+    try:
+        for name, kind in _CUSTOMER_EXPORT_FIELDS.items():
+            values = columns[name]
+            if kind == "REASONS":
+                codes, distinct = pd.factorize(values)
+                arrays[name] = pa.DictionaryArray.from_arrays(
+                    pa.array(codes.astype(np.int32)), pa.array([_joined(text) for text in distinct], type=pa.string()))
+            elif kind == "TEXT":
+                if values.dtype != object:
+                    return None
+                if name == "customer_id":
+                    arrays[name] = pa.array(values, type=pa.string())
+                else:   # a few distinct texts: hashed as Python strings, each made Arrow text once
+                    codes, distinct = pd.factorize(values)
+                    arrays[name] = pa.DictionaryArray.from_arrays(
+                        pa.array(codes.astype(np.int32), mask=codes < 0), pa.array(distinct, type=pa.string()))
+            elif values.dtype.kind not in "iuf" or values.dtype.itemsize > 8:
+                return None
+            elif kind == "INTEGER":
+                if values.dtype.kind == "f":
+                    missing = np.isnan(values)
+                    present = values[~missing]
+                    if not (np.abs(present) < _EXACT_INTEGERS).all() or (present != np.round(present)).any():
+                        return None
+                    arrays[name] = pa.array(np.where(missing, 0, values).astype(np.int64), mask=missing)
+                elif values.dtype.kind == "u" and len(values) and values.max() > np.iinfo(np.int64).max:
+                    return None
+                else:
+                    arrays[name] = pa.array(values.astype(np.int64))
+            else:
+                real = values.astype(np.float64)
+                if backend == "sqlite":
+                    real = real + 0.0   # -0.0 + 0.0 is 0.0: SQLite reads a stored -0.0 back as 0.0
+                arrays[name] = pa.array(real, mask=np.isnan(real))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+        return None
+    # A column of few distinct values is kept dictionary-encoded: the CSV writer then formats each once.
+    for name, array in arrays.items():
+        if name != "customer_id" and not pa.types.is_dictionary(array.type):
+            encoded = array.dictionary_encode()
+            if len(encoded.dictionary) * _DICTIONARY_AT_MOST < len(array):
+                arrays[name] = encoded
+    return pa.table(arrays)
+
+
+def _save_copy(snapshot: CustomerScoresSnapshot, columns: dict[str, np.ndarray], backend: str, version: str,
+               store_id: str) -> None:
+    """Build and write export's copy; a failure costs export its shortcut, never the scores being written."""
+    try:
+        table = _export_table(columns, backend)
+        if table is not None:
+            snapshot.save(table, version, store_id=store_id)
+    except Exception:  # noqa: BLE001 - a cache: SQL is read instead, the training run goes on
+        log.exception("customer scores copy not written: export will read them from SQL")
+
 
 CUSTOMER_EXPORT_COLUMNS = (
     "CustomerID", "segment", "persona", "churn_risk", "churn_level", "churn_reasons", "rfm_recency",
