@@ -70,6 +70,25 @@ def test_whole_table_read_equals_sql_with_missing_values_and_later_rows(backend_
     assert got["transaction_id"].iloc[-1] == "TAPI1" and got["dob"].isna().any() and got["balance"].isna().any()
 
 
+def test_a_read_of_some_columns_is_those_columns_of_sql_from_parts_and_later_rows(backend_store, small_parts,
+                                                                                   tmp_path):
+    ingest_files(backend_store, [QUIRKS], tmp_path / "rejects.csv")
+    api_row = to_canonical(pd.DataFrame([{"transaction_id": "TAPI1", "customer_id": "C1", "ts": "2016-10-22 10:00:00",
+                                          "amount": 99.5, "txn_type": "DEBIT", "merchant": "SWIGGY"}]))
+    with backend_store.atomic():
+        TransactionRepository(backend_store).insert_frame(api_row, source="api")
+    # asked out of order: they come back in the canonical order, from the part and from the row after it alike
+    got, last_rowid = TransactionRepository(backend_store).all_frame_and_last_rowid(("ts", "transaction_id", "amount"))
+    expected = sql_frame(backend_store)[["transaction_id", "ts", "amount"]]
+    pd.testing.assert_frame_equal(got, expected)
+    assert len(parts(backend_store)) == 2 and got["transaction_id"].iloc[-1] == "TAPI1"
+    with backend_store.locked():
+        assert last_rowid == backend_store.conn.execute("SELECT max(rowid) FROM transactions").fetchone()[0]
+    # the second read comes from the two parts alone
+    again, _ = TransactionRepository(backend_store).all_frame_and_last_rowid(("ts", "transaction_id", "amount"))
+    pd.testing.assert_frame_equal(again, expected)
+
+
 def test_the_bundled_sample_reads_back_equal_from_its_part(backend_store, tmp_path):
     report = ingest_files(backend_store, [SAMPLE], tmp_path / "rejects.csv")
     assert report.inserted >= TransactionSnapshot.min_rows and len(parts(backend_store)) == 1

@@ -96,12 +96,19 @@ class TrainedScores:
         if trained is not None:
             last_rowid, as_of, _ = trained
             say("reading transactions")
-            frame, _ = self.transactions.all_frame_and_last_rowid()
-            frame = frame.iloc[: self.transactions.count_up_to_rowid(last_rowid)]  # stored order: training's rows first
-            frame = frame[frame["ts"] < end_of_day(as_of)].reset_index(drop=True)
+            trained_rows = self.transactions.count_up_to_rowid(last_rowid)
+
+            def training_rows(columns: Sequence[str] | None) -> pd.DataFrame:
+                frame, _ = self.transactions.all_frame_and_last_rowid(columns)
+                frame = frame.iloc[:trained_rows]  # stored order: training's rows first
+                return frame[frame["ts"] < end_of_day(as_of)].reset_index(drop=True)
+
+            frame = training_rows(("transaction_id", "customer_id", "ts"))  # all the kept scores need
             ids = frame["transaction_id"].to_numpy(dtype=object)
             customers = frame["customer_id"].to_numpy(dtype=object)
             kept = _kept_scores(self.scores.load_artifact("anomaly_rows"), ids)
+            if kept is None:  # a store trained before scores were kept: the detector needs every column
+                frame = training_rows(None)
             if kept is not None:
                 score, category = kept
                 flagged = np.zeros(len(ids), dtype=np.int64)   # a quiet row (flagged ones are stored)

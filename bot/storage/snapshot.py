@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,8 +115,10 @@ class TransactionSnapshot:
         return parts
 
     @staticmethod
-    def read_part(info: PartInfo) -> pd.DataFrame:
-        return _from_table(feather.read_table(info.path, memory_map=True))
+    def read_part(info: PartInfo, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """The part's rows: every canonical column, or only `columns` (in TXN_COLUMNS order), read alone."""
+        names = list(TXN_COLUMNS) if columns is None else [c for c in TXN_COLUMNS if c in set(columns)]
+        return _from_table(feather.read_table(info.path, columns=names, memory_map=True), names)
 
     def _matches_store(self, info: PartInfo, after: int) -> bool:
         """The part's range holds its rows (same count, same first and last TransactionID) and no stored row
@@ -168,10 +171,10 @@ def as_table(frame: pd.DataFrame) -> pa.Table:
     return pa.table(arrays)
 
 
-def _from_table(table: pa.Table) -> pd.DataFrame:
-    """The canonical frame (object text holding str/None, datetime64[ns], float64) from a part's table."""
+def _from_table(table: pa.Table, columns: Sequence[str] = TXN_COLUMNS) -> pd.DataFrame:
+    """The canonical frame (object text holding str/None, datetime64[ns], float64) of `columns` of a part's table."""
     data: dict[str, object] = {}
-    for column in TXN_COLUMNS:
+    for column in columns:
         array = table[column].combine_chunks()
         if column in _DICTIONARY_COLUMNS:
             lookup = np.empty(len(array.dictionary) + 1, dtype=object)
@@ -186,4 +189,4 @@ def _from_table(table: pa.Table) -> pd.DataFrame:
             text = np.empty(len(array), dtype=object)
             text[:] = array.to_numpy(zero_copy_only=False)
             data[column] = pd.Series(text, dtype=object)
-    return pd.DataFrame(data, columns=list(TXN_COLUMNS))
+    return pd.DataFrame(data, columns=list(columns))

@@ -240,21 +240,24 @@ class TransactionRepository:
         """Every stored transaction as one canonical frame, in stored (rowid) order."""
         return self.all_frame_and_last_rowid()[0]
 
-    def all_frame_and_last_rowid(self) -> tuple[pd.DataFrame, int]:
+    def all_frame_and_last_rowid(self, columns: Sequence[str] | None = None) -> tuple[pd.DataFrame, int]:
         """Every stored transaction in stored (rowid) order, and the rowid of the last one (0 when empty).
 
         Rows covered by the columnar snapshot (bot/storage/snapshot.py) are loaded from it, the rest from SQL;
         a large SQL remainder is added to the snapshot for next time, but only outside a transaction, where
         every row read is committed. The rowid says later which rows this read saw (the table is append-only).
+        `columns` (canonical names) reads only those, in TXN_COLUMNS order: `export` needs 3 of the 14.
         """
         snapshot = TransactionSnapshot(self.store)
         parts = snapshot.valid_parts()
         covered = parts[-1].last_rowid if parts else 0
-        frames = [snapshot.read_part(info) for info in parts]
+        frames = [snapshot.read_part(info, columns) for info in parts]
         rest, rowids = self._frame_after(covered)
         if len(rest):  # every stored row after the parts: a part of its own (rowids may have gaps on PostgreSQL)
             snapshot.add_part(rest, first_rowid=int(rowids[0]), last_rowid=int(rowids[-1]))
         last_rowid = int(rowids[-1]) if len(rest) else covered
+        if columns is not None:
+            rest = rest[[c for c in TXN_COLUMNS if c in set(columns)]]
         if not frames:
             return rest, last_rowid
         if len(rest):
