@@ -21,6 +21,7 @@ from analytics.profiles import build_profiles, end_of_day
 from analytics.segments import CustomerSegmenter
 from bot.config import Config
 from bot.services.errors import NoData
+from bot.services.memory import return_freed_memory, unmap_large_blocks
 from bot.services.trained_scores import row_scores
 from bot.storage.database import Store
 from bot.storage.fraud_checks import FraudCheckRepository
@@ -81,6 +82,10 @@ def train(store: Store, config: Config, progress: Progress | None = None, random
     """
     started = time.perf_counter()
     timings: dict[str, float] = {}
+    # Two threads of million-row arrays: freed ones must go back to the system, not wait in the heap beside
+    # the other thread's (bot/services/memory.py has the figures). What an ingest before us left goes too.
+    unmap_large_blocks()
+    return_freed_memory()
 
     def timed(name: str, work: Callable[..., T], *args: Any) -> T:
         if progress is not None:
@@ -112,6 +117,7 @@ def train(store: Store, config: Config, progress: Progress | None = None, random
         risk = timed("churn", _fit_predict_churn, churn, txns, as_of)
         categories, scored = anomaly.result()
     txns["category"] = categories
+    return_freed_memory()
 
     if progress is not None:
         progress("writing scores")
