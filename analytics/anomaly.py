@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -101,6 +101,16 @@ class _Raw:
 
 
 _NO_NEIGHBOURS = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+
+
+def _after_signals(raw: _Raw) -> _Raw:
+    """`raw` keeping only what a fit reads once the signals exist (per-customer summaries, debit rows, and
+    the arrays the signals' facts share); the other per-row arrays (~180 MB on the real file) are let go
+    before the weights are fitted. Memory only: nothing read later is dropped."""
+    gone = np.zeros(0)
+    return replace(raw, own_median=gone, own_spread=gone, regular={}, place=(gone, gone, gone),
+                   merchant=(gone, gone, gone), category=(gone, gone), hour_count=gone, hour_n=gone,
+                   window=(gone, gone, gone), usual_nearby=gone, n_debit=gone)
 
 
 def _latest_known(cust: np.ndarray, order: np.ndarray, values: np.ndarray | None, n_cust: int) -> np.ndarray:
@@ -310,11 +320,13 @@ class TransactionAnomalyDetector(BaseEstimator):
 
         label_of = self._labels_per_row(txns, labels)
         features, facts = self._signals(rows, raw)
+        raw = _after_signals(raw)
         self._fit_weights(rows, raw, features, held, label_of, rng)
         confirmed_rows = label_of == 0
         self.confirmed_ = (ConfirmedPatterns.from_frame(txns[confirmed_rows]) if confirmed_rows.any()
                            else ConfirmedPatterns())
         self._store_state(rows, raw, features)
+        del raw, label_of  # scoring needs only rows, features and facts: free the history's other arrays first
         scored = self._score_frame(rows, (features, facts), self.confirmed_, txns.index)
         months = max(float(rows.secs.max() - rows.secs.min()) / (30.44 * 86400), 1.0)
         flagged = int(scored["flagged"].sum())

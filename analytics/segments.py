@@ -129,6 +129,7 @@ class CustomerSegmenter(BaseEstimator):
         train = X if len(X) <= self.fit_sample else X[rng.choice(len(X), self.fit_sample, replace=False)]
         probe = train if len(train) <= self.silhouette_sample else train[
             rng.choice(len(train), self.silhouette_sample, replace=False)]
+        del raw, X  # every customer's features (two 40 MB matrices on the real file); the samples stay
 
         # The probe's distances are the same for every k: computed once (the way silhouette_score computes
         # them) instead of once per k, they were most of the fitting time. Computing them checked the probe

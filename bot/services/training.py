@@ -112,9 +112,9 @@ def train(store: Store, config: Config, progress: Progress | None = None, random
     churn = ChurnModel(random_state=random_state)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="anomaly") as pool:
         anomaly = pool.submit(categorise_and_score, txns)
+        risk = timed("churn", _fit_predict_churn, churn, txns, as_of)
         profiles = timed("profiles", build_profiles, txns, as_of)
         labels = timed("segments", _fit_predict_segments, segmenter, profiles)
-        risk = timed("churn", _fit_predict_churn, churn, txns, as_of)
         categories, scored = anomaly.result()
     txns["category"] = categories
     return_freed_memory()
