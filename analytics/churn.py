@@ -648,6 +648,7 @@ class ChurnModel(BaseEstimator):
             _, sd_s, _, sd_t = self.blend_scale_
             trained = dict(zip(MODEL_FEATURES, (z * self.model_.coef_[0]).T, strict=True))
             by = {f: trained[f] / sd_s + by[f] / sd_t for f in MODEL_FEATURES}
+            del z, trained  # two (customers x 13) matrices, no longer read
         risk = self.calibrator_.transform(score) if self.calibrator_ is not None else derived["transparent"]
         level, capped = self.level_rule_.apply(risk, score)
         if capped:
@@ -655,6 +656,8 @@ class ChurnModel(BaseEstimator):
                         "high is kept to the riskiest of them", MAX_HIGH_TO_BASE)
         self.metrics_["levels"] = {lv: int((level == lv).sum()) for lv in LEVELS}
         self.metrics_["high_capped"] = bool(capped)
+        # The sentences read five of the twenty derived figures: the others (7 MB each on the real file) go first.
+        derived = {k: derived[k] for k in ("rate_before", "rate_long", "rate_90", "spend_before", "balance_change_pct")}
         reasons = _reasons(w.raw, derived, by, level != "low")
         index = pd.Index(p.customers[w.index], name="customer_id")
         return pd.DataFrame({"churn_risk": risk, "level": level, "reasons": reasons}, index=index)
