@@ -507,6 +507,7 @@ class TransactionAnomalyDetector(BaseEstimator):
             credit_largest[credits] = largest_other(cust[credits], rows.amount[credits], ranks[credits])
             credit_n[credits] = n_credit[cust[credits]] - 1
             np.maximum.at(credit_max, cust[credits], rows.amount[credits])
+        del amounts, groups, ranks  # memory only: what they hold per row is copied out above (~100 MB here)
 
         places = novelty(cust, rows.place, rows.secs, rank, n_cust, NEW_VALUE_GRACE_S)
         merchants = novelty(cust, rows.merchant, rows.secs, rank, n_cust, NEW_VALUE_GRACE_S)
@@ -703,7 +704,9 @@ class TransactionAnomalyDetector(BaseEstimator):
         found = {"amount": amount, "times_usual": times_usual, "beyond_largest": beyond, "tiny": tiny, "new_place": new_place,
                  "new_merchant": new_merchant, "rare_category": rare_category, "odd_hour": odd_hour, "burst": burst, "burst_high": high,
                  "burst_low": low}
-        features = {name: np.where(debit, found[name], 0.0) for name in FEATURES}
+        # Memory only: `found` is the one holder of each signal, freed as its credits-zeroed copy is made.
+        del amount, times_usual, beyond, tiny, new_place, new_merchant, rare_category, odd_hour, burst, high, low, own, target
+        features = {name: np.where(debit, found.pop(name), 0.0) for name in FEATURES}
         return features, {"centre": centre, "explained": explained, "n_own": raw.n_own, "largest": raw.largest, "nearby": raw.nearby,
                           "credit_largest": raw.credit_largest, "credit_n": raw.credit_n}
 

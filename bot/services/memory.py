@@ -7,7 +7,8 @@ process. glibc raises its mmap threshold each time a large block is freed (up to
 scattered among live blocks where they are never trimmed. Two calls undo that:
 
 - `unmap_large_blocks` pins the threshold, so every large block is mapped on its own and unmapped when freed;
-- `return_freed_memory` is `malloc_trim(0)`: the free pages inside every arena go back (madvise), once.
+- `return_freed_memory` is `malloc_trim(0)` (and Arrow's `release_unused`): the free pages inside every arena
+  go back (madvise), once.
 
 Neither changes what is computed; both only change how much resident memory the same work needs.
 """
@@ -47,8 +48,11 @@ def unmap_large_blocks(threshold: int = LARGE_BLOCK) -> bool:
 
 
 def return_freed_memory() -> bool:
-    """Give the free pages the allocator keeps back to the system now (`malloc_trim(0)`). False where the
-    allocator is not glibc's."""
+    """Give the free pages the allocators keep back to the system now: Arrow's pool (the store's columnar
+    snapshot is read through it), then glibc's (`malloc_trim(0)`). False where the allocator is not glibc's."""
+    arrow = sys.modules.get("pyarrow")   # only if something already uses it: never imported for this
+    if arrow is not None:
+        arrow.default_memory_pool().release_unused()
     if _LIBC is None:
         return False
     _LIBC.malloc_trim(0)

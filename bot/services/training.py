@@ -85,6 +85,7 @@ def train(store: Store, config: Config, progress: Progress | None = None, random
     # Two threads of million-row arrays: freed ones must go back to the system, not wait in the heap beside
     # the other thread's (bot/services/memory.py has the figures). What an ingest before us left goes too.
     unmap_large_blocks()
+    store.release_memory()
     return_freed_memory()
 
     def timed(name: str, work: Callable[..., T], *args: Any) -> T:
@@ -97,6 +98,8 @@ def train(store: Store, config: Config, progress: Progress | None = None, random
         return result
 
     txns, last_rowid = timed("read", _read_until_as_of, store, config)
+    store.release_memory()  # the pages the read went through: nothing reads the store again until the write
+    return_freed_memory()   # and what building the frame used and freed (together ~150 MB on the real file)
     as_of = _as_of(config, txns)
     model_category = (txns["category"].isna() & txns["merchant"].notna()).to_numpy()
     answers = FraudCheckRepository(store)
