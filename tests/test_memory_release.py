@@ -28,3 +28,17 @@ def test_freed_large_arrays_leave_the_resident_set() -> None:
 
 def test_trim_answers_on_glibc() -> None:
     assert return_freed_memory() == unmap_large_blocks()
+
+
+def test_a_store_that_gave_back_its_cache_reads_every_row_again(backend_store, real_sample_csv) -> None:
+    import csv
+
+    from bot.services.ingestion import ingest_files
+    from bot.storage.transactions import TransactionRepository
+
+    with real_sample_csv.open(newline="") as f:
+        expected = {row["TransactionID"] for row in csv.DictReader(f)}
+    ingest_files(backend_store, [real_sample_csv], None)
+    backend_store.release_memory()   # SQLite: PRAGMA shrink_memory; PostgreSQL: nothing to give back here
+    frame = TransactionRepository(backend_store).all_frame()
+    assert set(frame["transaction_id"]) == expected
