@@ -684,6 +684,7 @@ class TransactionAnomalyDetector(BaseEstimator):
         times_usual = np.where(priced & ~(z_regular <= signals.UNUSUAL_SPREADS),
                                signals.times_usual(log_amount - centre, raw.n_own, k), 0.0)
         tiny = np.where(priced, signals.tiny_surprise(z_own), 0.0)
+        del spread, z_g, z_own, z_regular, z  # memory only: not read below
         beyond = np.where(priced, signals.beyond_largest(signals.zero_nan(rows.amount), raw.largest, raw.n_own, k), 0.0)
         new_place = signals.novelty_surprise(*raw.place, self.prior_place_rate_[cohort], k)
         new_merchant = signals.novelty_surprise(*raw.merchant, self.prior_merchant_rate_[cohort], k)

@@ -133,8 +133,9 @@ def _window(p: PreparedTxns, cutoff: dt.date, lookback_days: int, with_label: bo
         return np.bincount(cell, weights=weights, minlength=n * _NB).reshape(n, _NB)
 
     counts = per_bucket()
-    spend = per_bucket(p.debit_amount)
-    income = per_bucket(p.credit_amount)
+    # Of money only buckets 2 and 3 (days 32-90, the last 31) are read: keep those two columns, not the table.
+    spend = np.ascontiguousarray(per_bucket(p.debit_amount)[:, 2:4])
+    income = np.ascontiguousarray(per_bucket(p.credit_amount)[:, 2:4])
     upto_end = counts[:, :4].sum(axis=1)
     active = upto_end > 0
     last_row = p.starts + upto_end - 1
@@ -156,10 +157,10 @@ def _window(p: PreparedTxns, cutoff: dt.date, lookback_days: int, with_label: bo
         "txn_31d": c[:, 3],
         "txn_32_90": c[:, 2],
         "txn_91_180": c[:, 1],
-        "spend_31d": spend[idx, 3],
-        "spend_32_90": spend[idx, 2],
-        "income_31d": income[idx, 3],
-        "income_32_90": income[idx, 2],
+        "spend_31d": spend[idx, 1],
+        "spend_32_90": spend[idx, 0],
+        "income_31d": income[idx, 1],
+        "income_32_90": income[idx, 0],
         "balance_now": p.balance_known[last],
         "balance_then": balance_then,
     }
