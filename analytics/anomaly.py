@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -102,6 +102,16 @@ class _Raw:
 
 
 _NO_NEIGHBOURS = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+
+
+def _after_signals(raw: _Raw) -> _Raw:
+    """`raw` keeping only what a fit reads once the signals exist (per-customer summaries, debit rows, and
+    the arrays the signals' facts share); the other per-row arrays (~180 MB on the real file) are let go
+    before the weights are fitted. Memory only: nothing read later is dropped."""
+    gone = np.zeros(0)
+    return replace(raw, own_median=gone, own_spread=gone, regular={}, place=(gone, gone, gone),
+                   merchant=(gone, gone, gone), category=(gone, gone), hour_count=gone, hour_n=gone,
+                   window=(gone, gone, gone), usual_nearby=gone, n_debit=gone)
 
 
 def _latest_known(cust: np.ndarray, order: np.ndarray, values: np.ndarray | None, n_cust: int) -> np.ndarray:
@@ -311,11 +321,13 @@ class TransactionAnomalyDetector(BaseEstimator):
 
         label_of = self._labels_per_row(txns, labels)
         features, facts = self._signals(rows, raw)
+        raw = _after_signals(raw)
         self._fit_weights(rows, raw, features, held, label_of, rng)
         confirmed_rows = label_of == 0
         self.confirmed_ = (ConfirmedPatterns.from_frame(txns[confirmed_rows]) if confirmed_rows.any()
                            else ConfirmedPatterns())
         self._store_state(rows, raw, features)
+        del raw, label_of  # scoring needs only rows, features and facts: free the history's other arrays first
         scored = self._score_frame(rows, (features, facts), self.confirmed_, txns.index)
         months = max(float(rows.secs.max() - rows.secs.min()) / (30.44 * 86400), 1.0)
         flagged = int(scored["flagged"].sum())
@@ -496,6 +508,7 @@ class TransactionAnomalyDetector(BaseEstimator):
             credit_largest[credits] = largest_other(cust[credits], rows.amount[credits], ranks[credits])
             credit_n[credits] = n_credit[cust[credits]] - 1
             np.maximum.at(credit_max, cust[credits], rows.amount[credits])
+        del amounts, groups, ranks  # memory only: what they hold per row is copied out above (~100 MB here)
 
         places = novelty(cust, rows.place, rows.secs, rank, n_cust, NEW_VALUE_GRACE_S)
         merchants = novelty(cust, rows.merchant, rows.secs, rank, n_cust, NEW_VALUE_GRACE_S)
@@ -672,6 +685,7 @@ class TransactionAnomalyDetector(BaseEstimator):
         times_usual = np.where(priced & ~(z_regular <= signals.UNUSUAL_SPREADS),
                                signals.times_usual(log_amount - centre, raw.n_own, k), 0.0)
         tiny = np.where(priced, signals.tiny_surprise(z_own), 0.0)
+        del spread, z_g, z_own, z_regular, z  # memory only: not read below
         beyond = np.where(priced, signals.beyond_largest(signals.zero_nan(rows.amount), raw.largest, raw.n_own, k), 0.0)
         new_place = signals.novelty_surprise(*raw.place, self.prior_place_rate_[cohort], k)
         new_merchant = signals.novelty_surprise(*raw.merchant, self.prior_merchant_rate_[cohort], k)
@@ -692,7 +706,9 @@ class TransactionAnomalyDetector(BaseEstimator):
         found = {"amount": amount, "times_usual": times_usual, "beyond_largest": beyond, "tiny": tiny, "new_place": new_place,
                  "new_merchant": new_merchant, "rare_category": rare_category, "odd_hour": odd_hour, "burst": burst, "burst_high": high,
                  "burst_low": low}
-        features = {name: np.where(debit, found[name], 0.0) for name in FEATURES}
+        # Memory only: `found` is the one holder of each signal, freed as its credits-zeroed copy is made.
+        del amount, times_usual, beyond, tiny, new_place, new_merchant, rare_category, odd_hour, burst, high, low, own, target
+        features = {name: np.where(debit, found.pop(name), 0.0) for name in FEATURES}
         return features, {"centre": centre, "explained": explained, "n_own": raw.n_own, "largest": raw.largest, "nearby": raw.nearby,
                           "credit_largest": raw.credit_largest, "credit_n": raw.credit_n}
 

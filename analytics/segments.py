@@ -129,13 +129,11 @@ class CustomerSegmenter(BaseEstimator):
         train = X if len(X) <= self.fit_sample else X[rng.choice(len(X), self.fit_sample, replace=False)]
         probe = train if len(train) <= self.silhouette_sample else train[
             rng.choice(len(train), self.silhouette_sample, replace=False)]
+        del raw, X  # every customer's features (two 40 MB matrices on the real file); the samples stay
 
-        # The probe's distances are the same for every k: computed once (the way silhouette_score computes
-        # them) instead of once per k, they were most of the fitting time. Computing them checked the probe
-        # is finite, so the per-k scores skip that check of 16 million distances.
-        probe_distances = _pairwise_distances(probe)
         self.scores_: dict[int, float] = {}
         models: dict[int, MiniBatchKMeans] = {}
+        probe_labels: dict[int, np.ndarray] = {}
         low, high = self.k_range
         for k in range(low, min(high, len(train) - 1) + 1):
             # One BLAS/OpenMP thread: on a busy 2-core box spinning worker threads made this 50x slower.
@@ -145,9 +143,17 @@ class CustomerSegmenter(BaseEstimator):
             labels = model.predict(probe)
             if len(np.unique(labels)) < 2:
                 continue
-            with config_context(assume_finite=True):
-                self.scores_[k] = float(silhouette_score(probe_distances, labels, metric="precomputed"))
-            models[k] = model
+            models[k], probe_labels[k] = model, labels
+        # The probe's distances are the same for every k: computed once (the way silhouette_score computes
+        # them) instead of once per k, they were most of the fitting time. Computing them checked the probe
+        # is finite, so the per-k scores skip that check of 16 million distances. They are computed after
+        # the fits, so their 128 MB (4,000 x 4,000) live only while the scores are taken.
+        if models:
+            probe_distances = _pairwise_distances(probe)
+            for k, labels in probe_labels.items():
+                with config_context(assume_finite=True):
+                    self.scores_[k] = float(silhouette_score(probe_distances, labels, metric="precomputed"))
+            del probe_distances
         if not models:
             raise ValueError("the customers are too alike to form segments")
         self.k_ = max(self.scores_, key=lambda k: (self.scores_[k], -k))

@@ -21,6 +21,7 @@ from analytics.profiles import build_profiles, end_of_day
 from analytics.segments import CustomerSegmenter
 from bot.config import Config
 from bot.services.errors import NoData
+from bot.services.memory import return_freed_memory, unmap_large_blocks
 from bot.services.trained_scores import row_scores
 from bot.storage.database import Store
 from bot.storage.fraud_checks import FraudCheckRepository
@@ -81,6 +82,11 @@ def train(store: Store, config: Config, progress: Progress | None = None, random
     """
     started = time.perf_counter()
     timings: dict[str, float] = {}
+    # Two threads of million-row arrays: freed ones must go back to the system, not wait in the heap beside
+    # the other thread's (bot/services/memory.py has the figures). What an ingest before us left goes too.
+    unmap_large_blocks()
+    store.release_memory()
+    return_freed_memory()
 
     def timed(name: str, work: Callable[..., T], *args: Any) -> T:
         if progress is not None:
@@ -92,6 +98,8 @@ def train(store: Store, config: Config, progress: Progress | None = None, random
         return result
 
     txns, last_rowid = timed("read", _read_until_as_of, store, config)
+    store.release_memory()  # the pages the read went through: nothing reads the store again until the write
+    return_freed_memory()   # and what building the frame used and freed (together ~150 MB on the real file)
     as_of = _as_of(config, txns)
     model_category = (txns["category"].isna() & txns["merchant"].notna()).to_numpy()
     answers = FraudCheckRepository(store)
@@ -107,11 +115,12 @@ def train(store: Store, config: Config, progress: Progress | None = None, random
     churn = ChurnModel(random_state=random_state)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="anomaly") as pool:
         anomaly = pool.submit(categorise_and_score, txns)
+        risk = timed("churn", _fit_predict_churn, churn, txns, as_of)
         profiles = timed("profiles", build_profiles, txns, as_of)
         labels = timed("segments", _fit_predict_segments, segmenter, profiles)
-        risk = timed("churn", _fit_predict_churn, churn, txns, as_of)
         categories, scored = anomaly.result()
     txns["category"] = categories
+    return_freed_memory()
 
     if progress is not None:
         progress("writing scores")

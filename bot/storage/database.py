@@ -91,6 +91,13 @@ class Store:
     def conn(self) -> sqlite3.Connection:
         return self.db.conn
 
+    def release_memory(self) -> None:
+        """Hand back this connection's page cache (up to 64 MB; it refills from the file as pages are read
+        again): for a long computation between reads, such as `train` after an `ingest` filled it."""
+        if self.backend == "sqlite":
+            with self._lock:
+                self.conn.execute("PRAGMA shrink_memory")
+
     @contextmanager
     def locked(self) -> Iterator[sqlite_utils.Database]:
         with self._lock:
