@@ -479,7 +479,11 @@ class TransactionAnomalyDetector(BaseEstimator):
         order, rank = rows.time_rank()
         d = np.flatnonzero(debit)
         ranks = value_ranks(log_amount)   # one sort of the amounts serves every group below
-        amounts = robust_groups(cust[d], log_amount[d], ranks[d])
+        # Debits in (customer, time) order: their places in the rows' own time order, kept in that order
+        # (sorted by customer, they make every grouped sort below a short one).
+        d_position = np.cumsum(debit) - 1
+        time_debits = d_position[order[debit[order]]]
+        amounts = robust_groups(cust[d], log_amount[d], ranks[d], near=time_debits)
         n_debit = np.bincount(cust[d], minlength=n_cust)
         median, spread = np.full(n_cust, np.nan), np.full(n_cust, np.nan)
         median[amounts.keys], spread[amounts.keys] = amounts.median, amounts.spread
@@ -491,7 +495,10 @@ class TransactionAnomalyDetector(BaseEstimator):
                                   ("category", rows.category, rows.category_names)):
             g_median, g_spread, g_n = np.full(n, np.nan), np.zeros(n), np.zeros(n, np.int64)
             r = np.flatnonzero(debit & (code >= 0))
-            groups = robust_groups(cust[r] * np.int64(max(len(names), 1)) + code[r], log_amount[r], ranks[r])
+            valued = code[d] >= 0   # the debits' order by (customer, amount) is near the (customer, value) one
+            near = (np.cumsum(valued) - 1)[amounts.order[valued[amounts.order]]]
+            groups = robust_groups(cust[r] * np.int64(max(len(names), 1)) + code[r], log_amount[r], ranks[r],
+                                   near=near)
             g_median[r], g_spread[r], g_n[r] = groups.row_median_others, groups.row_spread, groups.row_others
             regular[name] = (g_median, g_spread, g_n)
             tables[name] = (groups.keys, groups.median, groups.spread, groups.count)
@@ -514,10 +521,7 @@ class TransactionAnomalyDetector(BaseEstimator):
         merchants = novelty(cust, rows.merchant, rows.secs, rank, n_cust, NEW_VALUE_GRACE_S)
         categories = novelty(cust, np.where(debit, rows.category, -1), rows.secs, rank, n_cust, 0)
 
-        # Debits in (customer, time) order: their places in the rows' own time order, kept in that order.
-        d_position = np.cumsum(debit) - 1
-        time_debits = order[debit[order]]
-        window = _window_bounds(cust[d], rows.secs[d], np.ones(len(d), bool), d_position[time_debits])
+        window = _window_bounds(cust[d], rows.secs[d], np.ones(len(d), bool), time_debits)
         nearby_d = np.empty(len(d), np.int64)
         nearby_d[window[0]] = window[2] - window[1] - 1
         nearby = np.zeros(n, np.int64)
