@@ -150,15 +150,23 @@ def _window_total(window: tuple[np.ndarray, ...], values: np.ndarray) -> np.ndar
     return out
 
 
-def _own_hour_window(cust: np.ndarray, hour: np.ndarray, n_cust: int, hour_keys: np.ndarray,
+def _own_hour_window(cust: np.ndarray, hour: np.ndarray, n_rows: np.ndarray, hour_keys: np.ndarray,
                      hour_counts: np.ndarray) -> np.ndarray:
-    """Each row's customer's rows in its 3-hour window: a dense customer x hour table when it is small
-    (a million searches cost more), else searches in the sorted (customer, hour) keys."""
-    if n_cust * 24 > 8_000_000:
+    """Each row's customer's rows in its 3-hour window (`n_rows`: rows per customer). A customer of one row
+    has just that one; the others get a dense customer x hour table when it is small (a million searches
+    cost more), else searches in the sorted (customer, hour) keys."""
+    several = n_rows > 1
+    n_several = int(several.sum())
+    if n_several * 24 > 8_000_000:
         return hour_window_count(hour_keys, hour_counts, cust, hour)
-    table = np.bincount(cust * 24 + hour, minlength=n_cust * 24).reshape(n_cust, 24)
+    compact = np.cumsum(several) - 1   # index of a customer among those with several rows
+    mine = several[cust]
+    local = compact[cust[mine]]
+    table = np.bincount(local * 24 + hour[mine], minlength=n_several * 24).reshape(n_several, 24)
     window = table + np.roll(table, 1, axis=1) + np.roll(table, -1, axis=1)
-    return window[cust, hour]
+    out = np.ones(len(cust), np.int64)
+    out[mine] = window[local, hour[mine]]
+    return out
 
 
 def _compact_counts(counts: np.ndarray) -> np.ndarray:
@@ -512,7 +520,9 @@ class TransactionAnomalyDetector(BaseEstimator):
         n_credit = np.bincount(cust[credits], minlength=n_cust)
         credit_max = np.zeros(n_cust)
         if len(credits):
-            credit_largest[credits] = largest_other(cust[credits], rows.amount[credits], ranks[credits])
+            time_credits = (np.cumsum(~debit) - 1)[order[~debit[order]]]   # sorted by customer: a short sort
+            credit_largest[credits] = largest_other(cust[credits], rows.amount[credits], ranks[credits],
+                                                    near=time_credits)
             credit_n[credits] = n_credit[cust[credits]] - 1
             np.maximum.at(credit_max, cust[credits], rows.amount[credits])
         del amounts, groups, ranks  # memory only: what they hold per row is copied out above (~100 MB here)
@@ -531,7 +541,7 @@ class TransactionAnomalyDetector(BaseEstimator):
         hour_keys, hour_counts = key_counts(cust * 24 + rows.hour)
         n_rows = np.bincount(cust, minlength=n_cust)
         # The customer's other rows, leaving out this hour's debits (one burst at 3 am is not a habit).
-        hour_count = _own_hour_window(cust, rows.hour, n_cust, hour_keys, hour_counts) - 1 - nearby
+        hour_count = _own_hour_window(cust, rows.hour, n_rows, hour_keys, hour_counts) - 1 - nearby
         hour_n = n_rows[cust] - 1 - nearby
 
         ordered = cust[order]

@@ -134,13 +134,14 @@ def robust_groups(keys: np.ndarray, values: np.ndarray, ranks: np.ndarray | None
 
 
 def largest_other(groups: np.ndarray, values: np.ndarray, ranks: np.ndarray | None = None,
-                  order: np.ndarray | None = None) -> np.ndarray:
+                  order: np.ndarray | None = None, near: np.ndarray | None = None) -> np.ndarray:
     """Per row, the largest value among the *other* rows of its group (0 when it is alone). `order` (the
-    rows sorted by group, then value: `RobustGroups.order` of the same rows) saves the sort."""
+    rows sorted by group, then value: `RobustGroups.order` of the same rows) saves the sort; `near` is
+    `sort_within`'s."""
     if len(groups) == 0:
         return np.zeros(0)
     if order is None:
-        order = sort_within(groups, value_ranks(values) if ranks is None else ranks)
+        order = sort_within(groups, value_ranks(values) if ranks is None else ranks, near)
     g, v = groups[order], values[order]
     starts, sizes = group_starts(g)
     last = starts + sizes - 1
