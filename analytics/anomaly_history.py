@@ -61,6 +61,10 @@ def sort_within(keys: np.ndarray, ranks: np.ndarray, near: np.ndarray | None = N
         return np.zeros(0, np.int64)
     scale = int(ranks.max()) + 1
     if int(keys.max()) < (1 << 62) // scale:
+        if near is None and 0 <= int(keys.min()) and int(keys.max()) < (1 << 15):
+            # A few groups (peer groups): rows in rank order, then a stable radix sort of the 16-bit keys.
+            by_rank = in_rank_order(ranks, scale)
+            return by_rank[np.argsort(keys[by_rank].astype(np.int16), kind="stable")]
         composite = keys.astype(np.int64) * scale + ranks
         if near is None:
             return np.argsort(composite)
