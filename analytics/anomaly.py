@@ -31,7 +31,7 @@ from analytics.anomaly_calibration import (
 )
 from analytics.anomaly_history import (
     contains,
-    hour_shares,
+    hour_shares_of,
     hour_window_count,
     key_counts,
     largest_other,
@@ -390,10 +390,13 @@ class TransactionAnomalyDetector(BaseEstimator):
                                else np.full(BALANCE_BINS - 1, np.inf))
         self.age_reference_days_ = float(rows.secs.max()) / 86400.0 if len(rows.secs) else 0.0
 
-    def _cohorts_of(self, c: Mapping[str, np.ndarray]) -> np.ndarray:
-        """Each customer's cohort from the per-customer summaries of a history pass."""
-        return self._customer_cohort(c["n_debit"], c["median"], c["per_month"],
-                                     self._peer_group(c["log_balance"], c["dob_days"]))
+    def _cohorts_of(self, c: dict[str, Any]) -> np.ndarray:
+        """Each customer's cohort from the per-customer summaries of a history pass (computed once per pass,
+        the bin edges being fitted before it is first asked for, and kept in `c`)."""
+        if "cohort" not in c:
+            c["cohort"] = self._customer_cohort(c["n_debit"], c["median"], c["per_month"],
+                                                self._peer_group(c["log_balance"], c["dob_days"]))
+        return c["cohort"]
 
     def _fit_priors(self, rows: Rows, raw: _Raw, baseline: np.ndarray) -> None:
         """Per cohort, from the baseline customers only: usual amount level and spread (including how much
@@ -417,15 +420,21 @@ class TransactionAnomalyDetector(BaseEstimator):
         spread = np.full(n_pooled, max(bank_spread, 0.1))
         place_rate = np.full(n_pooled, _new_rate(c["place_distinct"][baseline], c["place_n"][baseline]))
         merchant_rate = np.full(n_pooled, _new_rate(c["merchant_distinct"][baseline], c["merchant_n"][baseline]))
-        hours = np.tile(hour_shares(rows.hour[in_base]), (n_pooled, 1))
+        # Per pooled cohort in one pass each (integer counts and sums: the same figures as cohort by cohort).
+        hour_table = np.bincount(row_cohort[in_base] * 24 + rows.hour[in_base],
+                                 minlength=n_pooled * 24).reshape(n_pooled, 24)
+        hours = np.tile(hour_shares_of(hour_table.sum(axis=0)), (n_pooled, 1))
         nearby = np.full(n_pooled, _mean(raw.nearby[debit]))
+        debit_cohort = row_cohort[debit]
+        nearby_n = np.bincount(debit_cohort, minlength=n_pooled)
+        nearby_sum = np.bincount(debit_cohort, weights=raw.nearby[debit], minlength=n_pooled)
+        del debit_cohort
         for k in range(n_pooled):
             members = baseline & (pooled_of == k)
             if not members.any():
                 continue
-            mine = row_cohort == k
             if k == 0:  # thin histories: all their debits pooled (the centre is unknown for each)
-                values = log_amount[debit & mine]
+                values = log_amount[debit & (row_cohort == 0)]
                 if len(values):
                     centre[k] = float(np.median(values))
                     spread[k] = max(float(np.median(np.abs(values - centre[k]))) * IQR_PER_SD_MAD, 0.1)
@@ -437,13 +446,13 @@ class TransactionAnomalyDetector(BaseEstimator):
                 spread[k] = max(float(np.hypot(between, within)), 0.1)
             place_rate[k] = _new_rate(c["place_distinct"][members], c["place_n"][members], place_rate[k])
             merchant_rate[k] = _new_rate(c["merchant_distinct"][members], c["merchant_n"][members], merchant_rate[k])
-            hours[k] = hour_shares(rows.hour[in_base & mine])
-            if (debit & mine).any():
-                nearby[k] = _mean(raw.nearby[debit & mine])
+            hours[k] = hour_shares_of(hour_table[k])
+            if nearby_n[k]:
+                nearby[k] = float(nearby_sum[k] / nearby_n[k])
         n_categories = max(len(rows.category_names), 1)
-        shares = np.ones((n_pooled, n_categories))
         categorised = debit & (rows.category >= 0)
-        np.add.at(shares, (row_cohort[categorised], rows.category[categorised]), 1.0)
+        shares = 1.0 + np.bincount(row_cohort[categorised] * n_categories + rows.category[categorised],
+                                   minlength=n_pooled * n_categories).reshape(n_pooled, n_categories)
         expand = np.r_[np.zeros(N_PEERS, np.int64), np.arange(1, n_pooled)]   # cohort -> pooled cohort
         peer_centre, peer_spread = self._peer_amounts(rows, cohort, debit & (row_cohort == 0), centre[0], spread[0])
         self.prior_category_share_ = (shares / shares.sum(axis=1, keepdims=True))[expand]

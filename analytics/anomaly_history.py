@@ -233,7 +233,12 @@ def hour_window_count(hour_keys: np.ndarray, hour_counts: np.ndarray, cust: np.n
 
 def hour_shares(hours: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     """Share of rows in each hour's 3-hour window (the hour and its neighbours), add-one smoothed."""
-    counts = np.bincount(hours, weights=weights, minlength=24).astype(float) + 1.0
+    return hour_shares_of(np.bincount(hours, weights=weights, minlength=24))
+
+
+def hour_shares_of(counts: np.ndarray) -> np.ndarray:
+    """`hour_shares` from the 24 hours' counts of rows."""
+    counts = counts.astype(float) + 1.0
     share = counts / counts.sum()
     return share + np.roll(share, 1) + np.roll(share, -1)
 
