@@ -62,6 +62,11 @@ class Rows:
 
 
 def _codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes in order of first appearance (-1: missing) and the distinct values as Python objects. A
+    string column is factorised as it is (pyarrow's: 7x quicker than turning it into objects first)."""
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype):
+        codes, uniques = pd.factorize(values.array, use_na_sentinel=True)
+        return codes.astype(np.int64), np.asarray(uniques, dtype=object)
     codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
     return codes.astype(np.int64), np.asarray(uniques, dtype=object)
 

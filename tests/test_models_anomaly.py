@@ -25,7 +25,8 @@ from analytics.anomaly_calibration import (
     plant_fraud,
     threshold_for_precision,
 )
-from analytics.anomaly_history import largest_other, novelty, robust_groups
+from analytics.anomaly_history import largest_other, novelty, robust_groups, sort_within
+from analytics.anomaly_rows import rows_from_frame
 from tests.model_frames import frame, steady_bank, synth_bank
 
 K = 5.0  # prior strength used in the hand computations below
@@ -113,6 +114,28 @@ def test_largest_other_debit_is_each_customers_own():
     order = robust_groups(groups, np.log(amounts)).order
     assert list(largest_other(groups, amounts, order=order)) == [0.0, 700.0, 300.0, 800.0, 500.0, 800.0, 600.0,
                                                                   600.0]
+
+
+def test_rows_are_sorted_by_key_then_rank_whichever_order_the_sort_starts_from():
+    keys = np.array([5, 2, 5, 2, 40_000, 2])
+    ranks = np.array([3, 9, 0, 4, 1, 7])
+    # By key: 2 (ranks 9, 4, 7 -> rows 3, 5, 1), 5 (ranks 3, 0 -> rows 2, 0), 40,000 (row 4).
+    expected = [3, 5, 1, 2, 0, 4]
+    assert sort_within(keys, ranks).tolist() == expected
+    for near in (np.arange(6), np.array([4, 0, 2, 1, 3, 5]), np.array([3, 5, 1, 2, 0, 4])):
+        assert sort_within(keys, ranks, near).tolist() == expected
+    small = keys % 7   # few distinct keys: 5, 2, 5, 2, 2, 2 -> rows of key 2 by rank: 4, 3, 5, 1; key 5: 2, 0
+    assert sort_within(small, ranks).tolist() == [4, 3, 5, 1, 2, 0]
+
+
+def test_a_string_column_gets_the_codes_an_object_column_does():
+    base = {"customer_id": ["C1", "C2", "C1"], "ts": pd.to_datetime(["2016-08-01"] * 3), "amount": [1.0, 2.0, 3.0]}
+    as_objects = rows_from_frame(pd.DataFrame({**base, "category": np.array(["food", None, "rent"], dtype=object)}))
+    as_strings = rows_from_frame(pd.DataFrame({**base, "category": pd.array(["food", None, "rent"], dtype="string")}))
+    for rows in (as_objects, as_strings):
+        assert rows.category.tolist() == [0, -1, 1]
+        assert rows.category_names.tolist() == ["food", "rent"] and rows.category_names.dtype == object
+        assert [type(name) for name in rows.category_names] == [str, str]
 
 
 # --------------------------------------------------------------------------------------- calibration
