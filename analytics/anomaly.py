@@ -547,7 +547,7 @@ class TransactionAnomalyDetector(BaseEstimator):
         nearby[d] = nearby_d
         usual_nearby = np.bincount(cust[d], weights=nearby_d, minlength=n_cust) / np.maximum(n_debit, 1)
 
-        hour_keys, hour_counts = key_counts(cust * 24 + rows.hour)
+        hour_keys, hour_counts = key_counts(cust * 24 + rows.hour, near=order)
         n_rows = np.bincount(cust, minlength=n_cust)
         # The customer's other rows, leaving out this hour's debits (one burst at 3 am is not a habit).
         hour_count = _own_hour_window(cust, rows.hour, n_rows, hour_keys, hour_counts) - 1 - nearby
@@ -568,6 +568,7 @@ class TransactionAnomalyDetector(BaseEstimator):
             "hour_keys": hour_keys, "hour_counts": hour_counts, "tables": tables,
             "log_balance": np.log1p(np.maximum(_latest_known(cust, order, rows.balance, n_cust), 0.0)),
             "dob_days": _latest_known(cust, order, rows.dob_days, n_cust),
+            "time_order": order,   # the rows by (customer, time): the stored keys' sorts start from it
         }
         return _Raw(n_own=n_own, own_median=own_median, own_spread=own_spread, regular=regular, largest=largest,
                     place=(places.is_new, places.n_before, places.singletons_before),
@@ -877,7 +878,9 @@ class TransactionAnomalyDetector(BaseEstimator):
         self.cohort_ = self._cohorts_of(c).astype(np.int8)
         for prefix, code, vocabulary in (("place", rows.place, self.places_), ("merchant", rows.merchant, self.merchants_)):
             valued = code >= 0
-            keys, _ = key_counts(rows.cust[valued].astype(np.int64) * max(len(vocabulary), 1) + code[valued])
+            near = (np.cumsum(valued) - 1)[c["time_order"][valued[c["time_order"]]]]
+            keys, _ = key_counts(rows.cust[valued].astype(np.int64) * max(len(vocabulary), 1) + code[valued],
+                                 near=near)
             setattr(self, f"{prefix}_keys_", keys)
             setattr(self, f"{prefix}_n_", _compact_counts(c[f"{prefix}_n"]))
             setattr(self, f"{prefix}_singletons_", _compact_counts(c[f"{prefix}_singletons"]))
