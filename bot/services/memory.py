@@ -11,9 +11,9 @@ scattered among live blocks where they are never trimmed. Two calls undo that:
   go back (madvise), once.
 
 Importing this module also makes Arrow allocate from glibc's heap (`ARROW_DEFAULT_MEMORY_POOL=system`, unless
-set already), which `malloc_trim` returns: Arrow's own pool (mimalloc) kept ~80 MB of an ingest's CSV parse
+set already), which `malloc_trim` returns: Arrow's own pool (mimalloc) kept 45-80 MB of an ingest's CSV parse
 that `release_unused` did not give back, under everything a `train` after it in the same process built (peak
-of ingest + train on the real file 1,495-1,535 MB -> 1,452-1,463 MB). Arrow reads the variable once, when it
+of ingest + train on the real file, 4 runs each: 1,495-1,535 MB -> 1,427-1,457 MB). Arrow reads the variable once, when it
 is loaded, so `ingestion` and `training` import this module before anything that imports pyarrow (pandas
 does); in a process that loaded pyarrow earlier it changes nothing.
 
