@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import functools
 import gc
 import json
 import logging
@@ -472,11 +471,15 @@ def _without_empty_columns(columns: dict[str, np.ndarray]) -> dict[str, np.ndarr
 _SECONDS_A_DAY = 86_400
 
 
-@functools.cache
 def _times_of_day() -> np.ndarray:
-    """'HH:MM:SS' for every second of a day (built on first use, not at import: CLI verbs import this module)."""
-    return np.array([f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}" for s in range(_SECONDS_A_DAY)],
-                    dtype=object)
+    """'HH:MM:SS' for every second of a day, built per call (~6 ms), never kept: 86,400 strings cached after an
+    ingest stay scattered among the freed blocks of its million-row columns and pin ~12 MB of them for the
+    `train` after it in the same process."""
+    hours_minutes = [f"{h:02d}:{m:02d}:" for h in range(24) for m in range(60)]
+    seconds = [f"{s:02d}" for s in range(60)]
+    times = np.empty(_SECONDS_A_DAY, dtype=object)
+    times[:] = [hm + s for hm in hours_minutes for s in seconds]
+    return times
 
 
 def _iso_seconds_text(ts: np.ndarray) -> np.ndarray:
