@@ -42,3 +42,17 @@ def test_a_store_that_gave_back_its_cache_reads_every_row_again(backend_store, r
     backend_store.release_memory()   # SQLite: PRAGMA shrink_memory; PostgreSQL: nothing to give back here
     frame = TransactionRepository(backend_store).all_frame()
     assert set(frame["transaction_id"]) == expected
+
+
+def test_a_finassist_process_gives_arrow_the_system_allocator_unless_told_otherwise() -> None:
+    import os
+    import subprocess
+    import sys
+
+    probe = "import bot, pyarrow; print(pyarrow.default_memory_pool().backend_name)"
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    got = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    assert got.stdout.strip() == "system"
+    chosen = subprocess.run([sys.executable, "-c", probe], env={**env, "ARROW_DEFAULT_MEMORY_POOL": "mimalloc"},
+                            capture_output=True, text=True, check=True)
+    assert chosen.stdout.strip() == "mimalloc"   # an explicit setting is not overridden (this wheel has mimalloc)
