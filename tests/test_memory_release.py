@@ -56,3 +56,29 @@ def test_a_finassist_process_gives_arrow_the_system_allocator_unless_told_otherw
     chosen = subprocess.run([sys.executable, "-c", probe], env={**env, "ARROW_DEFAULT_MEMORY_POOL": "mimalloc"},
                             capture_output=True, text=True, check=True)
     assert chosen.stdout.strip() == "mimalloc"   # an explicit setting is not overridden (this wheel has mimalloc)
+
+
+@pytest.mark.parametrize("threshold, pinned", [(10**9, False), (2, True)])
+def test_train_maps_large_arrays_on_their_own_only_for_a_bank_of_many_customers(tmp_path, monkeypatch, threshold,
+                                                                                pinned) -> None:
+    """The pin costs page faults: a small bank keeps the default heap, a bank of many customers gets it."""
+    import bot.services.training as training
+    from bot.config import Config
+    from bot.storage.database import Store
+    from bot.storage.transactions import TransactionRepository
+    from tests.model_frames import synth_bank
+
+    calls: list[int] = []
+    monkeypatch.setattr(training, "UNMAP_FROM_CUSTOMERS", threshold)
+    monkeypatch.setattr(training, "unmap_large_blocks", lambda: calls.append(1) or True)  # process-wide: not for real
+    config = Config().with_db(tmp_path / "t.db")
+    store = Store(config.storage.db_path)
+    bank = synth_bank(customers=60, months=6, seed=4)
+    with store.atomic():
+        TransactionRepository(store).insert_frame(bank.transactions, "test")
+    with store.locked():
+        customers = store.conn.execute("SELECT count(DISTINCT customer_id) FROM transactions").fetchone()[0]
+    assert TransactionRepository(store).customer_count() == customers
+    training.train(store, config)
+    store.close()
+    assert bool(calls) is pinned

@@ -34,6 +34,10 @@ from bot.storage.transactions import TransactionRepository
 
 log = logging.getLogger(__name__)
 
+# From this many customers `train` maps its large arrays on their own (bot/services/memory.py), so the real
+# file's 884k customers stay under 1.5 GB; a bank of a few thousand customers keeps the faster default heap.
+UNMAP_FROM_CUSTOMERS = 100_000
+
 Progress = Callable[[str], None]
 T = TypeVar("T")
 
@@ -87,7 +91,11 @@ def train(store: Store, config: Config, progress: Progress | None = None, random
     timings: dict[str, float] = {}
     # Two threads of million-row arrays: freed ones must go back to the system, not wait in the heap beside
     # the other thread's (bot/services/memory.py has the figures). What an ingest before us left goes too.
-    unmap_large_blocks()
+    # Mapping every large array on its own costs page faults (measured alone-ish, 3 pairs: synth 9,000
+    # customers 1.1-2.0 s of a 5.4-6.0 s train for ~190 MB; real file 884,219 customers 0.5-1 s for ~450 MB,
+    # its peak 1.77-1.85 GB without it): worth it only where per-customer arrays make the peak.
+    if TransactionRepository(store).customer_count() >= UNMAP_FROM_CUSTOMERS:
+        unmap_large_blocks()
     store.release_memory()
     return_freed_memory()
 

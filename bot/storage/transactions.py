@@ -363,6 +363,11 @@ class TransactionRepository:
             ).fetchone()
         return row is not None
 
+    def customer_count(self) -> int:
+        """How many customers the store holds (the customers summary, one row each)."""
+        with self.store.locked():
+            return int(self.store.conn.execute("SELECT count(*) FROM customers").fetchone()[0])
+
     def customer_ids(self) -> list[str]:
         with self.store.locked():
             return [r[0] for r in self.store.conn.execute("SELECT customer_id FROM customers ORDER BY customer_id")]
