@@ -10,9 +10,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import bot.services.memory  # noqa: F401 - first: Arrow's allocator is chosen when pyarrow loads (memory.py)
-
-# isort: split
 from analytics.ingest import BANK_TIMEZONE, Reject, latest_accepted_time, read_transactions, write_rejects
 from analytics.private_files import create_private_file
 from bot.storage.database import Store

@@ -10,13 +10,12 @@ scattered among live blocks where they are never trimmed. Two calls undo that:
 - `return_freed_memory` is `malloc_trim(0)` (and Arrow's `release_unused`): the free pages inside every arena
   go back (madvise), once.
 
-Importing this module also makes Arrow allocate from glibc's heap (`ARROW_DEFAULT_MEMORY_POOL=system`, unless
-set already), which `malloc_trim` returns: Arrow's own pool (mimalloc) kept 45-80 MB of an ingest's CSV parse
+Arrow allocates from glibc's heap in every FinAssist process (`bot/__init__.py` sets
+`ARROW_DEFAULT_MEMORY_POOL=system` unless it is set already), which `malloc_trim` returns: Arrow's own pool (mimalloc) kept 45-80 MB of an ingest's CSV parse
 that `release_unused` did not give back, under everything a `train` after it in the same process built (peak
 of ingest + train on the real file, 4 runs each: 1,495-1,535 MB -> 1,427-1,457 MB). Arrow reads the variable once, when it
-is loaded, so `bot/__init__.py` sets it for every FinAssist process (the CLI, the bot, the API, the
-benchmarks) before anything imports pyarrow, and this module again for callers that load it first; in a process
-that loaded pyarrow earlier it changes nothing. Arrow's CSV parse of the real file is no slower on it (3 pairs
+is loaded, so it is set there, before any FinAssist code imports pyarrow; in a process that loaded pyarrow
+earlier it changes nothing. Arrow's CSV parse of the real file is no slower on it (3 pairs
 alone: 1.25-1.66 s against 1.58-2.63 s with mimalloc).
 
 None of this changes what is computed; it only changes how much resident memory the same work needs.
@@ -26,7 +25,6 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import os
 import sys
 
 log = logging.getLogger(__name__)
@@ -34,7 +32,6 @@ log = logging.getLogger(__name__)
 M_MMAP_THRESHOLD = -3          # mallopt parameter number (glibc malloc.h)
 LARGE_BLOCK = 1 << 20          # blocks of 1 MiB and more are mapped on their own (glibc's default starts at 128 KiB)
 
-os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")   # read by Arrow once, when pyarrow is loaded
 
 
 def _glibc() -> ctypes.CDLL | None:

@@ -10,9 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import bot.services.memory  # noqa: F401 - first: Arrow's allocator is chosen when pyarrow loads (memory.py)
-
-# isort: split
 import numpy as np
 import pandas as pd
 
