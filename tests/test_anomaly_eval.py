@@ -39,6 +39,22 @@ def test_precision_cut_only_stops_between_different_scores() -> None:
     assert _ranking().at_precision(0.75)["alerts"] == 4
 
 
+def test_recall_cut_is_the_smallest_alert_set_that_reaches_it() -> None:
+    # Fraud at 5, 4 (tied with a genuine 4) and 3: recall 0.6 needs 2 of 3 hits; the cut cannot split the
+    # tie, so it takes both 4s (3 alerts, 2 hits); recall 0.9 needs all 3 (4 alerts).
+    cut = _ranking().at_recall(0.6)
+    assert (cut["alerts"], cut["hits"], cut["precision"], cut["threshold"]) == (3, 2, round(2 / 3, 4), 4.0)
+    cut = _ranking().at_recall(0.9)
+    assert (cut["alerts"], cut["hits"], cut["precision"], cut["recall"]) == (4, 3, 0.75, 1.0)
+
+
+def test_recall_cut_never_counts_rows_that_cannot_alert() -> None:
+    # The only fraud scores -inf (a credit): no threshold reaches any recall.
+    fraud = np.array([False, False, False, False, False, True])
+    ranking = anomaly_eval.Ranking(SCORES, np.argsort(-SCORES, kind="stable"), np.ones(6, bool), fraud)
+    assert ranking.at_recall(0.5)["precision"] is None
+
+
 def test_auc_counts_ties_as_half() -> None:
     # Fraud 5, 4, 3 against genuine 4, 1, -inf: 3 + 2.5 + 2 wins of 9 pairs.
     assert _ranking().auc() == pytest.approx(7.5 / 9, abs=1e-4)
@@ -90,3 +106,21 @@ def test_evaluate_counts_alerts_precision_recall_and_credits() -> None:
     naive = report["blocks"]["injected"]["naive_same_alerts"]
     assert naive["alerts"] == 3 and naive["hits"] == 1   # the naive score ranks T4 first
     assert report["false_alarms"]["background_flagged"] == 1
+
+
+def test_native_fraud_is_broken_down_by_the_generators_kind() -> None:
+    frame = _history()
+    labels = pd.DataFrame({"transaction_id": ["T5"], "scenario": ["salary_bonus"], "is_fraud": [0],
+                           "customer_id": ["A"], "event": [0], "step": ["bonus"]})
+    flagged = np.array([False, False, False, True, False, False, False])
+    score = np.array([0.1, 0.2, 0.3, 0.9, 0.0, 0.1, 0.5])
+    native = {"T4": "odd_hour", "T7": "amount", "T6": "amount"}
+    report = anomaly_eval.evaluate(frame, flagged, score, anomaly_eval.naive_scores(frame), labels, native)
+    # Fraud scores 0.9, 0.5, 0.1 (T4, T7, T6); recall 0.9 needs all three, so the cut falls at 0.1, where T1
+    # ties with T6: T4, T7, T3, T2, T1, T6 are the 6 alerts.
+    cut = report["blocks"]["all_fraud"]["detector"]["score_at_recall_0_9"]
+    assert (cut["alerts"], cut["hits"], cut["threshold"]) == (6, 3, 0.1)
+    per = {k["kind"]: k for k in report["native_kinds"]}
+    assert per["odd_hour"] == {"kind": "odd_hour", "rows": 1, "flagged_share": 1.0, "share_above_recall_0_9_cut": 1.0}
+    assert per["amount"]["rows"] == 2 and per["amount"]["flagged_share"] == 0.0
+    assert per["amount"]["share_above_recall_0_9_cut"] == 1.0
