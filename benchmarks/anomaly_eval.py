@@ -135,8 +135,9 @@ class Ranking:
             return {"alerts": 0, "hits": 0, "precision": None, "recall": None, "threshold": None}
         end = int(ends[ok[0]])
         hits = int(self.hits[end])
+        # The threshold unrounded: rows are compared with it (the per-kind shares below).
         return {"alerts": end + 1, "hits": hits, "precision": _ratio(hits, end + 1),
-                "recall": _ratio(hits, self.n_pos), "threshold": round(float(self.score[end]), 4)}
+                "recall": _ratio(hits, self.n_pos), "threshold": float(self.score[end])}
 
     def auc(self) -> float | None:
         """ROC AUC: P(a fraud row scores above a genuine one), ties counting half; -inf ranks last."""
