@@ -34,6 +34,7 @@ from analytics.anomaly_history import (
     hour_shares_of,
     hour_window_count,
     key_counts,
+    largest_before,
     largest_other,
     novelty,
     robust_groups,
@@ -66,6 +67,8 @@ REASON_FAMILIES = ("amount", "tiny", "new_place", "new_merchant", "odd_hour", "b
 _FAMILY_TIE_RANK = np.array([sorted(REASON_FAMILIES, reverse=True).index(f) for f in REASON_FAMILIES])
 EXPLAIN_ODDS_FRACTION = 0.25     # rows within 4x of the flag threshold's odds are explained, not flagged
 LARGE_CREDIT_FACTOR = 2.0        # a credit this many times the largest earlier one gets an informational note
+ONE_OFF_CREDIT_FACTOR = 1.25     # a credit above the customer's other credits by this much is one-off (not pay)
+FUNDING_WINDOW_S = 7 * 86400     # a one-off credit explains a purchase of about its size within a week after it
 MIN_SPLIT_CUSTOMERS = 40         # fewer customers than this: calibrate on all of them
 MAX_NEGATIVES = 50_000           # genuine rows in the logistic fit (all of them choose the threshold)
 FEATURES = ("amount", "times_usual", "beyond_largest", "tiny", "new_place", "new_merchant", "rare_category",
@@ -96,6 +99,7 @@ class _Raw:
     n_debit: np.ndarray               # the customer's debits (confidence in `usual_nearby`)
     credit_largest: np.ndarray        # largest other credit (0: none)
     credit_n: np.ndarray              # other credits
+    funding: np.ndarray               # largest one-off credit of the customer in the week before (0: none)
     cohort: np.ndarray | None = None  # per row; None: from `customer` and the fitted bin edges
     category_prior: np.ndarray | None = None   # cohort's share of the row's category (None: fitted codes)
     customer: dict[str, Any] = field(default_factory=dict)
@@ -111,7 +115,7 @@ def _after_signals(raw: _Raw) -> _Raw:
     gone = np.zeros(0)
     return replace(raw, own_median=gone, own_spread=gone, regular={}, place=(gone, gone, gone),
                    merchant=(gone, gone, gone), category=(gone, gone), hour_count=gone, hour_n=gone,
-                   window=(gone, gone, gone), usual_nearby=gone, n_debit=gone)
+                   window=(gone, gone, gone), usual_nearby=gone, n_debit=gone, funding=gone)
 
 
 def _latest_known(cust: np.ndarray, order: np.ndarray, values: np.ndarray | None, n_cust: int) -> np.ndarray:
@@ -534,6 +538,10 @@ class TransactionAnomalyDetector(BaseEstimator):
                                                     near=time_credits)
             credit_n[credits] = n_credit[cust[credits]] - 1
             np.maximum.at(credit_max, cust[credits], rows.amount[credits])
+        one_off = credits[_one_off(rows.amount[credits], credit_largest[credits], credit_n[credits])]
+        funding = np.zeros(n)
+        funding[d] = largest_before(cust[one_off], rows.secs[one_off], rows.amount[one_off], cust[d], rows.secs[d],
+                                    FUNDING_WINDOW_S)
         del amounts, groups, ranks  # memory only: what they hold per row is copied out above (~100 MB here)
 
         places = novelty(cust, rows.place, rows.secs, rank, n_cust, NEW_VALUE_GRACE_S)
@@ -569,6 +577,7 @@ class TransactionAnomalyDetector(BaseEstimator):
             "log_balance": np.log1p(np.maximum(_latest_known(cust, order, rows.balance, n_cust), 0.0)),
             "dob_days": _latest_known(cust, order, rows.dob_days, n_cust),
             "time_order": order,   # the rows by (customer, time): the stored keys' sorts start from it
+            "one_off_credits": one_off,
         }
         return _Raw(n_own=n_own, own_median=own_median, own_spread=own_spread, regular=regular, largest=largest,
                     place=(places.is_new, places.n_before, places.singletons_before),
@@ -576,7 +585,8 @@ class TransactionAnomalyDetector(BaseEstimator):
                     category=(categories.uses_before, categories.n_before),
                     hour_count=hour_count, hour_n=hour_n, debit_rows=d, window=window,
                     stored_neighbours=_NO_NEIGHBOURS, nearby=nearby, usual_nearby=usual_nearby[cust],
-                    n_debit=n_debit[cust], credit_largest=credit_largest, credit_n=credit_n, customer=customer)
+                    n_debit=n_debit[cust], credit_largest=credit_largest, credit_n=credit_n, funding=funding,
+                    customer=customer)
 
     # --------------------------------------------------------------------------- history: stored state
     def _stored_raw(self, rows: Rows) -> _Raw:
@@ -641,13 +651,39 @@ class TransactionAnomalyDetector(BaseEstimator):
             hit = known & (self.credit_customers_[pos] == s)
             credit_largest = np.where(hit, self.credit_max_[pos], 0.0)
             credit_n = np.where(hit, self.credit_n_[pos], 0)
+        funding = self._stored_funding(rows, stored, credit_largest, credit_n)
         return _Raw(n_own=n_own, own_median=own_median, own_spread=own_spread, regular=regular,
                     largest=np.where(known, self.max_debit_[s], 0.0).astype(float), place=place, merchant=merchant,
                     category=category, category_prior=category_prior,
                     hour_count=hour_count, hour_n=hour_n, debit_rows=d, window=window,
                     stored_neighbours=(extra_high, extra_low), nearby=nearby,
                     usual_nearby=np.where(known, self.usual_nearby_[s], np.nan).astype(float),
-                    n_debit=n_own, credit_largest=credit_largest, credit_n=credit_n, cohort=cohort)
+                    n_debit=n_own, credit_largest=credit_largest, credit_n=credit_n, funding=funding, cohort=cohort)
+
+    def _stored_funding(self, rows: Rows, stored: np.ndarray, credit_largest: np.ndarray,
+                        credit_n: np.ndarray) -> np.ndarray:
+        """Per row, the largest one-off credit of its customer in the week before it: the new and context rows'
+        own (judged against the fitted credits) and those of the fit's last week."""
+        credits = np.flatnonzero(~rows.debit & np.isfinite(rows.amount))
+        one_off = credits[_one_off(rows.amount[credits], credit_largest[credits], credit_n[credits])]
+        src_cust, src_secs, src_amount = rows.cust[one_off], rows.secs[one_off], rows.amount[one_off]
+        fitted_cust = getattr(self, "funding_cust_", np.zeros(0, np.int64))   # a detector saved before these
+        if len(fitted_cust) and len(stored):
+            local_of = np.full(len(rows.cust_ids), -1, np.int64)
+            local_of[rows.cust] = stored
+            known = np.flatnonzero(local_of >= 0)
+            by_stored = known[np.argsort(local_of[known], kind="stable")]
+            fitted = local_of[by_stored]
+            if len(fitted):
+                pos = np.minimum(np.searchsorted(fitted, fitted_cust), len(fitted) - 1)
+                hit = fitted[pos] == fitted_cust
+                src_cust = np.r_[src_cust, by_stored[pos][hit]]
+                src_secs = np.r_[src_secs, self.funding_secs_[hit]]
+                src_amount = np.r_[src_amount, self.funding_amount_[hit]]
+        d = np.flatnonzero(rows.debit)
+        funding = np.zeros(len(rows.cust))
+        funding[d] = largest_before(src_cust, src_secs, src_amount, rows.cust[d], rows.secs[d], FUNDING_WINDOW_S)
+        return funding
 
     def _new_customer_peer(self, rows: Rows) -> np.ndarray:
         """Per row, the peer group of its customer from the rows at hand (for customers the fit never saw)."""
@@ -720,6 +756,12 @@ class TransactionAnomalyDetector(BaseEstimator):
         n_d = raw.n_debit
         usual_nearby = (n_d * signals.zero_nan(raw.usual_nearby) + k * self.prior_nearby_[cohort]) / (n_d + k)
         burst = signals.burst_excess(raw.nearby, usual_nearby)
+        # A lone daytime purchase at a place the customer uses, of about the size of a one-off credit a few
+        # days before (a loan disbursed, a deposit matured): its size is what that money was for.
+        funded = (priced & signals.funded(signals.zero_nan(rows.amount), raw.funding) & ~raw.place[0]
+                  & (raw.nearby == 0) & (odd_hour < signals.FUNDED_MAX_ODD_HOUR))
+        if funded.any():
+            amount, times_usual, beyond = (np.where(funded, 0.0, v) for v in (amount, times_usual, beyond))
         d = raw.debit_rows
         extra_high, extra_low = raw.stored_neighbours
         n_extra = len(extra_high)
@@ -894,6 +936,13 @@ class TransactionAnomalyDetector(BaseEstimator):
         self.credit_customers_ = credited.astype(np.int64)
         self.credit_max_ = c["credit_max"][credited].astype(np.float32)
         self.credit_n_ = c["n_credit"][credited].astype(np.int32)
+        # One-off credits of the fit's last week: the purchase they were raised for may come in the new rows.
+        funds = c["one_off_credits"]
+        funds = funds[rows.secs[funds] > (rows.secs.max() if len(rows.secs) else 0) - FUNDING_WINDOW_S]
+        funds = funds[np.argsort(rows.cust[funds], kind="stable")]
+        self.funding_cust_ = rows.cust[funds].astype(np.int64)
+        self.funding_secs_ = rows.secs[funds].astype(np.int64)
+        self.funding_amount_ = rows.amount[funds].astype(np.float64)
         # Debits of the fit's last hour: a burst may run on into the first new rows.
         d = raw.debit_rows
         last = rows.secs.max() if len(rows.secs) else 0
@@ -1044,6 +1093,13 @@ class TransactionAnomalyDetector(BaseEstimator):
             return f"at {_clock(hour, minute)}, outside your usual hours"
         night = " at night" if hour < 5 or hour >= 23 else ""
         return f"one of {int(facts['nearby'][i]) + 1} payments within an hour{night}"
+
+
+def _one_off(amount: np.ndarray, largest_other: np.ndarray, n_other: np.ndarray) -> np.ndarray:
+    """Credits unlike the customer's other credits (a loan disbursed, a deposit matured, a bonus): the
+    first one, or well above every other. A regular salary is none of these, so a drain after pay day is
+    never explained by it."""
+    return np.isfinite(amount) & ((n_other == 0) | (amount > ONE_OFF_CREDIT_FACTOR * largest_other))
 
 
 def _logit(p: float) -> float:

@@ -247,3 +247,30 @@ def hour_shares_of(counts: np.ndarray) -> np.ndarray:
 def group_medians(groups: pd.Series | np.ndarray, values: np.ndarray) -> pd.Series:
     """Median of values per group id (pandas' groupby; exact order statistics)."""
     return pd.Series(values).groupby(np.asarray(groups)).median()
+
+
+def largest_before(src_cust: np.ndarray, src_secs: np.ndarray, src_value: np.ndarray, dst_cust: np.ndarray,
+                   dst_secs: np.ndarray, window_s: int) -> np.ndarray:
+    """Per destination row, the largest source value of the same customer in the `window_s` seconds before
+    it (strictly earlier; 0 when none). Sources are few (one-off credits), so each is spread over the
+    destinations it reaches: the work is the number of (source, destination) pairs, not customers."""
+    out = np.zeros(len(dst_cust))
+    if len(src_cust) == 0 or len(dst_cust) == 0:
+        return out
+    base = min(int(src_secs.min()), int(dst_secs.min()))
+    span = max(int(src_secs.max()), int(dst_secs.max())) - base + window_s + 1
+    dst_key = dst_cust.astype(np.int64) * span + (dst_secs.astype(np.int64) - base)
+    order = np.argsort(dst_key, kind="stable")
+    dst_key = dst_key[order]
+    src_key = src_cust.astype(np.int64) * span + (src_secs.astype(np.int64) - base)
+    lo = np.searchsorted(dst_key, src_key, side="right")
+    hi = np.searchsorted(dst_key, src_key + window_s, side="left")
+    sizes = np.maximum(hi - lo, 0)
+    if sizes.sum() == 0:
+        return out
+    starts = np.repeat(lo - np.cumsum(np.r_[0, sizes[:-1]]), sizes)
+    positions = starts + np.arange(int(sizes.sum()))
+    best = np.zeros(len(dst_key))
+    np.maximum.at(best, positions, np.repeat(src_value.astype(float), sizes))
+    out[order] = best
+    return out

@@ -13,6 +13,8 @@ import numpy as np
 UNUSUAL_SPREADS = 2.0     # an amount is "unusual" beyond two robust spreads of the customer's usual
 UNUSUAL_TIMES = 3.0       # ... or beyond three times the customer's usual amount
 SIGNAL_CAP = 10.0         # no single signal grows without bound (one absurd amount must not drown the rest)
+FUNDED_SHARE = (0.5, 1.25)   # a debit of half to 1.25x a recent one-off credit spends that credit
+FUNDED_MAX_ODD_HOUR = 1.0    # ... when made at an hour no rarer than e times a uniform one for the customer
 
 
 def zero_nan(values: np.ndarray) -> np.ndarray:
@@ -103,6 +105,13 @@ def hour_surprise(count_in_window: np.ndarray, n_history: np.ndarray, prior_wind
     n = np.asarray(n_history, dtype=float)
     share = (count_in_window + prior_strength * prior_window_share) / (n + prior_strength)
     return np.clip(np.log((3.0 / 24.0) / np.clip(share, 1e-9, None)), 0.0, SIGNAL_CAP)
+
+
+def funded(amount: np.ndarray, funding: np.ndarray) -> np.ndarray:
+    """Whether a payment is of about the size of a recent one-off credit (`funding`, 0: none): a consumer
+    loan then the dealer's bill, a matured deposit then the purchase it was saved for. The caller decides
+    where this may explain the amount (never at a new place, at night, or in a burst)."""
+    return (funding > 0) & (amount >= FUNDED_SHARE[0] * funding) & (amount <= FUNDED_SHARE[1] * funding)
 
 
 def burst_excess(n_nearby: np.ndarray, usual_nearby: np.ndarray) -> np.ndarray:

@@ -187,6 +187,35 @@ def test_the_second_file_of_a_split_burst_scores_as_if_it_came_in_one(bank, tmp_
     assert all(flagged for _, flagged, _ in _scores(db, ["B0", "B1"]).values())
 
 
+def _on_amount(reasons: list[str]) -> bool:
+    """Whether a sentence says the amount is unusual ("N× your usual amount", "more than you ever paid")."""
+    return any("×" in r or "ever paid" in r for r in reasons)
+
+
+def test_a_loan_in_one_days_file_explains_the_purchase_in_a_later_one(bank, tmp_path):
+    """Rows stored since training are context for a week: a ₹1,00,000 loan (C105's pay is ₹60,000, so a
+    one-off) credited in one file explains a ₹90,000 purchase at home three days later in the next. The
+    twin store, which never got the loan, asks about the same purchase because of its amount."""
+    config, facts, db = bank
+    c = facts["C105"]
+    day = LAST_DAY + dt.timedelta(days=1)
+    loan = raw_line("L1", "C105", c["city"], dt.datetime.combine(day, dt.time(11, 0)), 100_000.0,
+                    c["balance"] + 100_000.0, "CREDIT", "BAJAJ FINSERV LOAN DISB", "income", "NEFT")
+    tv = raw_line("TV1", "C105", c["city"], dt.datetime.combine(day + dt.timedelta(days=3), dt.time(14, 30)),
+                  90_000.0, c["balance"] + 10_000.0, "DEBIT", "CROMA", "shopping", "POS")
+    twin = tmp_path / "twin"
+    twin.mkdir()
+    (twin / "store.db").write_bytes(db.read_bytes())
+    twin_config = twin / "config.toml"
+    twin_config.write_text(config.read_text().replace(str(db), str(twin / "store.db")))
+    assert main(["ingest", "--config", str(config), str(_feed(tmp_path / "loan.csv", [loan]))]) == 0
+    assert main(["ingest", "--config", str(config), str(_feed(tmp_path / "tv.csv", [tv]))]) == 0
+    assert main(["ingest", "--config", str(twin_config), str(_feed(tmp_path / "tv_only.csv", [tv]))]) == 0
+    funded, alone = _scores(db, ["TV1"])["TV1"], _scores(twin / "store.db", ["TV1"])["TV1"]
+    assert alone[1] == 1 and _on_amount(alone[2])
+    assert not _on_amount(funded[2]) and funded[0] < alone[0]
+
+
 def test_fraud_alerts_wait_for_quiet_hours_unless_configured_to_bypass(bank):
     config_path, facts, db = bank
     _link(db, "C100")

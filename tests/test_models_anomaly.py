@@ -25,7 +25,7 @@ from analytics.anomaly_calibration import (
     plant_fraud,
     threshold_for_precision,
 )
-from analytics.anomaly_history import largest_other, novelty, robust_groups, sort_within
+from analytics.anomaly_history import largest_before, largest_other, novelty, robust_groups, sort_within
 from analytics.anomaly_rows import rows_from_frame
 from tests.model_frames import frame, steady_bank, synth_bank
 
@@ -114,6 +114,21 @@ def test_largest_other_debit_is_each_customers_own():
     order = robust_groups(groups, np.log(amounts)).order
     assert list(largest_other(groups, amounts, order=order)) == [0.0, 700.0, 300.0, 800.0, 500.0, 800.0, 600.0,
                                                                   600.0]
+
+
+def test_largest_before_is_the_customers_own_within_the_window_strictly_earlier():
+    # customer 0: credits of 10 at t=100 and 30 at t=500; customer 1: 20 at t=100. Window 450 s.
+    got = largest_before(np.array([0, 0, 1]), np.array([100, 500, 100]), np.array([10.0, 30.0, 20.0]),
+                         np.array([0, 0, 0, 0, 1, 1]), np.array([100, 200, 520, 700, 50, 150]), 450)
+    # t=100: not after itself; 200: the 10; 520: both in reach, the larger; 700: the 10 is 600 s old;
+    # customer 1 before its credit, then after it (customer 0's credits never count for it).
+    assert got.tolist() == [0.0, 10.0, 30.0, 30.0, 0.0, 20.0]
+
+
+def test_funded_means_half_to_a_quarter_above_the_credit():
+    got = signals.funded(np.array([50_000.0, 49_999.0, 125_000.0, 125_001.0, 90_000.0]),
+                         np.array([100_000.0, 100_000.0, 100_000.0, 100_000.0, 0.0]))
+    assert got.tolist() == [True, False, True, False, False]
 
 
 def test_rows_are_sorted_by_key_then_rank_whichever_order_the_sort_starts_from():
@@ -386,6 +401,67 @@ def test_a_burst_across_the_batch_boundary_adds_up_with_the_context(cautious):
     assert list(with_context.index) == [2] and with_context["flagged"].iloc[0] and not without["flagged"].iloc[0]
     # score_one remembers the same two as recent transactions
     assert cautious.score_one(night.iloc[2].to_dict(), recent=night.iloc[:2].to_dict("records"))[1]
+
+
+# H1's pay is ₹80,000 a month; a ₹1,20,000 loan is above every credit they had (a one-off), and a ₹1,10,000
+# television at their usual place and hour two days later is what it was for.
+LOAN = txn(120_000.0, ts="2016-07-08 11:00", merchant="BAJAJ FINSERV LOAN DISB", category="income", txn_type="CREDIT")
+TV = txn(110_000.0, ts="2016-07-10 14:00", merchant="CROMA", category="shopping")
+USUAL = 1850.0   # H1's usual grocery bill
+
+
+def _scores_after(detector, credit: dict, debit: dict) -> tuple[float, float, tuple[str, ...]]:
+    """(score of `debit` after `credit`, score of the same debit at H1's usual size, its reasons)."""
+    after = detector.score_frame(frame([credit, debit])).iloc[1]
+    usual = detector.score_frame(frame([credit, {**debit, "amount": USUAL}]))["anomaly_score"].iloc[1]
+    return float(after["anomaly_score"]), float(usual), tuple(after["reasons"])
+
+
+def test_a_purchase_the_size_of_a_recent_one_off_credit_is_judged_as_if_of_the_usual_size(detector):
+    """The amount is explained: what is left is what a ₹1,850 payment there would have (a shop never used)."""
+    alone, flagged, reasons = detector.score_one(TV)
+    assert flagged and any("your usual amount" in r for r in reasons)          # alone: about 60x usual
+    after, usual, reasons = _scores_after(detector, LOAN, TV)
+    assert after == pytest.approx(usual, rel=1e-12) and after < alone / 10
+    assert reasons in ((), ("first payment to CROMA",))                         # no sentence on the amount
+    # The same with the loan as context of the batch, and remembered by the live scorer.
+    in_context = detector.score_frame(frame([TV]), context=frame([LOAN]))["anomaly_score"].iloc[0]
+    assert in_context == pytest.approx(after, rel=1e-12)
+    assert detector.score_one(TV, recent=[LOAN])[0] == pytest.approx(after, rel=1e-12)
+
+
+@pytest.mark.parametrize(("credit", "debit"), [
+    (LOAN, {**TV, "location": "DUBAI"}),                          # at a place never used
+    (LOAN, {**TV, "ts": pd.Timestamp("2016-07-10 02:30")}),       # at night: H1 never pays then
+    (LOAN, {**TV, "ts": pd.Timestamp("2016-07-15 11:01")}),       # over a week after the credit
+    (LOAN, {**TV, "amount": 151_000.0}),                          # above 1.25x the credit
+    # Pay day is not a one-off (₹80,000 is no more than H1's other credits): a drain after it stays a drain.
+    (txn(80_000.0, ts="2016-07-01 08:00", merchant="SALARY ACME", category="income", txn_type="CREDIT"),
+     txn(75_000.0, ts="2016-07-01 15:00", merchant="UPI/STRANGER", category="transfers")),
+], ids=["new_place", "night", "week_later", "larger", "after_salary"])
+def test_a_credit_explains_nothing_elsewhere_at_night_later_larger_or_when_it_is_pay(detector, credit, debit):
+    after, usual, reasons = _scores_after(detector, credit, debit)
+    # The amount still counts: a sentence on it, and log-odds well above the same row at the usual size.
+    assert any("your usual amount" in r for r in reasons)
+    assert math.log(after / (1 - after)) > math.log(usual / (1 - usual)) + 2
+
+
+def test_a_one_off_credit_in_the_fit_explains_its_purchase_there_and_in_the_first_new_rows(bank):
+    """The history pass (a purchase inside the fit) and the stored state (the fit's last week of one-off
+    credits) explain the amount the same way a batch does."""
+    loan = {**LOAN, "ts": pd.Timestamp("2016-06-27 11:00"), "transaction_id": "LOAN"}
+    tv = {**TV, "ts": pd.Timestamp("2016-06-28 14:00"), "transaction_id": "TV"}
+    fitted = {}
+    for name, extra in (("plain", [tv]), ("funded", [loan, tv])):
+        data = pd.concat([bank, frame(extra)], ignore_index=True)
+        fitted[name] = TransactionAnomalyDetector(random_state=0).fit_score_frame(data).set_index(data["transaction_id"])
+    assert any("your usual amount" in r for r in fitted["plain"].loc["TV", "reasons"])
+    assert not any("your usual amount" in r for r in fitted["funded"].loc["TV", "reasons"])
+    assert fitted["funded"].loc["TV", "anomaly_score"] < fitted["plain"].loc["TV", "anomaly_score"] / 10
+    only_loan = TransactionAnomalyDetector(random_state=0).fit(pd.concat([bank, frame([loan])], ignore_index=True))
+    soon, week_on = ({**TV, "ts": pd.Timestamp(ts)} for ts in ("2016-07-01 14:00", "2016-07-05 14:00"))
+    assert only_loan.score_one(soon)[0] == pytest.approx(only_loan.score_one({**soon, "amount": USUAL})[0], rel=1e-12)
+    assert only_loan.score_one(week_on)[1]         # 8 days after the loan: the amount counts again
 
 
 def test_a_new_city_with_a_large_amount_is_flagged_with_the_city(detector):

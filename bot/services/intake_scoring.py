@@ -35,7 +35,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHUNK_ROWS = 200_000          # rows scored per transaction (a big post-training file commits in steps)
-CONTEXT = dt.timedelta(days=1)  # earlier rows of the same customers that still count for velocity
+# Earlier rows of the same customers that still count: for velocity and newly used places (a day), and a
+# one-off credit that explains a purchase of its size (analytics.anomaly.FUNDING_WINDOW_S, a week).
+CONTEXT = dt.timedelta(days=7)
 
 
 @dataclass(frozen=True)
