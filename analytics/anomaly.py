@@ -757,9 +757,11 @@ class TransactionAnomalyDetector(BaseEstimator):
         usual_nearby = (n_d * signals.zero_nan(raw.usual_nearby) + k * self.prior_nearby_[cohort]) / (n_d + k)
         burst = signals.burst_excess(raw.nearby, usual_nearby)
         # A lone daytime purchase at a place the customer uses, of about the size of a one-off credit a few
-        # days before (a loan disbursed, a deposit matured): its size is what that money was for.
+        # days before (a loan disbursed, a deposit matured): its size is what that money was for. Never a
+        # transfer: sending a fresh loan on to someone is how pre-approved-loan scams end.
+        transfer = np.isin(rows.category, np.flatnonzero(np.asarray(rows.category_names, dtype=object) == "transfers"))
         funded = (priced & signals.funded(signals.zero_nan(rows.amount), raw.funding) & ~raw.place[0]
-                  & (raw.nearby == 0) & (odd_hour < signals.FUNDED_MAX_ODD_HOUR))
+                  & (raw.nearby == 0) & (odd_hour < signals.FUNDED_MAX_ODD_HOUR) & ~transfer)
         if funded.any():
             amount, times_usual, beyond = (np.where(funded, 0.0, v) for v in (amount, times_usual, beyond))
         d = raw.debit_rows

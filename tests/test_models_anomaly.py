@@ -435,10 +435,11 @@ def test_a_purchase_the_size_of_a_recent_one_off_credit_is_judged_as_if_of_the_u
     (LOAN, {**TV, "ts": pd.Timestamp("2016-07-10 02:30")}),       # at night: H1 never pays then
     (LOAN, {**TV, "ts": pd.Timestamp("2016-07-15 11:01")}),       # over a week after the credit
     (LOAN, {**TV, "amount": 151_000.0}),                          # above 1.25x the credit
+    (LOAN, {**TV, "merchant": "UPI/NEW PAYEE", "category": "transfers"}),   # the loan sent on to someone
     # Pay day is not a one-off (₹80,000 is no more than H1's other credits): a drain after it stays a drain.
     (txn(80_000.0, ts="2016-07-01 08:00", merchant="SALARY ACME", category="income", txn_type="CREDIT"),
      txn(75_000.0, ts="2016-07-01 15:00", merchant="UPI/STRANGER", category="transfers")),
-], ids=["new_place", "night", "week_later", "larger", "after_salary"])
+], ids=["new_place", "night", "week_later", "larger", "sent_on", "after_salary"])
 def test_a_credit_explains_nothing_elsewhere_at_night_later_larger_or_when_it_is_pay(detector, credit, debit):
     after, usual, reasons = _scores_after(detector, credit, debit)
     # The amount still counts: a sentence on it, and log-odds well above the same row at the usual size.
