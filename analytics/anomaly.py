@@ -72,7 +72,7 @@ FUNDING_WINDOW_S = 7 * 86400     # a one-off credit explains a purchase of about
 MIN_SPLIT_CUSTOMERS = 40         # fewer customers than this: calibrate on all of them
 MAX_NEGATIVES = 50_000           # genuine rows in the logistic fit (all of them choose the threshold)
 FEATURES = ("amount", "times_usual", "beyond_largest", "tiny", "new_place", "new_merchant", "rare_category",
-            "odd_hour", "burst", "burst_high", "burst_low")
+            "odd_hour", "burst", "burst_high", "burst_low", "burst_above")
 
 
 # ------------------------------------------------------------------------------------------------ raw history
@@ -93,7 +93,7 @@ class _Raw:
     hour_n: np.ndarray                # other rows
     debit_rows: np.ndarray            # rows that are debits (the burst windows are over these)
     window: tuple[np.ndarray, np.ndarray, np.ndarray]      # their order by customer and time, window lo, hi
-    stored_neighbours: tuple[np.ndarray, np.ndarray]       # fixed-point signals of stored rows in the windows
+    stored_neighbours: tuple[np.ndarray, ...]              # fixed-point signals of stored rows in the windows
     nearby: np.ndarray                # other debits within an hour
     usual_nearby: np.ndarray          # the customer's usual number of them (NaN: unknown)
     n_debit: np.ndarray               # the customer's debits (confidence in `usual_nearby`)
@@ -105,7 +105,7 @@ class _Raw:
     customer: dict[str, Any] = field(default_factory=dict)
 
 
-_NO_NEIGHBOURS = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+_NO_NEIGHBOURS = (np.zeros(0, np.int64),) * 3
 
 
 def _after_signals(raw: _Raw) -> _Raw:
@@ -239,12 +239,12 @@ def _clock(hour: int, minute: int) -> str:
 class TransactionAnomalyDetector(BaseEstimator):
     """Scores transactions 0..1 for how likely they are fraud for their customer, with the reasons in words.
 
-    Nine named signals (`FEATURES`, each a function in `analytics.anomaly_signals`) describe one row
+    Twelve named signals (`FEATURES`, each a function in `analytics.anomaly_signals`) describe one row
     against its customer's history: an amount far above the customer's usual (unless the customer's own
     regular payments at that merchant or in that category explain it) or above the most they ever paid, a
     tiny probing amount, a new place or merchant (surprising in proportion to how settled the customer's
     places and merchants are), an odd hour for the customer, and several debits within an hour, with how
-    unusual those neighbours were. Every history borrows from its peer cohort with a weight that shrinks as
+    unusual those neighbours were (far above the usual, tiny, or only somewhat above it but adding up). Every history borrows from its peer cohort with a weight that shrinks as
     its own length grows: a settled one from customers of a similar usual amount and activity, a thin one
     (fewer than `min_history` debits) from its peer group, customers of the same balance band and age band,
     so a ₹95,000 debit after one ₹300 row is judged by what customers like them pay. Credits are never
@@ -295,6 +295,15 @@ class TransactionAnomalyDetector(BaseEstimator):
         self.planted_share = planted_share
         self.random_state = random_state
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A detector stored by an earlier version scores as it did: signals added since get weight 0."""
+        super().__setstate__(state)
+        coef = getattr(self, "coef_", None)
+        if coef is not None and len(coef) < len(FEATURES):
+            self.coef_ = np.r_[coef, np.zeros(len(FEATURES) - len(coef))]
+        if hasattr(self, "recent_cust_") and not hasattr(self, "recent_above_"):
+            self.recent_above_ = np.zeros(len(self.recent_cust_), np.int64)
+
     @property
     def threshold(self) -> float:
         """The fitted flag threshold (`threshold_`)."""
@@ -338,7 +347,7 @@ class TransactionAnomalyDetector(BaseEstimator):
         confirmed_rows = label_of == 0
         self.confirmed_ = (ConfirmedPatterns.from_frame(txns[confirmed_rows]) if confirmed_rows.any()
                            else ConfirmedPatterns())
-        self._store_state(rows, raw, features)
+        self._store_state(rows, raw, features, facts["above"])
         del raw, label_of  # scoring needs only rows, features and facts: free the history's other arrays first
         scored = self._score_frame(rows, (features, facts), self.confirmed_, txns.index)
         months = max(float(rows.secs.max() - rows.secs.min()) / (30.44 * 86400), 1.0)
@@ -636,7 +645,7 @@ class TransactionAnomalyDetector(BaseEstimator):
 
         # Bursts: the new and context rows' debits, and any stored debit from the fit's last hour.
         d = np.flatnonzero(debit)
-        extra_local, extra_secs, extra_high, extra_low = self._recent_for(rows, stored)
+        extra_local, extra_secs, *extra = self._recent_for(rows, stored)
         cust_w = np.concatenate((extra_local, rows.cust[d]))
         secs_w = np.concatenate((extra_secs, rows.secs[d]))
         window = _window_bounds(cust_w, secs_w, np.arange(len(cust_w)) >= len(extra_local))
@@ -656,7 +665,7 @@ class TransactionAnomalyDetector(BaseEstimator):
                     largest=np.where(known, self.max_debit_[s], 0.0).astype(float), place=place, merchant=merchant,
                     category=category, category_prior=category_prior,
                     hour_count=hour_count, hour_n=hour_n, debit_rows=d, window=window,
-                    stored_neighbours=(extra_high, extra_low), nearby=nearby,
+                    stored_neighbours=tuple(extra), nearby=nearby,
                     usual_nearby=np.where(known, self.usual_nearby_[s], np.nan).astype(float),
                     n_debit=n_own, credit_largest=credit_largest, credit_n=credit_n, funding=funding, cohort=cohort)
 
@@ -693,21 +702,22 @@ class TransactionAnomalyDetector(BaseEstimator):
         return self._peer_group(balance, _latest_known(rows.cust, order, rows.dob_days, n_local))[rows.cust]
 
     def _recent_for(self, rows: Rows, stored: np.ndarray) -> tuple[np.ndarray, ...]:
-        """The fit's last-hour debits of the customers in `rows`, as (local customer, secs, high, low)."""
+        """The fit's last-hour debits of the customers in `rows`, as (local customer, secs, high, low, above)."""
         empty = np.zeros(0, np.int64)
         if len(self.recent_cust_) == 0 or len(stored) == 0:
-            return empty, empty, empty, empty
+            return (empty,) * 5
         local_of = np.full(len(rows.cust_ids), -1, np.int64)
         local_of[rows.cust] = stored
         known = np.flatnonzero(local_of >= 0)
         if len(known) == 0:
-            return empty, empty, empty, empty
+            return (empty,) * 5
         by_stored = known[np.argsort(local_of[known], kind="stable")]
         fitted = local_of[by_stored]
         pos = np.minimum(np.searchsorted(fitted, self.recent_cust_), len(fitted) - 1)
         hit = fitted[pos] == self.recent_cust_
         return (by_stored[pos][hit], self.recent_secs_[hit].astype(np.int64),
-                self.recent_high_[hit].astype(np.int64), self.recent_low_[hit].astype(np.int64))
+                self.recent_high_[hit].astype(np.int64), self.recent_low_[hit].astype(np.int64),
+                self.recent_above_[hit].astype(np.int64))
 
     def _category_share(self, rows: Rows, cohort: np.ndarray) -> np.ndarray:
         """The cohort's share of each row's category, looked up by category name in the fitted vocabulary."""
@@ -744,6 +754,8 @@ class TransactionAnomalyDetector(BaseEstimator):
         amount = np.where(priced, signals.amount_surprise(z), 0.0)
         times_usual = np.where(priced & ~(z_regular <= signals.UNUSUAL_SPREADS),
                                signals.times_usual(log_amount - centre, raw.n_own, k), 0.0)
+        above = np.where(priced & ~(z_regular <= signals.UNUSUAL_SPREADS),
+                         signals.above_usual(log_amount - centre, raw.n_own, k), 0.0)
         tiny = np.where(priced, signals.tiny_surprise(z_own), 0.0)
         del spread, z_g, z_own, z_regular, z  # memory only: not read below
         beyond = np.where(priced, signals.beyond_largest(signals.zero_nan(rows.amount), raw.largest, raw.n_own, k), 0.0)
@@ -763,22 +775,26 @@ class TransactionAnomalyDetector(BaseEstimator):
         funded = (priced & signals.funded(signals.zero_nan(rows.amount), raw.funding) & ~raw.place[0]
                   & (raw.nearby == 0) & (odd_hour < signals.FUNDED_MAX_ODD_HOUR) & ~transfer)
         if funded.any():
-            amount, times_usual, beyond = (np.where(funded, 0.0, v) for v in (amount, times_usual, beyond))
+            amount, times_usual, beyond, above = (np.where(funded, 0.0, v) for v in (amount, times_usual, beyond, above))
         d = raw.debit_rows
-        extra_high, extra_low = raw.stored_neighbours
+        extra_high, extra_low, extra_above = raw.stored_neighbours
         n_extra = len(extra_high)
-        high, low = np.zeros(len(debit)), np.zeros(len(debit))
-        for target, own, extra in ((high, times_usual, extra_high), (low, tiny, extra_low)):
+        high, low, above_near = np.zeros(len(debit)), np.zeros(len(debit)), np.zeros(len(debit))
+        for target, own, extra in ((high, times_usual, extra_high), (low, tiny, extra_low),
+                                   (above_near, above, extra_above)):
             fixed = np.concatenate((extra, np.round(own[d] * FIXED_POINT).astype(np.int64)))
             target[d] = np.minimum(_window_total(raw.window, fixed)[n_extra:] / FIXED_POINT, signals.SIGNAL_CAP)
         found = {"amount": amount, "times_usual": times_usual, "beyond_largest": beyond, "tiny": tiny, "new_place": new_place,
                  "new_merchant": new_merchant, "rare_category": rare_category, "odd_hour": odd_hour, "burst": burst, "burst_high": high,
-                 "burst_low": low}
+                 "burst_low": low, "burst_above": above_near}
         # Memory only: `found` is the one holder of each signal, freed as its credits-zeroed copy is made.
         del amount, times_usual, beyond, tiny, new_place, new_merchant, rare_category, odd_hour, burst, high, low, own, target
+        del above_near
         features = {name: np.where(debit, found.pop(name), 0.0) for name in FEATURES}
-        return features, {"centre": centre, "explained": explained, "n_own": raw.n_own, "largest": raw.largest, "nearby": raw.nearby,
-                          "credit_largest": raw.credit_largest, "credit_n": raw.credit_n}
+        # `above` (0 on credits) per row, not summed: the fit stores its last hour's for the next rows' windows.
+        return features, {"centre": centre, "explained": explained, "n_own": raw.n_own, "largest": raw.largest,
+                          "nearby": raw.nearby, "credit_largest": raw.credit_largest, "credit_n": raw.credit_n,
+                          "above": above}
 
     # ------------------------------------------------------------------------------------ weights, threshold
     def _planted(self, rows: Rows, raw: _Raw, features: dict[str, np.ndarray], held: np.ndarray,
@@ -909,7 +925,7 @@ class TransactionAnomalyDetector(BaseEstimator):
         self.merchants_ = pd.Index(rows.merchant_names, dtype=object)
         self.categories_ = pd.Index(rows.category_names, dtype=object)
 
-    def _store_state(self, rows: Rows, raw: _Raw, features: dict[str, np.ndarray]) -> None:
+    def _store_state(self, rows: Rows, raw: _Raw, features: dict[str, np.ndarray], above: np.ndarray) -> None:
         """What new rows are judged against, in 32 bits where it is per customer (884k customers of the
         public file fit in a few tens of MB)."""
         c = raw.customer
@@ -954,6 +970,7 @@ class TransactionAnomalyDetector(BaseEstimator):
         self.recent_secs_ = rows.secs[recent].astype(np.int64)
         self.recent_high_ = np.round(features["times_usual"][recent] * FIXED_POINT).astype(np.int64)
         self.recent_low_ = np.round(features["tiny"][recent] * FIXED_POINT).astype(np.int64)
+        self.recent_above_ = np.round(above[recent] * FIXED_POINT).astype(np.int64)
 
     # ---------------------------------------------------------------------------------------------- score
     def _apply_confirmed(self, rows: Rows, features: dict[str, np.ndarray],
@@ -1057,7 +1074,8 @@ class TransactionAnomalyDetector(BaseEstimator):
         part = {name: w * col[worth] for name, w, col in zip(FEATURES, self.coef_.tolist(), columns, strict=True)}
         value = np.column_stack([
             part["amount"] + part["times_usual"] + part["beyond_largest"], part["tiny"], part["new_place"],
-            part["new_merchant"], part["odd_hour"], part["burst"] + part["burst_high"] + part["burst_low"]])
+            part["new_merchant"], part["odd_hour"], part["burst"] + part["burst_high"] + part["burst_low"]
+            + part["burst_above"]])
         # Strongest first; equal strengths in reverse alphabetical order of the family's name.
         order = np.lexsort((np.broadcast_to(_FAMILY_TIE_RANK, value.shape), -value), axis=1)
         ranked = np.take_along_axis(value, order, axis=1)

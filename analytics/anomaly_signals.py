@@ -58,6 +58,14 @@ def times_usual(log_ratio: np.ndarray, n_own: np.ndarray, prior_strength: float)
     return np.clip(log_ratio - np.log(UNUSUAL_TIMES), 0.0, SIGNAL_CAP) * n / (n + prior_strength)
 
 
+def above_usual(log_ratio: np.ndarray, n_own: np.ndarray, prior_strength: float) -> np.ndarray:
+    """How far above the customer's usual amount this is (log units, 0 at or below it), weighted by confidence
+    n/(n+k). Summed over the hour's other debits: one payment at 2x the usual is ordinary, but four of 2x to 6x
+    within the hour (a scammer's "fees", a card emptied in steps under its limit) add up."""
+    n = np.asarray(n_own, dtype=float)
+    return np.clip(log_ratio, 0.0, SIGNAL_CAP) * n / (n + prior_strength)
+
+
 def tiny_surprise(z: np.ndarray) -> np.ndarray:
     """Spreads *below* the usual beyond the first two (card testers start with tiny payments)."""
     return np.clip(-z - UNUSUAL_SPREADS, 0.0, SIGNAL_CAP)
