@@ -244,8 +244,9 @@ class TransactionAnomalyDetector(BaseEstimator):
     regular payments at that merchant or in that category explain it) or above the most they ever paid, a
     tiny probing amount, a new place or merchant (surprising in proportion to how settled the customer's
     places and merchants are), an odd hour for the customer, and several debits within an hour, with how
-    unusual those neighbours were (far above the usual, tiny, or only somewhat above it but adding up). Every history borrows from its peer cohort with a weight that shrinks as
-    its own length grows: a settled one from customers of a similar usual amount and activity, a thin one
+    unusual those neighbours were (far above the usual, tiny, or only somewhat above it but adding up).
+    Every history borrows from its peer cohort with a weight that shrinks as its own length grows: a
+    settled one from customers of a similar usual amount and activity, a thin one
     (fewer than `min_history` debits) from its peer group, customers of the same balance band and age band,
     so a ₹95,000 debit after one ₹300 row is judged by what customers like them pay. Credits are never
     flagged (money coming in is not a "Was this you?"); a large one gets an informational `note`.
@@ -775,7 +776,8 @@ class TransactionAnomalyDetector(BaseEstimator):
         funded = (priced & signals.funded(signals.zero_nan(rows.amount), raw.funding) & ~raw.place[0]
                   & (raw.nearby == 0) & (odd_hour < signals.FUNDED_MAX_ODD_HOUR) & ~transfer)
         if funded.any():
-            amount, times_usual, beyond, above = (np.where(funded, 0.0, v) for v in (amount, times_usual, beyond, above))
+            amount, times_usual, beyond, above = (np.where(funded, 0.0, v)
+                                                  for v in (amount, times_usual, beyond, above))
         d = raw.debit_rows
         extra_high, extra_low, extra_above = raw.stored_neighbours
         n_extra = len(extra_high)

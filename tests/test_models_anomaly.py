@@ -429,6 +429,30 @@ def test_daytime_payments_somewhat_above_the_usual_add_up_within_the_hour(cautio
     assert cautious.score_one(last, recent=recent)[0] == pytest.approx(higher, rel=1e-12)
 
 
+def test_somewhat_large_payments_in_the_fits_last_hour_count_for_the_first_new_one(bank):
+    """Two transfers of 2.5x H1's usual are the last rows the detector was fitted on; a third 20 minutes later
+    arrives alone. The fit kept how far above the usual its last hour's debits were, so the third is judged
+    with both: its log-odds exceed those of a detector that forgot them by exactly the signal's weight times
+    what was kept (each kept row's confidence-weighted log ratio above the usual, so positive)."""
+    import copy
+
+    last = bank["ts"].max()
+    usual = 1850.0
+    ends = [{**txn(2.5 * usual, merchant="UPI/STRANGER", category="transfers"), "ts": last + pd.Timedelta(minutes=m),
+             "transaction_id": f"END{m}"} for m in (1, 20)]
+    fitted = TransactionAnomalyDetector(random_state=0, fraud_rate=0.001).fit(
+        pd.concat([bank, frame(ends)], ignore_index=True))
+    h1 = fitted.customers_.get_loc("H1")
+    kept = fitted.recent_above_[fitted.recent_cust_ == h1]
+    assert len(kept) == 2 and (kept > 0).all()
+    forgot = copy.deepcopy(fitted)
+    forgot.recent_above_ = np.zeros_like(fitted.recent_above_)
+    third = {**ends[1], "ts": last + pd.Timedelta(minutes=40), "transaction_id": "END40"}
+    gain = _log_odds(fitted.score_one(third)[0]) - _log_odds(forgot.score_one(third)[0])
+    weight = fitted.coef_[FEATURES.index("burst_above")]
+    assert gain == pytest.approx(weight * kept.sum() / 1000, rel=1e-9) and gain > 0.1
+
+
 def test_a_detector_stored_before_a_signal_was_added_scores_as_it_did(cautious, bank):
     """An artifact pickled by the version before `burst_above` (eleven weights, no stored last-hour values
     for it) loads and scores as that version did: as this detector with that weight at 0."""
