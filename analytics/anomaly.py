@@ -753,10 +753,9 @@ class TransactionAnomalyDetector(BaseEstimator):
         debit = rows.debit
         priced = debit & np.isfinite(rows.amount)
         amount = np.where(priced, signals.amount_surprise(z), 0.0)
-        times_usual = np.where(priced & ~(z_regular <= signals.UNUSUAL_SPREADS),
-                               signals.times_usual(log_amount - centre, raw.n_own, k), 0.0)
-        above = np.where(priced & ~(z_regular <= signals.UNUSUAL_SPREADS),
-                         signals.above_usual(log_amount - centre, raw.n_own, k), 0.0)
+        unexplained = priced & ~(z_regular <= signals.UNUSUAL_SPREADS)
+        times_usual = np.where(unexplained, signals.times_usual(log_amount - centre, raw.n_own, k), 0.0)
+        above = np.where(unexplained, signals.above_usual(log_amount - centre, raw.n_own, k), 0.0)
         tiny = np.where(priced, signals.tiny_surprise(z_own), 0.0)
         del spread, z_g, z_own, z_regular, z  # memory only: not read below
         beyond = np.where(priced, signals.beyond_largest(signals.zero_nan(rows.amount), raw.largest, raw.n_own, k), 0.0)

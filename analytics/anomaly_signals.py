@@ -54,8 +54,7 @@ def times_usual(log_ratio: np.ndarray, n_own: np.ndarray, prior_strength: float)
     """How many times the customer's usual amount this is, beyond the first three (log units), weighted by
     confidence n/(n+k). Unlike the z it ignores how widely the customer's payments vary: bills and rent
     make most histories wide, yet 25x the usual is remarkable for anyone."""
-    n = np.asarray(n_own, dtype=float)
-    return np.clip(log_ratio - np.log(UNUSUAL_TIMES), 0.0, SIGNAL_CAP) * n / (n + prior_strength)
+    return above_usual(log_ratio - np.log(UNUSUAL_TIMES), n_own, prior_strength)
 
 
 def above_usual(log_ratio: np.ndarray, n_own: np.ndarray, prior_strength: float) -> np.ndarray:
