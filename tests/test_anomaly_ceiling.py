@@ -98,3 +98,18 @@ def test_judge_reads_the_same_cuts_as_the_evaluation() -> None:
     assert judged["precision_at_recall_0_9"] == 0.75
     assert judged["recall_at_precision_0_8"] == round(1 / 3, 4)
     assert judged["auc"] == round((3 + 2.5 + 2) / 9, 4)   # 5 beats all three; 4 ties one; 3 loses to 4
+
+
+def test_hosting_counts_who_could_carry_fraud_by_hand() -> None:
+    frame = pd.DataFrame({
+        "customer_id": ["A"] * 5 + ["B"] * 2 + ["C"] * 4,
+        "txn_type": ["DEBIT", "DEBIT", "DEBIT", "CREDIT", "DEBIT", "DEBIT", "DEBIT",
+                     "DEBIT", "DEBIT", "DEBIT", "DEBIT"]})
+    fraud = np.array([0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0], bool)
+    eligible, summary = ceiling.hosting(frame, fraud, min_debits=3)
+    # A has 3 genuine debits (its credit and its fraud do not count), B 2, C 4.
+    assert eligible.tolist() == [True] * 5 + [False] * 2 + [True] * 4
+    assert summary["customers"] == 3 and summary["eligible_customers"] == 2 and summary["hosts"] == 1
+    assert summary["eligible_rows"] == 9
+    assert math.isclose(summary["fraud_share_of_eligible_rows"], 1 / 9)
+    assert math.isclose(summary["median_fraud_share_of_host_history"], 1 / 5)   # A: 1 fraud of 5 rows
