@@ -113,3 +113,19 @@ def test_hosting_counts_who_could_carry_fraud_by_hand() -> None:
     assert summary["eligible_rows"] == 9
     assert math.isclose(summary["fraud_share_of_eligible_rows"], 1 / 9)
     assert math.isclose(summary["median_fraud_share_of_host_history"], 1 / 5)   # A: 1 fraud of 5 rows
+
+
+def test_no_hindsight_facts_of_a_row_do_not_change_when_later_place_and_payee_rows_arrive() -> None:
+    """`place_before`/`payee_before` and the row's own facts are what a row's intake knows about places and
+    payees; the hindsight facts (`place_other`, ...) move when a later row reuses them."""
+    assert not set(ceiling.HINDSIGHT) & set(ceiling.NO_HINDSIGHT_GENERIC)
+    assert not set(ceiling.HINDSIGHT + ("category_code", "channel_code")) & set(ceiling.NO_HINDSIGHT_RICH)
+    early = _tiny().iloc[:2]                                  # A's first two rows, both at X with m1
+    later = pd.concat([early, pd.DataFrame({
+        "customer_id": ["A"], "ts": pd.to_datetime(["2016-02-01 10:00"]), "amount": [100.0],
+        "txn_type": ["DEBIT"], "location": ["X"], "merchant": ["m1"]})], ignore_index=True)
+    before, after = ceiling.ceiling_features(early), ceiling.ceiling_features(later).iloc[:2]
+    for column in ("place_before", "payee_before", "hour", "log_amount", "credit"):
+        assert before[column].tolist() == after[column].tolist()
+    assert before["place_other"].tolist() == [1, 1] and after["place_other"].tolist() == [2, 2]
+    assert before["payee_other"].tolist() == [1, 1] and after["payee_other"].tolist() == [2, 2]
